@@ -683,6 +683,52 @@ impl Direction {
     }
 }
 
+/// Forgeries for tests and test vectors: what an insider who knows the thread key could
+/// make. Compiled only with the `test-support` feature, never into a product.
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
+pub mod forge {
+    use super::*;
+
+    /// A "reporter" message MACed with the real thread key but signed by `signer`.
+    pub fn reporter_message_signed_by(
+        draft: &MessageDraft,
+        thread: &ThreadSecrets,
+        signer: &ReporterKeys,
+        recipients: &[Recipient],
+    ) -> Vec<u8> {
+        let json = to_json(&message_body(draft, thread.thread_id)).expect("encodes");
+        let mut auth = mac(&thread.thread_key, Kind::FromReporter, &json).to_vec();
+        auth.extend_from_slice(&sign(signer, Kind::FromReporter, &json));
+        agefile::encrypt(recipients, &frame(Kind::FromReporter, &json, &auth)).expect("encrypts")
+    }
+
+    /// Any frame with any body and authenticator, encrypted to `recipients`.
+    pub fn raw_envelope(version: u8, kind: u8, body: &[u8], auth: &[u8], recipients: &[Recipient]) -> Vec<u8> {
+        let mut framed = frame(Kind::Report, body, auth).to_vec();
+        framed[8] = version;
+        framed[9] = kind;
+        agefile::encrypt(recipients, &framed).expect("encrypts")
+    }
+}
+
+impl AttachmentEntry {
+    /// Whether an attachment's age file is the one this entry names.
+    pub fn matches(&self, digest: &crate::agefile::CiphertextDigest) -> bool {
+        digest.size == self.ciphertext_size && hex::encode(digest.sha256) == self.ciphertext_sha256
+    }
+
+    /// An entry for an attachment just encrypted.
+    pub fn new(name: String, size: u64, digest: &crate::agefile::CiphertextDigest) -> Self {
+        Self {
+            name,
+            size,
+            ciphertext_size: digest.size,
+            ciphertext_sha256: hex::encode(digest.sha256),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
