@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every Meldpunt test. On a fresh Debian machine it first installs what the tests
+# need: the Debian packages (the Go `age` CLI for interop tests) and the wasm32 target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v age >/dev/null 2>&1 || missing+=(age)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  echo "== adding the wasm32-unknown-unknown Rust target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+echo "== the protocol crate builds for the browser (wasm32)"
+cargo build --locked -p meldpunt-crypto --target wasm32-unknown-unknown
+
+echo "== all tests in the workspace"
+cargo test --locked --workspace
