@@ -7,9 +7,13 @@
 /// The smallest padded size of every envelope and attachment.
 pub const MIN_PADDED: u64 = 16 * 1024;
 
+/// Lengths above this are left unpadded rather than risk overflow; nothing real is
+/// that large (4 EiB), and callers reject such sizes long before.
+pub const MAX_PADDED_INPUT: u64 = 1 << 62;
+
 /// Padmé: the padded length of a length `len`.
 pub fn padme(len: u64) -> u64 {
-    if len < 2 {
+    if len < 2 || len > MAX_PADDED_INPUT {
         return len;
     }
     let e = 63 - u64::from(len.leading_zeros()); // floor(log2 len)
@@ -45,6 +49,13 @@ mod tests {
         assert_eq!(padded_len(16 * 1024), 16 * 1024);
         assert_eq!(padme(100 * 1024 * 1024), 100 * 1024 * 1024);
         assert_eq!(padme(100 * 1024 * 1024 + 1), 100 * 1024 * 1024 + (1 << 21));
+    }
+
+    #[test]
+    fn absurd_lengths_do_not_overflow() {
+        for len in [u64::MAX, u64::MAX - 1, MAX_PADDED_INPUT, MAX_PADDED_INPUT + 1] {
+            assert!(padded_len(len) >= len);
+        }
     }
 
     proptest! {
