@@ -48,6 +48,8 @@ pub enum Kind {
     ToReporter = 2,
     /// A message from the reporter to the bureau (MAC and signature).
     FromReporter = 3,
+    /// The reporter's note to self: where the report went (MAC).
+    ReporterNote = 4,
 }
 
 impl Kind {
@@ -56,6 +58,7 @@ impl Kind {
             1 => Some(Kind::Report),
             2 => Some(Kind::ToReporter),
             3 => Some(Kind::FromReporter),
+            4 => Some(Kind::ReporterNote),
             _ => None,
         }
     }
@@ -63,7 +66,7 @@ impl Kind {
     fn auth_len(self) -> usize {
         match self {
             Kind::Report => SIG_LEN,
-            Kind::ToReporter => MAC_LEN,
+            Kind::ToReporter | Kind::ReporterNote => MAC_LEN,
             Kind::FromReporter => MAC_LEN + SIG_LEN,
         }
     }
@@ -638,7 +641,7 @@ fn open_message_plaintext(plaintext: &[u8], thread: &ThreadSecrets) -> Result<Me
     let direction = match frame.kind {
         Kind::ToReporter => Direction::ToReporter,
         Kind::FromReporter => Direction::FromReporter,
-        Kind::Report => return Err(OpenError::WrongKind),
+        Kind::Report | Kind::ReporterNote => return Err(OpenError::WrongKind),
     };
     verify_mac(&thread.thread_key, frame.kind, frame.body, &frame.auth[..MAC_LEN])?;
     if direction == Direction::FromReporter {
@@ -681,6 +684,74 @@ impl Direction {
     pub fn kind_byte(self) -> u8 {
         self.kind() as u8
     }
+}
+
+// --- the reporter's note to self ---------------------------------------------------------
+
+/// Where a report went, as the reporter's side recorded it when sending.
+///
+/// The reporter cannot decrypt the report, yet must reply to the recipients it used,
+/// not to whatever the server lists later. So a note to self is stored with the case:
+/// encrypted to the reporter's own recipient only, authenticated with the thread key
+/// (PROTOCOL.md §8.5). A breached server can withhold it, never alter it.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReporterNote {
+    /// The destination name.
+    pub destination: String,
+    /// The recipients the report was encrypted to.
+    pub recipients: Vec<String>,
+    /// SHA-256 of the report's age file, lower-case hex.
+    pub report_sha256: String,
+    /// The day the report was sent.
+    pub date: Day,
+}
+
+impl ReporterNote {
+    /// The note for a report just sealed to `destination`.
+    pub fn for_report(destination: &Destination, report_ciphertext: &[u8], date: Day) -> Self {
+        Self {
+            destination: destination.name.clone(),
+            recipients: destination
+                .recipients()
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect(),
+            report_sha256: hex::encode(ciphertext_hash(report_ciphertext)),
+            date,
+        }
+    }
+
+    /// The recipients, parsed.
+    pub fn parsed_recipients(&self) -> Result<Vec<Recipient>, OpenError> {
+        self.recipients
+            .iter()
+            .map(|r| Recipient::parse(r))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| OpenError::Malformed("a recipient in the note is not an age recipient"))
+    }
+}
+
+/// Seals the note to self: MAC under the thread key, encrypted to the reporter only.
+pub fn seal_reporter_note(note: &ReporterNote, keys: &ReporterKeys) -> Result<Vec<u8>, SealError> {
+    let json = to_json(note)?;
+    let tag = mac(keys.thread_key(), Kind::ReporterNote, &json);
+    let plaintext = frame(Kind::ReporterNote, &json, &tag);
+    Ok(agefile::encrypt(&[keys.recipient()], &plaintext)?)
+}
+
+/// Opens and verifies the note to self with the keys derived from the code.
+pub fn open_reporter_note(ciphertext: &[u8], keys: &ReporterKeys) -> Result<ReporterNote, OpenError> {
+    let plaintext = agefile::decrypt(&[&keys.identity()], ciphertext)?;
+    let frame = unframe(&plaintext)?;
+    if frame.kind != Kind::ReporterNote {
+        return Err(OpenError::WrongKind);
+    }
+    verify_mac(keys.thread_key(), frame.kind, frame.body, frame.auth)?;
+    let note: ReporterNote = serde_json::from_slice(frame.body)
+        .map_err(|_| OpenError::Malformed("the note body is not valid note JSON"))?;
+    note.parsed_recipients()?;
+    Ok(note)
 }
 
 /// Forgeries for tests and test vectors: what an insider who knows the thread key could
@@ -783,6 +854,26 @@ mod tests {
         let tag = mac(&thread.thread_key, Kind::FromReporter, &json);
         let ct = agefile::encrypt(&[bureau_r], &frame(Kind::ToReporter, &json, &tag)).unwrap();
         assert!(matches!(open_message(&ct, &[&bureau], &thread), Err(OpenError::BadMac)));
+    }
+
+    #[test]
+    fn the_note_to_self_round_trips_and_resists_forgery() {
+        let (_code, keys, thread, bureau) = insider_setup();
+        let dest = Destination::from_recipients("bureau", vec![Recipient::from_age(bureau.to_public())]).unwrap();
+        let note = ReporterNote::for_report(&dest, b"report bytes", Day::parse("2026-11-23").unwrap());
+        let ct = seal_reporter_note(&note, &keys).unwrap();
+        let back = open_reporter_note(&ct, &keys).unwrap();
+        assert_eq!(back.recipients, note.recipients);
+        assert_eq!(back.report_sha256, hex::encode(ciphertext_hash(b"report bytes")));
+        // A server that swaps in its own key cannot MAC the note.
+        let mut fake = note.clone();
+        fake.recipients = vec![Recipient::from_age(age::x25519::Identity::generate().to_public()).to_string()];
+        let json = to_json(&fake).unwrap();
+        let forged = agefile::encrypt(&[keys.recipient()], &frame(Kind::ReporterNote, &json, &[0u8; 32])).unwrap();
+        assert!(matches!(open_reporter_note(&forged, &keys), Err(OpenError::BadMac)));
+        // A note is not a message, and the bureau cannot read it.
+        assert!(matches!(open_message(&ct, &[&keys.identity()], &thread), Err(OpenError::WrongKind)));
+        assert!(open_message(&ct, &[&bureau], &thread).is_err());
     }
 
     #[test]

@@ -70,8 +70,8 @@ pub use code::{CodeError, ReturnCode};
 pub use day::Day;
 pub use derive::{MailboxCredential, MailboxId, ReporterKeys, ThreadId, ThreadKey};
 pub use envelope::{
-    ciphertext_hash, open_message, open_report, seal_from_reporter, seal_report,
-    seal_to_reporter, AttachmentEntry, CaseStatus, Category, Direction, EncryptedBy, Message,
+    ciphertext_hash, open_message, open_report, open_reporter_note, seal_from_reporter,
+    seal_report, seal_reporter_note, seal_to_reporter, ReporterNote, AttachmentEntry, CaseStatus, Category, Direction, EncryptedBy, Message,
     MessageDraft, OpenError, OpenedReport, ReportContent, SealError, ThreadSecrets,
 };
 pub use header::{check_header, HeaderError, HeaderSummary};
