@@ -1,7 +1,10 @@
 //! The Meldpunt crypto crate for the browser.
 //!
-//! Not built yet: the plain `extern "C"` exports over `meldpunt-crypto` (one module for
-//! WebAssembly and, through wasm2js, for Tor Browser "Safer") and the reporter pages
-//! arrive with the reporter-pages work. Until then this crate exports nothing, and the
-//! server does not offer a reporting form.
-#![forbid(unsafe_code)]
+//! One module for every JavaScript tier: built for `wasm32-unknown-unknown` with plain
+//! `extern "C"` exports (no wasm-bindgen), so that the same file runs as WebAssembly and,
+//! translated by wasm2js, as plain JavaScript where WebAssembly is disabled (Tor Browser
+//! "Safer"). [`api`] holds the operations as safe Rust; `abi` is the thin boundary.
+#![deny(missing_docs)]
+
+pub mod api;
+mod abi;
