@@ -1,0 +1,70 @@
+// The one loader for Meldpunt's crypto module. It speaks the plain extern "C" ABI of
+// client-wasm (see client-wasm/src/abi.rs); the same calls work whether the module is
+// WebAssembly or its wasm2js translation, so the pages have one crypto code base.
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+// Wraps a module instance's exports ({memory, mp_*}) into friendly calls.
+export function wrap(exports) {
+  const mem = () => new Uint8Array(exports.memory.buffer);
+
+  function put(bytes) {
+    if (bytes.length === 0) return [0, 0];
+    const ptr = exports.mp_alloc(bytes.length);
+    mem().set(bytes, ptr);
+    return [ptr, bytes.length];
+  }
+
+  // Runs one call and returns {bytes, meta}, or throws an Error with .kind.
+  function call(status) {
+    const m = mem();
+    const meta = JSON.parse(dec.decode(m.slice(exports.mp_meta_ptr(), exports.mp_meta_ptr() + exports.mp_meta_len())) || "null");
+    const bytes = m.slice(exports.mp_out_ptr(), exports.mp_out_ptr() + exports.mp_out_len());
+    exports.mp_out_clear();
+    if (status !== 0) {
+      const err = new Error(meta && meta.message ? meta.message : "encryption failed");
+      err.kind = meta && meta.error ? meta.error : "unknown";
+      throw err;
+    }
+    return { bytes, meta };
+  }
+
+  const json = (value) => put(enc.encode(JSON.stringify(value)));
+
+  return {
+    generateCode: () => call(exports.mp_code_generate()).meta,
+    openSession: (typed) => call(exports.mp_session_open(...put(enc.encode(typed)))).meta,
+    closeSession: (session) => exports.mp_session_close(session),
+    sealReport: (session, request) => call(exports.mp_report_seal(session, ...json(request))),
+    attachmentBegin: (recipients, size) => call(exports.mp_attachment_begin(...json({ recipients, size }))).meta.attachment,
+    attachmentPush: (handle, plaintext) => call(exports.mp_attachment_push(handle, ...put(plaintext))).bytes,
+    attachmentFinish: (handle) => call(exports.mp_attachment_finish(handle)),
+    readThread: (session, thread) => call(exports.mp_thread_read(session, ...json(thread))).meta,
+    sealReply: (session, text, date) => call(exports.mp_reply_seal(session, ...json({ text, date }))),
+  };
+}
+
+// What the module imports: randomness from the browser's CSPRNG, and nothing else.
+export function imports(getMemory) {
+  return {
+    env: {
+      host_random(ptr, len) {
+        const view = new Uint8Array(getMemory().buffer, ptr, len);
+        // getRandomValues fills at most 65536 bytes per call.
+        for (let off = 0; off < len; off += 65536) {
+          crypto.getRandomValues(view.subarray(off, Math.min(len, off + 65536)));
+        }
+      },
+    },
+  };
+}
+
+// Loads the WebAssembly build from `url`.
+export async function loadWasm(url) {
+  let memory = null;
+  const bytes = await (await fetch(url)).arrayBuffer();
+  const { instance } = await WebAssembly.instantiate(bytes, imports(() => memory));
+  memory = instance.exports.memory;
+  return wrap(instance.exports);
+}
