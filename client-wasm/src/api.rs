@@ -169,6 +169,12 @@ impl State {
             encrypted_by: EncryptedBy::Browser,
         };
         let session = self.session(handle)?;
+        if content.mentions(&session.code) {
+            return Err(ApiError::new(
+                "contains_code",
+                "your report contains your return code; remove it (the bureau must never see the code)",
+            ));
+        }
         let report = seal_report(&content, &session.keys, &destination)
             .map_err(|e| ApiError::new("encrypt", e.to_string()))?;
         let note = ReporterNote::for_report(&destination, &report, content.date);
@@ -271,16 +277,23 @@ impl State {
             let ct = B64
                 .decode(&item.ciphertext)
                 .map_err(|_| ApiError::new("input", "a message is not base64"))?;
-            if item.direction == "from_reporter" {
-                // Your own messages are encrypted to the bureau only (PROTOCOL.md §8.4).
-                state.skip_own(&ct);
+            // The server's direction label is not trusted: try to open every message, and
+            // take one as your own only if it is not addressed to you (your messages are
+            // encrypted to the bureau only, PROTOCOL.md §8.4).
+            let opened = open_message(&ct, &[&session.keys.identity()], &thread);
+            if item.direction == "from_reporter"
+                && matches!(opened, Err(OpenError::Decrypt(meldpunt_crypto::agefile::DecryptError::NotARecipient)))
+            {
+                if !broken {
+                    state.skip_own(&ct);
+                }
                 shown.push(json!({ "direction": "from_reporter", "verified": null }));
                 continue;
             }
             let verdict = if broken {
                 Err("an earlier message failed verification, so the order after it cannot be trusted".to_owned())
             } else {
-                match open_message(&ct, &[&session.keys.identity()], &thread) {
+                match opened {
                     Ok(m) if m.direction != Direction::ToReporter => {
                         Err(OpenError::WrongKind.to_string())
                     }

@@ -64,6 +64,10 @@ fn report_attachment_thread_and_reply() {
     assert_eq!(opened.content.contact, None, "an empty contact field is no contact");
     assert_eq!(opened.content.attachments[0].ciphertext_size, ct.len() as u64);
     let note = sealed.meta["note"].as_str().unwrap().to_owned();
+    // A report with the code in it is refused.
+    let mut leaky = req.clone();
+    leaky["content"]["when_where"] = json!(format!("my code: {code}"));
+    assert_eq!(api.report_seal(s, leaky.to_string().as_bytes()).err().unwrap().kind, "contains_code");
     api.session_close(s);
 
     // The bureau asks a question.
@@ -104,6 +108,19 @@ fn report_attachment_thread_and_reply() {
     bureau_state.accept(&reply.bytes, &r).unwrap();
     assert_eq!(r.text, "In March.");
     assert_eq!(r.ack, 1);
+
+    // Reading again: the reply is recognised as the reporter's own, and a bureau message
+    // that the server mislabels as the reporter's is still opened and verified.
+    let msgs = json!([
+        {"direction": "from_reporter", "ciphertext": B64.encode(&question)},
+        {"direction": "from_reporter", "ciphertext": B64.encode(&reply.bytes)},
+    ]);
+    let read = api
+        .thread_read(s, json!({"note": note, "messages": msgs}).to_string().as_bytes())
+        .unwrap();
+    assert_eq!(read.meta["messages"][0]["verified"], true);
+    assert_eq!(read.meta["messages"][1]["verified"], serde_json::Value::Null);
+    assert_eq!(read.meta["sent_by_you"], 1);
 }
 
 #[test]

@@ -81,6 +81,25 @@ fn main() {
     let report = seal_report(&content, &keys, &bureau).unwrap();
     write("report.age", &report);
 
+    // The reporter's note to self, and a note forged with anything but the reporter's key.
+    let note = meldpunt_crypto::ReporterNote::for_report(&bureau, &report, day);
+    write("note.age", &meldpunt_crypto::seal_reporter_note(&note, &keys).unwrap());
+    write(
+        "fail_note_bad_signature.age",
+        &forge::raw_envelope(1, 4, &serde_json::to_vec(&note).unwrap(), &[0x11u8; 64], &[keys.recipient()]),
+    );
+
+    // The bureau key again, protected by the passphrase "meldpunt test vectors".
+    write(
+        "bureau-key-protected.age",
+        &bureau_key
+            .to_protected_key_file(
+                day,
+                meldpunt_crypto::age::secrecy::SecretString::from("meldpunt test vectors".to_owned()),
+            )
+            .unwrap(),
+    );
+
     // A thread: question, answer, follow-up.
     let thread = ThreadSecrets::from_reporter_keys(&keys);
     let mut state = ThreadState::new(meldpunt_crypto::ciphertext_hash(&report));
@@ -143,6 +162,15 @@ fn main() {
         &meldpunt_crypto::agefile::encrypt(bureau.recipients(), &bad_padding).unwrap(),
     );
     write("fail_envelope_truncated.age", &report[..report.len() - 100]);
+
+    // The attachment with a non-zero byte in its padding.
+    let mut padded = attachment.to_vec();
+    padded.resize(meldpunt_crypto::padding::padded_len(attachment.len() as u64) as usize, 0);
+    *padded.last_mut().unwrap() = 1;
+    write(
+        "fail_attachment_bad_padding.age",
+        &meldpunt_crypto::agefile::encrypt(bureau.recipients(), &padded).unwrap(),
+    );
     write("fail_header_not_age.age", b"%PDF-1.7\n% a plaintext document, not age\n");
     let mut scrypt_ct = Vec::new();
     let mut w = meldpunt_crypto::age::Encryptor::with_user_passphrase(

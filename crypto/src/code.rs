@@ -99,7 +99,7 @@ impl ReturnCode {
         let mut values = Zeroizing::new([0u8; CODE_SYMBOLS]);
         let mut count = 0usize;
         for c in typed.chars() {
-            if matches!(c, ' ' | '-' | '.' | '_' | '\t' | '\r' | '\n' | '\u{a0}') {
+            if is_separator(c) {
                 continue;
             }
             count += 1;
@@ -163,22 +163,28 @@ impl ReturnCode {
     }
 }
 
+/// Characters people put between groups: spaces of every kind, and every dash a phone
+/// keyboard may turn "-" into.
+fn is_separator(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '-' | '.' | '_' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{fe58}' | '\u{fe63}' | '\u{ff0d}'
+        )
+}
+
 // --- GF(32) arithmetic for the check symbols -------------------------------------------
 //
 // Field: GF(2)[x] / (x^5 + x^2 + 1); alpha = x (the value 2) is primitive, order 31.
 // A code c_0 … c_27 is valid when sum c_i·alpha^i = 0 and sum c_i·alpha^(2i) = 0.
 
-fn gf_mul(mut a: u8, mut b: u8) -> u8 {
+/// Multiplication in GF(32), without branches on the (secret) operands.
+fn gf_mul(mut a: u8, b: u8) -> u8 {
     let mut product = 0u8;
-    while b != 0 {
-        if b & 1 != 0 {
-            product ^= a;
-        }
-        b >>= 1;
+    for bit in 0..5 {
+        product ^= a & 0u8.wrapping_sub((b >> bit) & 1);
         a <<= 1;
-        if a & 0x20 != 0 {
-            a ^= 0x25;
-        }
+        a ^= 0x25 & 0u8.wrapping_sub((a >> 5) & 1);
     }
     product
 }
@@ -199,20 +205,15 @@ fn is_codeword(values: &[u8]) -> bool {
     syndromes(values) == (0, 0)
 }
 
-/// The unique pair (c0, c1) that makes `data ‖ c0 ‖ c1` a codeword.
+/// The unique pair (c26, c27) that makes `data ‖ c26 ‖ c27` a codeword, in closed form
+/// (constant time): with s1, s2 the syndromes of the data symbols,
+/// c26 = (s2 ⊕ 11·s1)·15 and c27 = (s2 ⊕ 23·s1)·21 (PROTOCOL.md §2).
 fn check_symbols(data: &[u8]) -> (u8, u8) {
-    let mut word = Zeroizing::new([0u8; CODE_SYMBOLS]);
-    word[..RANDOM_SYMBOLS].copy_from_slice(data);
-    for c0 in 0..32u8 {
-        for c1 in 0..32u8 {
-            word[RANDOM_SYMBOLS] = c0;
-            word[RANDOM_SYMBOLS + 1] = c1;
-            if is_codeword(word.as_ref()) {
-                return (c0, c1);
-            }
-        }
-    }
-    unreachable!("a 2-symbol Reed-Solomon check always exists for 26 data symbols")
+    let (s1, s2) = syndromes(data);
+    (
+        gf_mul(s2 ^ gf_mul(11, s1), 15),
+        gf_mul(s2 ^ gf_mul(23, s1), 21),
+    )
 }
 
 #[cfg(test)]
@@ -220,6 +221,54 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use rand::rngs::OsRng;
+    use rand::RngCore;
+
+    /// The closed form agrees with the definition: the only pair that zeroes both
+    /// syndromes, found by search.
+    #[test]
+    fn closed_form_matches_search() {
+        for _ in 0..300 {
+            let mut data = [0u8; RANDOM_SYMBOLS];
+            OsRng.fill_bytes(&mut data);
+            data.iter_mut().for_each(|d| *d &= 0x1f);
+            let mut word = [0u8; CODE_SYMBOLS];
+            word[..RANDOM_SYMBOLS].copy_from_slice(&data);
+            let mut found = Vec::new();
+            for c0 in 0..32u8 {
+                for c1 in 0..32u8 {
+                    word[RANDOM_SYMBOLS] = c0;
+                    word[RANDOM_SYMBOLS + 1] = c1;
+                    if is_codeword(&word) {
+                        found.push((c0, c1));
+                    }
+                }
+            }
+            assert_eq!(found, vec![check_symbols(&data)]);
+        }
+    }
+
+    #[test]
+    fn gf_mul_is_the_field_multiplication() {
+        // x^5 = x^2 + 1, so 2·16 = 32 -> 0b00101 = 5.
+        assert_eq!(gf_mul(2, 16), 5);
+        for a in 0..32u8 {
+            assert_eq!(gf_mul(a, 1), a);
+            assert_eq!(gf_mul(a, 0), 0);
+            for b in 0..32u8 {
+                assert_eq!(gf_mul(a, b), gf_mul(b, a));
+            }
+        }
+    }
+
+    #[test]
+    fn phone_dashes_and_spaces_are_separators() {
+        let code = ReturnCode::generate(&mut OsRng);
+        let shown = code.to_grouped_string();
+        for sep in ["\u{2014}", "\u{2013}", "\u{2212}", "\u{202f}", " \u{2011} "] {
+            let typed = shown.replace('-', sep);
+            assert_eq!(ReturnCode::parse(&typed).unwrap().canonical_bytes(), code.canonical_bytes());
+        }
+    }
 
     #[test]
     fn generated_codes_parse_back() {

@@ -16,10 +16,14 @@ impl Day {
         Date::from_calendar_date(year, month, day).ok().map(Day)
     }
 
-    /// The UTC day that contains the given Unix time.
+    /// The UTC day that contains the given Unix time; `None` outside the calendar.
     pub fn from_unix_seconds(seconds: i64) -> Option<Self> {
         let epoch = Date::from_calendar_date(1970, Month::January, 1).ok()?;
-        epoch.checked_add(Duration::days(seconds.div_euclid(86_400))).map(Day)
+        let days = seconds.div_euclid(86_400);
+        if days.abs() > 8_000_000 {
+            return None;
+        }
+        epoch.checked_add(Duration::days(days)).map(Day)
     }
 
     /// Today (UTC), from the system clock.
@@ -49,21 +53,32 @@ impl Day {
         Self::from_ymd(year as i32, month as u8, day as u8)
     }
 
-    /// This day plus `days` (which may be negative).
+    /// This day plus `days` (which may be negative), saturating at the ends of the
+    /// calendar (years -9999 and 9999) instead of overflowing.
     pub fn add_days(self, days: i64) -> Self {
-        Day(self.0.checked_add(Duration::days(days)).unwrap_or(self.0))
+        const LIMIT: i64 = 8_000_000; // more than the whole calendar's span
+        let days = days.clamp(-LIMIT, LIMIT);
+        Day(self
+            .0
+            .checked_add(Duration::days(days))
+            .unwrap_or(if days > 0 { Date::MAX } else { Date::MIN }))
     }
 
     /// The same day of the month `months` later, or the month's last day if it is
     /// shorter (31 January + 1 month = 28 or 29 February).
+    /// Saturates at the end of the calendar.
     pub fn add_months(self, months: u32) -> Self {
-        let total = self.0.year() * 12 + i32::from(u8::from(self.0.month())) - 1 + months as i32;
-        let (year, month) = (total.div_euclid(12), (total.rem_euclid(12) + 1) as u8);
-        let month = Month::try_from(month).expect("1..=12");
+        let total = i64::from(self.0.year()) * 12 + i64::from(u8::from(self.0.month())) - 1
+            + i64::from(months);
+        let year = total.div_euclid(12);
+        let Ok(year) = i32::try_from(year) else {
+            return Day(Date::MAX);
+        };
+        let month = Month::try_from((total.rem_euclid(12) + 1) as u8).expect("1..=12");
         let day = self.0.day().min(month.length(year));
         Date::from_calendar_date(year, month, day)
             .map(Day)
-            .unwrap_or(self)
+            .unwrap_or(Day(Date::MAX))
     }
 
     /// Days from `self` to `later` (negative if `later` is earlier).
@@ -126,5 +141,16 @@ mod tests {
         assert_eq!(d.days_until(d.add_days(-3)), -3);
         assert_eq!(Day::from_unix_seconds(0).unwrap().to_string(), "1970-01-01");
         assert_eq!(Day::from_unix_seconds(-1).unwrap().to_string(), "1969-12-31");
+    }
+
+    #[test]
+    fn extremes_saturate_instead_of_panicking() {
+        let d = Day::parse("2026-11-23").unwrap();
+        assert!(d.add_days(i64::MAX) > d);
+        assert!(d.add_days(i64::MIN) < d);
+        assert!(d.add_months(u32::MAX) > d);
+        assert!(Day::from_unix_seconds(i64::MAX).is_none());
+        assert!(Day::from_unix_seconds(i64::MIN).is_none());
+        assert!(d.days_until(d.add_days(i64::MAX)) > 0);
     }
 }

@@ -63,8 +63,8 @@ impl MailboxCredential {
 
 /// `SHA-256("meldpunt v1 mailbox id\0" ‖ credential)`: what the server stores.
 ///
-/// Not a secret: the credential has 256 bits of entropy, so the hash cannot be
-/// reversed, and it identifies a case but not a person.
+/// Not a secret: the credential is derived from a 130-bit code, so neither it nor the
+/// code can be found from the hash, and it identifies a case but not a person.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct MailboxId(pub [u8; 32]);
 

@@ -1,7 +1,9 @@
 //! Report and message envelopes (PROTOCOL.md §5 and §8).
 //!
 //! An envelope is a binary frame around a JSON body, authenticated over the exact body
-//! bytes (authenticate first, then parse), padded, and encrypted with age:
+//! bytes, padded, and encrypted with age. Messages and notes are authenticated before
+//! their JSON is parsed; a report is parsed first to find the reporter's key, then its
+//! signature is checked over the exact bytes before anything in it is used.
 //!
 //! ```text
 //! "MELDPUNT" | version 0x01 | kind | body length (u32 BE) | body (JSON) | auth | zeros
@@ -12,7 +14,7 @@
 
 use std::fmt;
 
-use ed25519_dalek::{Signature, Signer, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, VerifyingKey};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -48,7 +50,7 @@ pub enum Kind {
     ToReporter = 2,
     /// A message from the reporter to the bureau (MAC and signature).
     FromReporter = 3,
-    /// The reporter's note to self: where the report went (MAC).
+    /// The reporter's note to self: where the report went (signature).
     ReporterNote = 4,
 }
 
@@ -66,7 +68,8 @@ impl Kind {
     fn auth_len(self) -> usize {
         match self {
             Kind::Report => SIG_LEN,
-            Kind::ToReporter | Kind::ReporterNote => MAC_LEN,
+            Kind::ToReporter => MAC_LEN,
+            Kind::ReporterNote => SIG_LEN,
             Kind::FromReporter => MAC_LEN + SIG_LEN,
         }
     }
@@ -142,6 +145,18 @@ pub struct ReportContent {
     /// Where the plaintext was encrypted.
     #[zeroize(skip)]
     pub encrypted_by: EncryptedBy,
+}
+
+impl ReportContent {
+    /// Whether the reporter typed the return code into any field. Sending it would give
+    /// the bureau the power to read and write as the reporter, so pages refuse.
+    pub fn mentions(&self, code: &crate::ReturnCode) -> bool {
+        [&self.concerning, &self.description, &self.when_where]
+            .into_iter()
+            .chain(self.contact.as_ref())
+            .chain(self.attachments.iter().map(|a| &a.name))
+            .any(|field| code.appears_in(field))
+    }
 }
 
 /// The JSON body of a report envelope (PROTOCOL.md §5.2).
@@ -425,11 +440,13 @@ fn verify_signature(
     sig: &[u8],
 ) -> Result<(), OpenError> {
     let sig = Signature::from_slice(sig).map_err(|_| OpenError::BadSignature)?;
-    vk.verify(&auth_input(SIGNATURE_DOMAIN, kind, body), &sig)
+    // Strict: rejects small-order keys and non-canonical signatures.
+    vk.verify_strict(&auth_input(SIGNATURE_DOMAIN, kind, body), &sig)
         .map_err(|_| OpenError::BadSignature)
 }
 
-/// Frames and pads a body with its authenticator.
+/// Frames and pads a body with its authenticator. Bodies are small JSON; [`to_json`]
+/// refuses anything near the 4 GiB the length field can hold.
 fn frame(kind: Kind, body: &[u8], auth: &[u8]) -> Zeroizing<Vec<u8>> {
     let len = FRAME_HEADER + body.len() + auth.len();
     let padded = padded_len(len as u64) as usize;
@@ -481,10 +498,35 @@ fn unframe(plaintext: &[u8]) -> Result<Frame<'_>, OpenError> {
     })
 }
 
+/// The most a body may hold (the frame's length field is 32 bits; reports are text).
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// Counts what a serializer writes, so the real buffer is allocated once and no
+/// reallocation leaves plaintext copies behind.
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn to_json<T: Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>, SealError> {
-    serde_json::to_vec(value)
-        .map(Zeroizing::new)
-        .map_err(|e| SealError::Encoding(e.to_string()))
+    let mut counter = Counter(0);
+    serde_json::to_writer(&mut counter, value).map_err(|e| SealError::Encoding(e.to_string()))?;
+    if counter.0 > MAX_BODY {
+        return Err(SealError::Encoding(format!(
+            "the text is too long ({} bytes; at most {MAX_BODY})",
+            counter.0
+        )));
+    }
+    let mut out = Zeroizing::new(Vec::with_capacity(counter.0));
+    serde_json::to_writer(&mut *out, value).map_err(|e| SealError::Encoding(e.to_string()))?;
+    Ok(out)
 }
 
 fn parse_hex<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N], OpenError> {
@@ -554,6 +596,9 @@ fn open_report_plaintext(plaintext: &[u8], hash: [u8; 32]) -> Result<OpenedRepor
         .map(|r| Recipient::parse(r))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| OpenError::Malformed("a listed recipient is not an age recipient"))?;
+    if body.content.attachments.iter().any(|a| a.sha256().is_none()) {
+        return Err(OpenError::Malformed("an attachment hash is not 64 hex digits"));
+    }
     let reporter_recipient = Recipient::parse(&body.reporter.recipient)
         .map_err(|_| OpenError::Malformed("the reporter's recipient is not an age recipient"))?;
     let thread = ThreadSecrets {
@@ -692,8 +737,9 @@ impl Direction {
 ///
 /// The reporter cannot decrypt the report, yet must reply to the recipients it used,
 /// not to whatever the server lists later. So a note to self is stored with the case:
-/// encrypted to the reporter's own recipient only, authenticated with the thread key
-/// (PROTOCOL.md §8.5). A breached server can withhold it, never alter it.
+/// encrypted to the reporter's own recipient only and signed with the reporter's key,
+/// which only the code yields (not the thread key, which the bureau also holds)
+/// (PROTOCOL.md §8.5). A breached server or an insider can withhold it, never alter it.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReporterNote {
@@ -732,11 +778,11 @@ impl ReporterNote {
     }
 }
 
-/// Seals the note to self: MAC under the thread key, encrypted to the reporter only.
+/// Seals the note to self: signed by the reporter, encrypted to the reporter only.
 pub fn seal_reporter_note(note: &ReporterNote, keys: &ReporterKeys) -> Result<Vec<u8>, SealError> {
     let json = to_json(note)?;
-    let tag = mac(keys.thread_key(), Kind::ReporterNote, &json);
-    let plaintext = frame(Kind::ReporterNote, &json, &tag);
+    let sig = sign(keys, Kind::ReporterNote, &json);
+    let plaintext = frame(Kind::ReporterNote, &json, &sig);
     Ok(agefile::encrypt(&[keys.recipient()], &plaintext)?)
 }
 
@@ -747,7 +793,7 @@ pub fn open_reporter_note(ciphertext: &[u8], keys: &ReporterKeys) -> Result<Repo
     if frame.kind != Kind::ReporterNote {
         return Err(OpenError::WrongKind);
     }
-    verify_mac(keys.thread_key(), frame.kind, frame.body, frame.auth)?;
+    verify_signature(&keys.verifying_key(), frame.kind, frame.body, frame.auth)?;
     let note: ReporterNote = serde_json::from_slice(frame.body)
         .map_err(|_| OpenError::Malformed("the note body is not valid note JSON"))?;
     note.parsed_recipients()?;
@@ -786,7 +832,13 @@ pub mod forge {
 impl AttachmentEntry {
     /// Whether an attachment's age file is the one this entry names.
     pub fn matches(&self, digest: &crate::agefile::CiphertextDigest) -> bool {
-        digest.size == self.ciphertext_size && hex::encode(digest.sha256) == self.ciphertext_sha256
+        digest.size == self.ciphertext_size && self.sha256() == Some(digest.sha256)
+    }
+
+    /// The listed SHA-256 as bytes (`None` if it is not 64 hex digits).
+    pub fn sha256(&self) -> Option<[u8; 32]> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(&self.ciphertext_sha256, &mut out).ok().map(|_| out)
     }
 
     /// An entry for an attachment just encrypted.
@@ -869,8 +921,12 @@ mod tests {
         let mut fake = note.clone();
         fake.recipients = vec![Recipient::from_age(age::x25519::Identity::generate().to_public()).to_string()];
         let json = to_json(&fake).unwrap();
-        let forged = agefile::encrypt(&[keys.recipient()], &frame(Kind::ReporterNote, &json, &[0u8; 32])).unwrap();
-        assert!(matches!(open_reporter_note(&forged, &keys), Err(OpenError::BadMac)));
+        // Not even with the thread key, which the bureau holds too.
+        let tag = mac(&thread.thread_key, Kind::ReporterNote, &json);
+        let mut auth = tag.to_vec();
+        auth.extend_from_slice(&[0u8; 32]);
+        let forged = agefile::encrypt(&[keys.recipient()], &frame(Kind::ReporterNote, &json, &auth)).unwrap();
+        assert!(matches!(open_reporter_note(&forged, &keys), Err(OpenError::BadSignature)));
         // A note is not a message, and the bureau cannot read it.
         assert!(matches!(open_message(&ct, &[&keys.identity()], &thread), Err(OpenError::WrongKind)));
         assert!(open_message(&ct, &[&bureau], &thread).is_err());

@@ -14,6 +14,8 @@ pub const AGE_V1_LINE: &[u8] = b"age-encryption.org/v1\n";
 pub const MAX_HEADER_LEN: usize = 16 * 1024;
 /// The age payload nonce that follows the header.
 const NONCE_LEN: usize = 16;
+/// How many first bytes of an upload always suffice for [`check_header`] to decide.
+pub const HEADER_READ_LEN: usize = MAX_HEADER_LEN + NONCE_LEN;
 
 /// What the check learned about a valid header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,8 +70,8 @@ impl fmt::Display for HeaderError {
 impl std::error::Error for HeaderError {}
 
 /// Checks the start of an upload: the whole header and the payload nonce must be in
-/// `start` (if not, [`HeaderError::Incomplete`]; [`MAX_HEADER_LEN`] bytes always
-/// suffice for a valid file).
+/// `start` (if not, [`HeaderError::Incomplete`]; given [`HEADER_READ_LEN`] bytes, or the
+/// whole file if shorter, it always decides).
 pub fn check_header(start: &[u8]) -> Result<HeaderSummary, HeaderError> {
     let version_len = AGE_V1_LINE.len().min(start.len());
     if start[..version_len] != AGE_V1_LINE[..version_len] {
@@ -95,7 +97,11 @@ pub fn check_header(start: &[u8]) -> Result<HeaderSummary, HeaderError> {
         });
     };
     if start.len() < header_len + NONCE_LEN {
-        return Err(HeaderError::Incomplete);
+        return Err(if start.len() >= HEADER_READ_LEN {
+            HeaderError::Malformed
+        } else {
+            HeaderError::Incomplete
+        });
     }
 
     let mut rest = &start[AGE_V1_LINE.len()..mac_at];

@@ -17,6 +17,9 @@ use crate::recipients::Recipient;
 /// The highest scrypt work factor accepted when opening a protected key file, so a
 /// crafted file cannot make loading take hours (age's own default is about 2^18).
 pub const MAX_SCRYPT_WORK_FACTOR: u8 = 22;
+/// The scrypt work factor used when protecting a key file: fixed, so a file made on a
+/// fast machine still opens in about a second on the offline laptop.
+pub const SCRYPT_WORK_FACTOR: u8 = 18;
 
 /// An investigator's (or a destination's) X25519 identity.
 ///
@@ -61,7 +64,11 @@ impl InvestigatorKey {
         passphrase: SecretString,
     ) -> Result<Vec<u8>, KeyFileError> {
         let text = self.to_key_file(created);
-        let encryptor = age::Encryptor::with_user_passphrase(passphrase);
+        let mut recipient = age::scrypt::Recipient::new(passphrase);
+        recipient.set_work_factor(SCRYPT_WORK_FACTOR);
+        let encryptor =
+            age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+                .map_err(|_| KeyFileError::Write)?;
         let mut out = Vec::new();
         let armored = age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor)
             .map_err(|_| KeyFileError::Write)?;
@@ -91,6 +98,8 @@ pub enum KeyFileError {
     NoKeys,
     /// The file is not text.
     NotText,
+    /// The protected file is damaged or is not a key file at all.
+    Damaged,
     /// Writing the protected file failed.
     Write,
 }
@@ -111,6 +120,9 @@ impl fmt::Display for KeyFileError {
             ),
             KeyFileError::NoKeys => f.write_str("the key file contains no key"),
             KeyFileError::NotText => f.write_str("the key file is not a text file"),
+            KeyFileError::Damaged => {
+                f.write_str("the protected key file is damaged or is not a key file")
+            }
             KeyFileError::Write => f.write_str("the protected key file could not be written"),
         }
     }
@@ -138,14 +150,22 @@ pub fn load_keys(
     let mut identity = age::scrypt::Identity::new(passphrase);
     identity.set_max_work_factor(MAX_SCRYPT_WORK_FACTOR);
     let decryptor = age::Decryptor::new(age::armor::ArmoredReader::new(file))
-        .map_err(|_| KeyFileError::WrongPassphrase)?;
+        .map_err(|_| KeyFileError::Damaged)?;
+    if !decryptor.is_scrypt() {
+        return Err(KeyFileError::Damaged);
+    }
     let mut reader = decryptor
         .decrypt(std::iter::once(&identity as &dyn age::Identity))
-        .map_err(|_| KeyFileError::WrongPassphrase)?;
+        .map_err(|e| match e {
+            age::DecryptError::ExcessiveWork { .. } | age::DecryptError::InvalidHeader => {
+                KeyFileError::Damaged
+            }
+            _ => KeyFileError::WrongPassphrase,
+        })?;
     let mut text = Zeroizing::new(Vec::new());
     reader
         .read_to_end(&mut text)
-        .map_err(|_| KeyFileError::WrongPassphrase)?;
+        .map_err(|_| KeyFileError::Damaged)?;
     parse_key_text(&text)
 }
 
@@ -230,6 +250,11 @@ mod tests {
             Some(KeyFileError::BadLine { line: 2 })
         );
         assert_eq!(load_keys(&[0xff, 0xfe], || None).err(), Some(KeyFileError::NotText));
+        let damaged = b"-----BEGIN AGE ENCRYPTED FILE-----\nnot base64 at all\n-----END AGE ENCRYPTED FILE-----\n";
+        assert_eq!(
+            load_keys(damaged, || Some(SecretString::from("x".to_owned()))).err(),
+            Some(KeyFileError::Damaged)
+        );
     }
 
     #[cfg(unix)]

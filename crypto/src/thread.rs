@@ -16,18 +16,17 @@ use crate::envelope::{ciphertext_hash, Direction, Message, MessageDraft};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ThreadError {
-    /// It does not follow the message before it: reordered, replayed, or the thread
-    /// was altered.
-    WrongPrevious,
-    /// Its sequence number is lower than expected: a replay.
-    Replayed {
-        /// The number expected next.
-        expected: u64,
-        /// The number it carries.
-        found: u64,
-    },
-    /// Its sequence number skips ahead: messages before it are missing.
-    Missing {
+    /// This very message already appeared earlier in the thread: a replay.
+    Replayed,
+    /// It follows an earlier message, not the last one: the thread was reordered, or
+    /// someone tried to fork it.
+    Gap,
+    /// It follows a message that is not in the thread: a message was removed, or the
+    /// thread was altered.
+    MissingPrevious,
+    /// It sits at the right place but its author numbered it wrongly; only someone
+    /// holding the thread key can write such a message.
+    BadNumbering {
         /// The number expected next.
         expected: u64,
         /// The number it carries.
@@ -41,17 +40,21 @@ pub enum ThreadError {
 impl fmt::Display for ThreadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ThreadError::WrongPrevious => f.write_str(
-                "this message does not follow the one before it: the thread was reordered, \
-                 replayed or altered",
+            ThreadError::Replayed => {
+                f.write_str("this message is a replay of an earlier message in the thread")
+            }
+            ThreadError::Gap => f.write_str(
+                "this message follows an earlier message, not the last one: the thread was \
+                 reordered or forked",
             ),
-            ThreadError::Replayed { expected, found } => write!(
-                f,
-                "this message is a replay: message {expected} was expected, it says {found}"
+            ThreadError::MissingPrevious => f.write_str(
+                "this message follows a message that is not in the thread: a message was \
+                 removed, or the thread was altered",
             ),
-            ThreadError::Missing { expected, found } => write!(
+            ThreadError::BadNumbering { expected, found } => write!(
                 f,
-                "messages are missing: message {expected} was expected, this is {found}"
+                "this message is numbered {found} where {expected} was expected: its author \
+                 (who holds the thread key) numbered it inconsistently"
             ),
             ThreadError::BadAcknowledgement => f.write_str(
                 "this message acknowledges messages that the thread does not contain",
@@ -66,6 +69,9 @@ impl std::error::Error for ThreadError {}
 #[derive(Clone, Debug)]
 pub struct ThreadState {
     head: [u8; 32],
+    /// Every age file hash seen so far, the report's first: tells a replay or a gap
+    /// from a message that belongs nowhere.
+    seen: Vec<[u8; 32]>,
     to_reporter: u64,
     from_reporter: u64,
     ack_by_bureau: u64,
@@ -77,6 +83,7 @@ impl ThreadState {
     pub fn new(report_sha256: [u8; 32]) -> Self {
         Self {
             head: report_sha256,
+            seen: vec![report_sha256],
             to_reporter: 0,
             from_reporter: 0,
             ack_by_bureau: 0,
@@ -107,18 +114,20 @@ impl ThreadState {
 
     /// Checks that a verified message comes next in the thread, and advances.
     pub fn accept(&mut self, ciphertext: &[u8], message: &Message) -> Result<(), ThreadError> {
-        if message.prev != self.head {
-            return Err(ThreadError::WrongPrevious);
+        let hash = ciphertext_hash(ciphertext);
+        if self.seen.contains(&hash) {
+            return Err(ThreadError::Replayed);
         }
-        let expected = self.count(message.direction) + 1;
-        if message.seq < expected {
-            return Err(ThreadError::Replayed {
-                expected,
-                found: message.seq,
+        if message.prev != self.head {
+            return Err(if self.seen.contains(&message.prev) {
+                ThreadError::Gap
+            } else {
+                ThreadError::MissingPrevious
             });
         }
-        if message.seq > expected {
-            return Err(ThreadError::Missing {
+        let expected = self.count(message.direction) + 1;
+        if message.seq != expected {
+            return Err(ThreadError::BadNumbering {
                 expected,
                 found: message.seq,
             });
@@ -140,7 +149,8 @@ impl ThreadState {
                 self.ack_by_reporter = message.ack;
             }
         }
-        self.head = ciphertext_hash(ciphertext);
+        self.head = hash;
+        self.seen.push(hash);
         Ok(())
     }
 
@@ -150,6 +160,7 @@ impl ThreadState {
     pub fn skip_own(&mut self, ciphertext: &[u8]) {
         self.from_reporter += 1;
         self.head = ciphertext_hash(ciphertext);
+        self.seen.push(self.head);
     }
 
     /// A draft of the next message in `direction`, extending the current head.

@@ -147,6 +147,19 @@ fn every_fail_vector_is_rejected() {
                 "fail_message_wrong_thread.age" => matches!(err, Some(OpenError::WrongThread)),
                 _ => err.is_some(),
             }
+        } else if name.starts_with("fail_note_") {
+            let v = json("code.json");
+            let keys = ReporterKeys::derive(ReturnCode::parse(v["code"].as_str().unwrap()).unwrap());
+            matches!(
+                meldpunt_crypto::open_reporter_note(&bytes, &keys),
+                Err(OpenError::BadSignature)
+            )
+        } else if name.starts_with("fail_attachment_") {
+            let size = report.content.attachments[0].size;
+            matches!(
+                decrypt_attachment(&[key.as_age()], &bytes[..], size, &mut Vec::new()),
+                Err(meldpunt_crypto::agefile::AttachmentError::WrongSize { .. })
+            )
         } else if name.starts_with("fail_envelope_") {
             open_report(&bytes, &[key.as_age()]).is_err()
                 && open_message(&bytes, &[key.as_age()], &report.thread).is_err()
@@ -155,5 +168,32 @@ fn every_fail_vector_is_rejected() {
         };
         assert!(rejected, "{name} was not rejected as it should be");
     }
-    assert!(seen >= 12, "expected the committed fail_* vectors, found {seen}");
+    assert!(seen >= 14, "expected the committed fail_* vectors, found {seen}");
+}
+
+#[test]
+fn the_note_to_self_opens_with_the_code_only() {
+    let v = json("code.json");
+    let keys = ReporterKeys::derive(ReturnCode::parse(v["code"].as_str().unwrap()).unwrap());
+    let note = meldpunt_crypto::open_reporter_note(&read("note.age"), &keys).unwrap();
+    assert_eq!(note.destination, "bureau");
+    assert_eq!(note.recipients, vec![bureau_key().recipient().as_str().to_owned()]);
+    assert_eq!(note.report_sha256, hex::encode(Sha256::digest(read("report.age"))));
+    // The bureau cannot read it.
+    assert!(meldpunt_crypto::agefile::decrypt(&[bureau_key().as_age()], &read("note.age")).is_err());
+}
+
+#[test]
+fn the_protected_key_file_opens_with_its_passphrase() {
+    let file = read("bureau-key-protected.age");
+    let keys = load_keys(&file, || {
+        Some(meldpunt_crypto::age::secrecy::SecretString::from("meldpunt test vectors".to_owned()))
+    })
+    .unwrap();
+    assert_eq!(keys[0].recipient(), bureau_key().recipient());
+    assert_eq!(
+        load_keys(&file, || Some(meldpunt_crypto::age::secrecy::SecretString::from("wrong".to_owned())))
+            .err(),
+        Some(meldpunt_crypto::KeyFileError::WrongPassphrase)
+    );
 }
