@@ -1,0 +1,408 @@
+//! The bundle: the folder of ciphertext that crosses the air gap. Plain directories of
+//! age files and JSON indexes, so `age -d -i KEY_FILE` opens any file by hand
+//! (docs/BUNDLE.md describes it for investigators).
+//!
+//! ```text
+//! BUNDLE_DIR/bundle.json                    index: server, last pull, audit chain head
+//! BUNDLE_DIR/pins.json                      the recipients this investigator trusts
+//! BUNDLE_DIR/audit.json                     the verified audit log
+//! BUNDLE_DIR/cases/CASE/case.json           the server's metadata and file list
+//! BUNDLE_DIR/cases/CASE/report.age
+//! BUNDLE_DIR/cases/CASE/attachments/000.age
+//! BUNDLE_DIR/cases/CASE/thread/0001-to_reporter.age
+//! BUNDLE_DIR/outbox/outbox.json             queued messages and status changes
+//! BUNDLE_DIR/outbox/CASE/0002-to_reporter.age
+//! ```
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use meldpunt_crypto::{CaseStatus, Day};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::fsutil;
+
+/// Name of the bundle's index file.
+pub const INDEX_FILE: &str = "bundle.json";
+/// The format this tool writes and reads.
+pub const FORMAT: &str = "meldpunt-bundle/1";
+/// The largest report or message file read into memory. Envelopes are small (padded
+/// text); anything bigger is damage or an attack, not a report.
+pub const MAX_ENVELOPE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A case number, e.g. `MP-7KQ2M9XD4A`. Checked to be one safe path component.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CaseId(String);
+
+impl CaseId {
+    /// Parses a case number as the user or the server wrote it (case-insensitive).
+    pub fn parse(text: &str) -> Result<Self, BundleError> {
+        let upper = text.trim().to_ascii_uppercase();
+        let ok = (3..=40).contains(&upper.len())
+            && upper.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && upper.as_bytes()[0].is_ascii_alphanumeric();
+        if ok {
+            Ok(CaseId(upper))
+        } else {
+            Err(BundleError::BadCaseNumber {
+                text: text.chars().take(60).collect(),
+            })
+        }
+    }
+
+    /// The case number.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Why the bundle could not be read or written.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BundleError {
+    /// The folder does not exist or is not a bundle.
+    NotABundle {
+        /// The folder given.
+        path: PathBuf,
+    },
+    /// Not a case number.
+    BadCaseNumber {
+        /// What was given.
+        text: String,
+    },
+    /// The bundle holds no such case.
+    UnknownCase {
+        /// The case asked for.
+        case: CaseId,
+        /// The cases the bundle does hold.
+        known: Vec<CaseId>,
+    },
+    /// A file is not what the tool wrote or the server sent.
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// Reading or writing failed.
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The system's error.
+        error: io::Error,
+    },
+}
+
+impl fmt::Display for BundleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BundleError::NotABundle { path } => write!(
+                f,
+                "{} is not a bundle folder (it does not exist or is not a folder); \
+                 `meldpunt pull` or `meldpunt pin` creates one",
+                path.display()
+            ),
+            BundleError::BadCaseNumber { text } => write!(
+                f,
+                "\"{text}\" is not a case number (case numbers look like MP-7KQ2M9XD4A)"
+            ),
+            BundleError::UnknownCase { case, known } => {
+                write!(f, "the bundle holds no case {case}")?;
+                if known.is_empty() {
+                    write!(f, "; it holds no cases at all (run `meldpunt pull` first)")
+                } else {
+                    let list: Vec<&str> = known.iter().map(CaseId::as_str).collect();
+                    write!(f, "; it holds: {}", list.join(", "))
+                }
+            }
+            BundleError::Damaged { path, detail } => write!(
+                f,
+                "the file {} is damaged or not a Meldpunt bundle file: {detail}",
+                path.display()
+            ),
+            BundleError::Io { path, error } => {
+                write!(f, "could not read or write {}: {error}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for BundleError {}
+
+impl BundleError {
+    /// An I/O error about `path`.
+    pub fn io(path: &Path, error: io::Error) -> Self {
+        BundleError::Io {
+            path: path.to_owned(),
+            error,
+        }
+    }
+}
+
+/// The bundle index (`bundle.json`).
+#[derive(Serialize, Deserialize, Clone)]
+pub struct Index {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// The server last pulled from.
+    #[serde(default)]
+    pub server: Option<String>,
+    /// The day of the last complete pull.
+    #[serde(default)]
+    pub pulled: Option<Day>,
+    /// The last audit log entry this bundle verified: a new log must extend it.
+    #[serde(default)]
+    pub audit_head: Option<AuditHead>,
+    /// Cases shredded here; `pull` does not bring them back.
+    #[serde(default)]
+    pub shredded: Vec<String>,
+}
+
+impl Default for Index {
+    fn default() -> Self {
+        Index {
+            format: FORMAT.to_owned(),
+            server: None,
+            pulled: None,
+            audit_head: None,
+            shredded: Vec::new(),
+        }
+    }
+}
+
+/// The head of the audit hash chain.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+pub struct AuditHead {
+    /// The entry's index.
+    pub index: u64,
+    /// The entry's hash, as the server wrote it.
+    pub hash: String,
+}
+
+/// A case's metadata as the server sent it (`case.json`). The server is not trusted:
+/// nothing here is believed about the report itself, only used for deadlines and
+/// to find files.
+#[derive(Serialize, Deserialize, Clone)]
+pub struct CaseMeta {
+    /// The case number.
+    pub case: String,
+    /// The destination the report was sent to.
+    #[serde(default)]
+    pub destination: String,
+    /// The day the report arrived.
+    pub received: Day,
+    /// The status on the server.
+    pub status: CaseStatus,
+    /// The server's acknowledgement deadline.
+    #[serde(default)]
+    pub acknowledge_by: Option<Day>,
+    /// The server's feedback deadline.
+    #[serde(default)]
+    pub feedback_by: Option<Day>,
+    /// The day the server deletes the case.
+    #[serde(default)]
+    pub retention_until: Option<Day>,
+    /// The thread head (hex SHA-256) on the server.
+    #[serde(default)]
+    pub head: Option<String>,
+    /// The day the case last changed.
+    #[serde(default)]
+    pub updated: Option<Day>,
+    /// The files of the case download, with their hashes.
+    #[serde(default)]
+    pub files: Vec<FileEntry>,
+}
+
+/// One file of a case download.
+#[derive(Serialize, Deserialize, Clone)]
+pub struct FileEntry {
+    /// Path inside the case folder, e.g. `attachments/000.age`.
+    #[serde(alias = "path")]
+    pub name: String,
+    /// SHA-256, lower-case hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// A bundle folder.
+pub struct Bundle {
+    root: PathBuf,
+}
+
+impl Bundle {
+    /// An existing bundle.
+    pub fn open(root: &Path) -> Result<Self, BundleError> {
+        if !root.is_dir() {
+            return Err(BundleError::NotABundle {
+                path: root.to_owned(),
+            });
+        }
+        Ok(Bundle {
+            root: root.to_owned(),
+        })
+    }
+
+    /// A bundle, created (private to the owner) if it does not exist yet.
+    pub fn create(root: &Path) -> Result<Self, BundleError> {
+        fsutil::create_private_dir_all(root).map_err(|e| BundleError::io(root, e))?;
+        Bundle::open(root)
+    }
+
+    /// The bundle folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `cases/` inside the bundle.
+    pub fn cases_dir(&self) -> PathBuf {
+        self.root.join("cases")
+    }
+
+    /// The folder of one case (which may not exist).
+    pub fn case_dir(&self, case: &CaseId) -> PathBuf {
+        fsutil::child(&self.cases_dir(), case.as_str())
+    }
+
+    /// `outbox/` inside the bundle.
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.root.join("outbox")
+    }
+
+    /// The cases the bundle holds, sorted.
+    pub fn case_ids(&self) -> Result<Vec<CaseId>, BundleError> {
+        let dir = self.cases_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(BundleError::io(&dir, e)),
+        };
+        let mut ids = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| BundleError::io(&dir, e))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if entry.path().join("case.json").is_file() {
+                if let Ok(id) = CaseId::parse(name) {
+                    if id.as_str() == name {
+                        ids.push(id);
+                    }
+                }
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// The folder of a case the bundle must hold.
+    pub fn require_case(&self, case: &CaseId) -> Result<PathBuf, BundleError> {
+        let dir = self.case_dir(case);
+        if dir.join("case.json").is_file() {
+            Ok(dir)
+        } else {
+            Err(BundleError::UnknownCase {
+                case: case.clone(),
+                known: self.case_ids()?,
+            })
+        }
+    }
+
+    /// A case's metadata.
+    pub fn case_meta(&self, case: &CaseId) -> Result<CaseMeta, BundleError> {
+        let dir = self.require_case(case)?;
+        read_json(&dir.join("case.json"))
+    }
+
+    /// The index; a fresh one if the bundle has none yet.
+    pub fn index(&self) -> Result<Index, BundleError> {
+        let path = self.root.join(INDEX_FILE);
+        let index: Index = read_json_or_default(&path)?;
+        if index.format != FORMAT {
+            return Err(BundleError::Damaged {
+                path,
+                detail: format!(
+                    "format \"{}\" is not {FORMAT}; use the meldpunt version that made it",
+                    index.format
+                ),
+            });
+        }
+        Ok(index)
+    }
+
+    /// Replaces the index.
+    pub fn write_index(&self, index: &Index) -> Result<(), BundleError> {
+        write_json(&self.root.join(INDEX_FILE), index)
+    }
+}
+
+/// Reads a JSON file; a parse failure names the file.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, BundleError> {
+    let bytes = fs::read(path).map_err(|e| BundleError::io(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| BundleError::Damaged {
+        path: path.to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+/// Reads a JSON file, or the default if there is no such file.
+pub fn read_json_or_default<T: DeserializeOwned + Default>(path: &Path) -> Result<T, BundleError> {
+    if !path.exists() {
+        return Ok(T::default());
+    }
+    read_json(path)
+}
+
+/// Writes a JSON file atomically (pretty, so a person can read it).
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), BundleError> {
+    let mut text = serde_json::to_vec_pretty(value).map_err(|e| BundleError::Damaged {
+        path: path.to_owned(),
+        detail: e.to_string(),
+    })?;
+    text.push(b'\n');
+    if let Some(parent) = path.parent() {
+        fsutil::create_private_dir_all(parent).map_err(|e| BundleError::io(parent, e))?;
+    }
+    fsutil::write_atomic(path, &text).map_err(|e| BundleError::io(path, e))
+}
+
+/// Reads a ciphertext file of at most [`MAX_ENVELOPE_BYTES`].
+pub fn read_envelope(path: &Path) -> Result<Vec<u8>, BundleError> {
+    let len = fs::metadata(path)
+        .map_err(|e| BundleError::io(path, e))?
+        .len();
+    if len > MAX_ENVELOPE_BYTES {
+        return Err(BundleError::Damaged {
+            path: path.to_owned(),
+            detail: format!("{len} bytes is far larger than any report or message"),
+        });
+    }
+    fs::read(path).map_err(|e| BundleError::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_numbers_are_one_safe_path_component() {
+        assert_eq!(CaseId::parse("mp-7kq2m9xd4a").unwrap().as_str(), "MP-7KQ2M9XD4A");
+        for bad in ["../etc", "MP/1", "", "a", "-MP-1", "MP 1", ".hidden", "MP-1\0"] {
+            assert!(CaseId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! The command line: one subcommand per task, each with its own `--help`.
+
+use std::fmt::Display;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use meldpunt_crypto::{CaseStatus, Day};
+
+use crate::{cases, keys, open, pin, reply, shred};
+
+const AFTER_HELP: &str = "\
+Only `pull` and `push` open network connections; every other command works on an \
+offline machine. A protected key file's passphrase is asked for at the terminal, or \
+read from the environment variable MELDPUNT_PASSPHRASE (for scripts).
+
+Exit codes: 0 done; 1 error (nothing or only part done, see the message); 2 wrong \
+usage; 3 `open` finished but something did NOT verify (read the problems).";
+
+/// Meldpunt's investigator tool: decrypt reports offline, answer reporters, keep the
+/// deadlines.
+#[derive(Parser)]
+#[command(name = "meldpunt", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Make a new investigator key and print its recipient and fingerprint.
+    ///
+    /// The key file is written readable only by you and is never overwritten. Give the
+    /// recipient (age1…) to the server operator and compare the fingerprint with them
+    /// over another channel.
+    Keygen {
+        /// Where to write the new key file.
+        #[arg(short = 'o', long = "output", value_name = "KEY_FILE")]
+        output: PathBuf,
+        /// Protect the key file with a passphrase (typed twice, or MELDPUNT_PASSPHRASE).
+        #[arg(long)]
+        passphrase: bool,
+    },
+    /// Pin the recipients you trust for a destination.
+    ///
+    /// `open` warns loudly when a report was encrypted to other keys than these (a key
+    /// the server added), and `reply` encrypts to these only. Take them from the key
+    /// ceremony and compare the fingerprint printed with the published one.
+    Pin {
+        /// The bundle folder (created if missing).
+        #[arg(value_name = "BUNDLE_DIR")]
+        bundle: PathBuf,
+        /// The destination's name, as reports name it (e.g. "bureau").
+        #[arg(value_name = "DESTINATION")]
+        destination: String,
+        /// The destination's recipients (age1…).
+        #[arg(value_name = "RECIPIENT")]
+        recipients: Vec<String>,
+        /// Read recipients from a file, one per line (# comments allowed).
+        #[arg(long, value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+    /// List the cases with status and days left to acknowledge and give feedback.
+    ///
+    /// Deadlines (EU Directive 2019/1937): acknowledge within 7 days of receipt; give
+    /// feedback within 3 months of the acknowledgement, or of day 7 without one.
+    /// Overdue cases come first, marked with "!".
+    Cases {
+        /// The bundle folder.
+        #[arg(value_name = "BUNDLE_DIR")]
+        bundle: PathBuf,
+        /// Compute the deadlines as of this day instead of today (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+        on: Option<Day>,
+    },
+    /// Decrypt and verify a case into OUT_DIR/CASE.
+    ///
+    /// Writes report.md and report.json, the reporter's contact details (if given) in a
+    /// separate file marked IDENTIFYING, the attachments under safe names (each checked
+    /// against the report's hashes) and thread.md/thread.json (each message verified).
+    /// Problems are listed, never hidden; the exit code is then 3.
+    Open {
+        /// The case number (e.g. MP-7KQ2M9XD4A).
+        #[arg(value_name = "CASE")]
+        case: String,
+        /// Your key file.
+        #[arg(short = 'i', long = "identity", value_name = "KEY_FILE")]
+        key: PathBuf,
+        /// The bundle folder.
+        #[arg(value_name = "BUNDLE_DIR")]
+        bundle: PathBuf,
+        /// The folder to decrypt into (the case gets its own folder inside).
+        #[arg(short = 'o', long = "output", value_name = "OUT_DIR")]
+        out: PathBuf,
+        /// Remove an earlier decrypted copy of the case first.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Write a message to the reporter into the outbox.
+    ///
+    /// Encrypted to the reporter and the destination's pinned recipients, authenticated
+    /// with the case's thread key, extending the thread. Without --message-file your
+    /// editor ($VISUAL or $EDITOR) opens.
+    Reply {
+        /// The case number.
+        #[arg(value_name = "CASE")]
+        case: String,
+        /// Your key file.
+        #[arg(short = 'i', long = "identity", value_name = "KEY_FILE")]
+        key: PathBuf,
+        /// The bundle folder.
+        #[arg(value_name = "BUNDLE_DIR")]
+        bundle: PathBuf,
+        /// The message text (UTF-8); - reads standard input.
+        #[arg(long, value_name = "FILE")]
+        message_file: Option<PathBuf>,
+        /// Announce a new status with the message (and queue the status change).
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+    },
+    /// Queue a status change for the case (sent by `push`).
+    Status {
+        /// The case number.
+        #[arg(value_name = "CASE")]
+        case: String,
+        /// The new status.
+        #[arg(value_enum)]
+        status: StatusArg,
+        /// The bundle folder.
+        #[arg(value_name = "BUNDLE_DIR")]
+        bundle: PathBuf,
+    },
+    /// Remove a case from the bundle and from a decrypted folder (retention ended).
+    ///
+    /// Decrypted files are overwritten before they are removed. `pull` will not fetch
+    /// the case again.
+    Shred {
+        /// The case number.
+        #[arg(value_name = "CASE")]
+        case: String,
+        /// The bundle folder.
+        #[arg(value_name = "BUNDLE_DIR")]
+        bundle: PathBuf,
+        /// The folder the case was opened into (OUT_DIR of `open`).
+        #[arg(value_name = "OUT_DIR")]
+        out: Option<PathBuf>,
+        /// Also shred messages and status changes that were never sent.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// A status an investigator can set.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum StatusArg {
+    /// The report is acknowledged.
+    Acknowledged,
+    /// The case is being investigated.
+    Investigating,
+    /// The case is closed.
+    Closed,
+}
+
+impl From<StatusArg> for CaseStatus {
+    fn from(s: StatusArg) -> Self {
+        match s {
+            StatusArg::Acknowledged => CaseStatus::Acknowledged,
+            StatusArg::Investigating => CaseStatus::Investigating,
+            StatusArg::Closed => CaseStatus::Closed,
+        }
+    }
+}
+
+fn parse_day(text: &str) -> Result<Day, String> {
+    Day::parse(text).ok_or_else(|| format!("\"{text}\" is not a day as YYYY-MM-DD"))
+}
+
+/// Parses the arguments and runs the command.
+pub fn main() -> ExitCode {
+    run(Cli::parse())
+}
+
+/// Runs a parsed command; errors are printed for a person.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Keygen { output, passphrase } => finish(keys::keygen(&output, passphrase)),
+        Command::Pin {
+            bundle,
+            destination,
+            recipients,
+            file,
+        } => finish(pin::pin(&bundle, &destination, &recipients, file.as_deref())),
+        Command::Cases { bundle, on } => finish(cases::cases(&bundle, on)),
+        Command::Open {
+            case,
+            key,
+            bundle,
+            out,
+            replace,
+        } => finish(open::open(&case, &key, &bundle, &out, replace)),
+        Command::Reply {
+            case,
+            key,
+            bundle,
+            message_file,
+            status,
+        } => finish(reply::reply(
+            &case,
+            &key,
+            &bundle,
+            message_file.as_deref(),
+            status.map(Into::into),
+        )),
+        Command::Status {
+            case,
+            status,
+            bundle,
+        } => finish(reply::status(&case, status.into(), &bundle)),
+        Command::Shred {
+            case,
+            bundle,
+            out,
+            force,
+        } => finish(shred::shred(&case, &bundle, out.as_deref(), force)),
+    }
+}
+
+fn finish<E: Display>(result: Result<ExitCode, E>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("meldpunt: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
