@@ -22,5 +22,8 @@ fi
 echo "== the protocol crate builds for the browser (wasm32)"
 cargo build --locked -p meldpunt-crypto --target wasm32-unknown-unknown
 
+echo "== the browser module (embedded by the server)"
+bash scripts/build-wasm.sh
+
 echo "== all tests in the workspace"
 cargo test --locked --workspace

@@ -137,6 +137,12 @@ pub extern "C" fn mp_report_seal(session: u32, ptr: *mut u8, len: usize) -> i32 
     with_input(ptr, len, |s, input| s.report_seal(session, input))
 }
 
+/// The fingerprint of a recipient set: meta `{"fingerprint"}`.
+#[no_mangle]
+pub extern "C" fn mp_fingerprint(ptr: *mut u8, len: usize) -> i32 {
+    with_input(ptr, len, |s, input| s.fingerprint(input))
+}
+
 /// Starts an attachment: meta `{"attachment": handle}`.
 #[no_mangle]
 pub extern "C" fn mp_attachment_begin(ptr: *mut u8, len: usize) -> i32 {

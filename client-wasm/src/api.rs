@@ -189,6 +189,19 @@ impl State {
         })
     }
 
+    /// The fingerprint of the recipients the page is about to encrypt to, computed here
+    /// rather than taken from the server. Input: `{"recipients":[…]}`.
+    pub fn fingerprint(&mut self, json: &[u8]) -> Result<Output, ApiError> {
+        #[derive(Deserialize)]
+        struct Req {
+            recipients: Vec<String>,
+        }
+        let req: Req = input(json)?;
+        let destination = Destination::new("fingerprint", &req.recipients)
+            .map_err(|e| ApiError::new("input", e.to_string()))?;
+        Ok(Output::meta(json!({ "fingerprint": destination.fingerprint() })))
+    }
+
     /// Starts encrypting an attachment of `size` bytes to `recipients`.
     /// Input: `{"recipients":[…], "size": n}`. Meta: `{"attachment": handle}`.
     pub fn attachment_begin(&mut self, json: &[u8]) -> Result<Output, ApiError> {

@@ -37,6 +37,7 @@ export function wrap(exports) {
     openSession: (typed) => call(exports.mp_session_open(...put(enc.encode(typed)))).meta,
     closeSession: (session) => exports.mp_session_close(session),
     sealReport: (session, request) => call(exports.mp_report_seal(session, ...json(request))),
+    fingerprint: (recipients) => call(exports.mp_fingerprint(...json({ recipients }))).meta.fingerprint,
     attachmentBegin: (recipients, size) => call(exports.mp_attachment_begin(...json({ recipients, size }))).meta.attachment,
     attachmentPush: (handle, plaintext) => call(exports.mp_attachment_push(handle, ...put(plaintext))).bytes,
     attachmentFinish: (handle) => call(exports.mp_attachment_finish(handle)),

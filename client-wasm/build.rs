@@ -1,0 +1,35 @@
+//! Embeds the browser module into the native build, when it has been built.
+//!
+//! The reporter pages need `meldpunt_client_wasm.wasm`, built from this same crate for
+//! `wasm32-unknown-unknown` (release). Cargo cannot build it from here (it would wait on
+//! its own lock), so `scripts/build-wasm.sh` builds it first; this script copies it into
+//! OUT_DIR. Without it an empty module is embedded and the pages say that encryption is
+//! unavailable: nothing pretends to work.
+
+use std::path::PathBuf;
+
+fn main() {
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let target = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let wasm = std::env::var_os("MELDPUNT_WASM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            // OUT_DIR is <target>/<profile>/build/<pkg>-<hash>/out.
+            let target_dir = out.ancestors().nth(4).map(PathBuf::from).unwrap_or_default();
+            target_dir.join("wasm32-unknown-unknown/release/meldpunt_client_wasm.wasm")
+        });
+    println!("cargo:rerun-if-env-changed=MELDPUNT_WASM");
+    println!("cargo:rerun-if-changed={}", wasm.display());
+    let bytes = if target == "wasm32" {
+        Vec::new()
+    } else {
+        std::fs::read(&wasm).unwrap_or_else(|_| {
+            println!(
+                "cargo:warning=the browser module {} is not built; run scripts/build-wasm.sh",
+                wasm.display()
+            );
+            Vec::new()
+        })
+    };
+    std::fs::write(out.join("meldpunt.wasm"), bytes).expect("OUT_DIR is writable");
+}

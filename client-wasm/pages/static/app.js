@@ -1,0 +1,319 @@
+// The reporter's pages. Everything is encrypted here, in the browser, by the crypto
+// module; the server receives age files and the mailbox credential, nothing else.
+// If the module cannot start, the forms stay disabled: nothing is ever sent in the clear.
+
+import { loadWasm } from "./crypto.js";
+
+const $ = (id) => document.getElementById(id);
+const T = JSON.parse($("strings").textContent);
+const page = document.body.dataset.page;
+
+// Upload chunks: large enough to be efficient, small enough that a dropped connection
+// costs little and memory stays bounded (the current chunk is kept until it arrived).
+const SLICE = 1024 * 1024;
+
+function show(el, text) {
+  el.textContent = text;
+  el.hidden = false;
+}
+
+function today() {
+  return new Date().toISOString().slice(0, 10);
+}
+
+async function api(method, path, { mailbox, body, headers = {} } = {}) {
+  const h = { ...headers };
+  if (mailbox) h["Meldpunt-Mailbox"] = mailbox;
+  const res = await fetch("/api/v1" + path, {
+    method,
+    headers: h,
+    body,
+    credentials: "omit",
+    cache: "no-store",
+    referrerPolicy: "no-referrer",
+  });
+  return res;
+}
+
+async function json(res) {
+  if (!res.ok) {
+    const err = new Error(`HTTP ${res.status}`);
+    err.status = res.status;
+    try { err.detail = (await res.json()).error; } catch (_) { /* no body */ }
+    throw err;
+  }
+  return res.json();
+}
+
+async function engine() {
+  const status = $("engine");
+  try {
+    const crypto = await loadWasm("/static/meldpunt.wasm");
+    status.textContent = T.report_engine_wasm;
+    return crypto;
+  } catch (e) {
+    status.textContent = T.report_engine_failed;
+    status.classList.add("error");
+    return null;
+  }
+}
+
+// --- making a report -------------------------------------------------------------------
+
+function progress(label, done, total) {
+  $("progress").hidden = false;
+  $("progress-label").textContent = label;
+  const pct = total > 0 ? Math.floor((done * 100) / total) : 100;
+  $("progress-bar").value = pct;
+  $("progress-text").textContent = `${label}: ${(done / 1048576).toFixed(1)} / ${(total / 1048576).toFixed(1)} MiB (${pct}%)`;
+}
+
+// Sends one ciphertext chunk at `offset`, resuming after a dropped connection: the
+// server says how much arrived, and only the rest of this chunk is sent again.
+async function sendChunk(mailbox, n, offset, bytes) {
+  let sent = 0;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    try {
+      const res = await api("PUT", `/uploads/${n}`, {
+        mailbox,
+        body: bytes.subarray(sent),
+        headers: { "Meldpunt-Offset": String(offset + sent), "Content-Type": "application/octet-stream" },
+      });
+      if (res.ok) return;
+      if (res.status !== 409) await json(res);
+    } catch (e) {
+      if (e.status) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
+    const state = await json(await api("GET", `/uploads/${n}`, { mailbox }));
+    sent = Math.max(0, Math.min(bytes.length, state.received - offset));
+    if (sent === bytes.length) return;
+  }
+  throw new Error("upload failed");
+}
+
+async function uploadFile(crypto, mailbox, recipients, n, file, onProgress) {
+  const handle = crypto.attachmentBegin(recipients, file.size);
+  let offset = 0;
+  let pending = [];
+  let pendingLen = 0;
+  const flush = async (force) => {
+    if (pendingLen === 0 || (!force && pendingLen < SLICE)) return;
+    const chunk = new Uint8Array(pendingLen);
+    let at = 0;
+    for (const p of pending) { chunk.set(p, at); at += p.length; }
+    pending = [];
+    pendingLen = 0;
+    await sendChunk(mailbox, n, offset, chunk);
+    offset += chunk.length;
+  };
+  for (let pos = 0; pos < file.size; pos += SLICE) {
+    const plain = new Uint8Array(await file.slice(pos, pos + SLICE).arrayBuffer());
+    const ct = crypto.attachmentPush(handle, plain);
+    plain.fill(0);
+    if (ct.length) { pending.push(ct); pendingLen += ct.length; }
+    await flush(false);
+    onProgress(Math.min(file.size, pos + SLICE));
+  }
+  const last = crypto.attachmentFinish(handle);
+  if (last.bytes.length) { pending.push(last.bytes); pendingLen += last.bytes.length; }
+  await flush(true);
+  const digest = await json(await api("POST", `/uploads/${n}/finish`, { mailbox }));
+  if (digest.sha256 !== last.meta.ciphertext_sha256 || digest.size !== last.meta.ciphertext_size) {
+    throw new Error("the server stored something other than what was sent");
+  }
+  return {
+    name: file.name,
+    size: file.size,
+    ciphertext_size: last.meta.ciphertext_size,
+    ciphertext_sha256: last.meta.ciphertext_sha256,
+  };
+}
+
+async function reportPage() {
+  const form = $("report-form");
+  const send = $("send");
+  const crypto = await engine();
+  if (!crypto) return;
+
+  const destinations = await json(await api("GET", "/destinations"));
+  const recipientsOf = (name) => (destinations.find((d) => d.name === name) || {}).recipients || [];
+  const chosen = () => (form.querySelector('input[name="destination"]:checked') || {}).value;
+  const showFingerprint = () => {
+    const r = recipientsOf(chosen());
+    $("fingerprint").textContent = r.length ? crypto.fingerprint(r) : "—";
+  };
+  form.addEventListener("change", (e) => { if (e.target.name === "destination") showFingerprint(); });
+  showFingerprint();
+
+  const made = crypto.generateCode();
+  const session = made.session;
+  const lastGroup = made.code.slice(-4);
+  $("code").textContent = made.code.replace(/-/g, " - ");
+  $("code-section").hidden = false;
+
+  const retype = $("retype");
+  const confirmed = () => retype.value.replace(/[\s-]/g, "").toUpperCase() === lastGroup;
+  retype.addEventListener("input", () => {
+    send.disabled = !confirmed();
+    $("retype-error").hidden = confirmed() || retype.value.replace(/[\s-]/g, "").length < 4;
+  });
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!confirmed()) return;
+    send.disabled = true;
+    $("report-error").hidden = true;
+    const oldLabel = send.textContent;
+    send.textContent = T.report_sending;
+    try {
+      const recipients = recipientsOf(chosen());
+      const files = Array.from($("files").files);
+      const total = files.reduce((a, f) => a + f.size, 0);
+      await json(await api("POST", "/uploads", { mailbox: made.mailbox }));
+      const attachments = [];
+      let before = 0;
+      for (let i = 0; i < files.length; i++) {
+        attachments.push(await uploadFile(crypto, made.mailbox, recipients, i, files[i],
+          (done) => progress(T.report_progress_upload, before + done, total)));
+        before += files[i].size;
+      }
+      const value = (id) => $(id).value;
+      const sealed = crypto.sealReport(session, {
+        destination: { name: chosen(), recipients },
+        content: {
+          category: (form.querySelector('input[name="category"]:checked') || {}).value || "other",
+          concerning: value("concerning"),
+          description: value("description"),
+          when_where: value("when_where"),
+          contact: value("contact").trim() || null,
+          attachments,
+          date: today(),
+        },
+      });
+      const receipt = await json(await api("POST", "/reports", {
+        mailbox: made.mailbox,
+        body: sealed.bytes,
+        headers: { "Content-Type": "application/octet-stream", "Meldpunt-Note": sealed.meta.note },
+      }));
+      crypto.closeSession(session);
+      form.reset();
+      form.hidden = true;
+      $("receipt-case").textContent = receipt.case;
+      $("receipt-date").textContent = receipt.received;
+      $("receipt").hidden = false;
+      $("receipt-h").focus();
+    } catch (err) {
+      show($("report-error"), err.kind === "contains_code" ? T.report_contains_code : T.report_failed);
+      send.textContent = oldLabel;
+      send.disabled = !confirmed();
+    }
+  });
+}
+
+// --- checking back ---------------------------------------------------------------------
+
+function b64(bytes) {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+async function checkPage() {
+  const crypto = await engine();
+  if (!crypto) return;
+  const open = $("open");
+  open.disabled = false;
+  let session = null;
+  let mailbox = null;
+
+  async function load() {
+    const thread = await json(await api("GET", "/thread", { mailbox }));
+    const messages = [];
+    for (const m of thread.messages) {
+      const bytes = new Uint8Array(await (await api("GET", `/thread/${m.n}`, { mailbox })).arrayBuffer());
+      messages.push({ direction: m.direction, ciphertext: b64(bytes) });
+    }
+    const read = crypto.readThread(session, { note: thread.note, messages });
+    $("case").textContent = thread.case;
+    $("status").textContent = T["status_" + thread.status] || thread.status;
+    const list = $("messages");
+    list.replaceChildren();
+    if (read.messages.length === 0) {
+      const li = document.createElement("li");
+      li.textContent = T.check_no_messages;
+      list.append(li);
+    }
+    for (const m of read.messages) {
+      const li = document.createElement("li");
+      const meta = document.createElement("span");
+      meta.className = "meta";
+      if (m.direction === "from_reporter") {
+        li.className = "own";
+        li.textContent = T.check_from_you;
+      } else if (m.verified) {
+        meta.textContent = `${T.check_from_bureau} · ${m.date}`;
+        li.append(meta, document.createTextNode(m.text));
+      } else {
+        li.className = "unverified";
+        li.textContent = T.check_unverified;
+      }
+      list.append(li);
+    }
+    $("reply-form").hidden = !read.can_reply;
+    if (!read.can_reply) show($("reply-error"), T.check_cannot_reply);
+    $("thread").hidden = false;
+    return read;
+  }
+
+  $("code-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const err = $("code-error");
+    err.hidden = true;
+    try {
+      const opened = crypto.openSession($("code-input").value);
+      session = opened.session;
+      mailbox = opened.mailbox;
+      $("code-input").value = "";
+      await load();
+      $("code-form").hidden = true;
+      $("thread-h").focus();
+    } catch (ex) {
+      if (session !== null) { crypto.closeSession(session); session = null; }
+      const key = { typo: "check_typo", length: "check_length", character: "check_character" }[ex.kind];
+      show(err, key ? T[key] : ex.status === 404 || ex.status === 401 ? T.check_unknown : T.report_failed);
+    }
+  });
+
+  $("reply-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const err = $("reply-error");
+    err.hidden = true;
+    $("reply-ok").hidden = true;
+    try {
+      const sealed = crypto.sealReply(session, $("reply").value, today());
+      const res = await api("POST", "/thread", {
+        mailbox,
+        body: sealed.bytes,
+        headers: { "Content-Type": "application/octet-stream", "Meldpunt-Extends": sealed.meta.extends },
+      });
+      if (res.status === 409) { show(err, T.check_stale); await load(); return; }
+      await json(res);
+      $("reply").value = "";
+      $("reply-ok").hidden = false;
+      await load();
+    } catch (ex) {
+      show(err, ex.kind === "contains_code" ? T.report_contains_code : T.report_failed);
+    }
+  });
+
+  $("close").addEventListener("click", () => {
+    if (session !== null) crypto.closeSession(session);
+    session = null;
+    mailbox = null;
+    location.assign(`/${document.body.dataset.lang}/`);
+  });
+}
+
+if (page === "report") reportPage();
+if (page === "check") checkPage();
