@@ -268,6 +268,8 @@ impl State {
         }
         let req: Req = input(json)?;
         let session = self.session(handle)?;
+        // Whatever happens below, never reply on the state of an earlier read.
+        session.thread = None;
         let note_ct = B64
             .decode(&req.note)
             .map_err(|_| ApiError::new("input", "the note is not base64"))?;
@@ -277,8 +279,9 @@ impl State {
                 format!("the record of where your report went could not be verified: {e}"),
             )
         })?;
-        let report_sha256 = hex_32(&note.report_sha256)
-            .ok_or_else(|| ApiError::new("thread", "the note names no report"))?;
+        let report_sha256 = note
+            .report_sha256()
+            .map_err(|e| ApiError::new("thread", e.to_string()))?;
         let mut reply_to = note
             .parsed_recipients()
             .map_err(|e| ApiError::new("thread", e.to_string()))?;
@@ -297,8 +300,11 @@ impl State {
             if item.direction == "from_reporter"
                 && matches!(opened, Err(OpenError::Decrypt(meldpunt_crypto::agefile::DecryptError::NotARecipient)))
             {
-                if !broken {
-                    state.skip_own(&ct);
+                if !broken && state.skip_own(&ct).is_err() {
+                    broken = true;
+                    shown.push(json!({ "direction": "from_reporter", "verified": false,
+                                       "error": "a copy of an earlier message" }));
+                    continue;
                 }
                 shown.push(json!({ "direction": "from_reporter", "verified": null }));
                 continue;
@@ -379,11 +385,6 @@ impl State {
         })?;
         Ok(Output { bytes: ct, meta: json!({ "extends": extends }) })
     }
-}
-
-fn hex_32(text: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(text, &mut out).ok().map(|_| out)
 }
 
 fn session_meta(handle: u32, keys: &ReporterKeys, shown_code: Option<&str>) -> Value {

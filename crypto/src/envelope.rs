@@ -768,6 +768,11 @@ impl ReporterNote {
         }
     }
 
+    /// The report's ciphertext hash as bytes.
+    pub fn report_sha256(&self) -> Result<[u8; 32], OpenError> {
+        parse_hex::<32>(&self.report_sha256, "the note's report hash is not 64 hex digits")
+    }
+
     /// The recipients, parsed.
     pub fn parsed_recipients(&self) -> Result<Vec<Recipient>, OpenError> {
         self.recipients
@@ -797,6 +802,7 @@ pub fn open_reporter_note(ciphertext: &[u8], keys: &ReporterKeys) -> Result<Repo
     let note: ReporterNote = serde_json::from_slice(frame.body)
         .map_err(|_| OpenError::Malformed("the note body is not valid note JSON"))?;
     note.parsed_recipients()?;
+    note.report_sha256()?;
     Ok(note)
 }
 

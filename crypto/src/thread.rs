@@ -157,10 +157,17 @@ impl ThreadState {
     /// Advances past a message this side cannot decrypt: the reporter's own earlier
     /// messages, which are encrypted to the bureau only. Its content stays unchecked
     /// here; the bureau checks it, and the bureau's next message acknowledges it.
-    pub fn skip_own(&mut self, ciphertext: &[u8]) {
+    ///
+    /// A copy of an earlier message is refused as a replay.
+    pub fn skip_own(&mut self, ciphertext: &[u8]) -> Result<(), ThreadError> {
+        let hash = ciphertext_hash(ciphertext);
+        if self.seen.contains(&hash) {
+            return Err(ThreadError::Replayed);
+        }
         self.from_reporter += 1;
-        self.head = ciphertext_hash(ciphertext);
-        self.seen.push(self.head);
+        self.head = hash;
+        self.seen.push(hash);
+        Ok(())
     }
 
     /// A draft of the next message in `direction`, extending the current head.

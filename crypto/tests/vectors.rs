@@ -105,7 +105,8 @@ fn report_attachment_and_thread_open_and_verify() {
         open_message(&m2, &[&keys.identity()], &thread),
         Err(OpenError::Decrypt(_))
     ));
-    state.skip_own(&m2);
+    state.skip_own(&m2).unwrap();
+    assert_eq!(state.clone().skip_own(&m2), Err(meldpunt_crypto::ThreadError::Replayed));
     let m3 = read("message-3-to_reporter.age");
     let m = open_message(&m3, &[&keys.identity()], &thread).unwrap();
     state.accept(&m3, &m).unwrap();
