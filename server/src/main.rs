@@ -1,1 +1,199 @@
-fn main() {}
+//! `meldpunt-server`: run the drop box, manage investigator tokens, verify the audit log.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use meldpunt_crypto::Day;
+use meldpunt_server::audit::AuditLog;
+use meldpunt_server::clock::Clock;
+use meldpunt_server::config::{self, Destinations};
+use meldpunt_server::tokens::Tokens;
+use rocket::fairing::AdHoc;
+use rocket::figment::providers::Serialized;
+use rocket::figment::Figment;
+
+#[derive(Parser)]
+#[command(name = "meldpunt-server", version, about = "The Meldpunt drop box: stores age ciphertext and minimal case metadata.")]
+struct Cli {
+    /// The configuration file (every key: docs/CONFIG.md). Environment variables
+    /// MELDPUNT_<KEY> override it.
+    #[arg(long, global = true, env = "MELDPUNT_CONFIG", default_value = config::DEFAULT_CONFIG_FILE)]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the drop box (the default).
+    Serve {
+        /// With no destination configured, make a demo destination whose private key
+        /// is written to the data directory. Demo only: never for real reports.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Investigator tokens for the API.
+    Token {
+        #[command(subcommand)]
+        action: TokenCommand,
+    },
+    /// The audit log of investigator actions.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
+    /// Check the configuration and print the destinations with their fingerprints.
+    CheckConfig,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Make a token; it is printed once and stored only as a hash.
+    Create {
+        /// Who holds the token (shown in the audit log).
+        name: String,
+        /// A destination whose cases the token may see (repeat for more).
+        #[arg(long = "destination", required = true)]
+        destinations: Vec<String>,
+    },
+    /// Revoke a token at once (also while the server runs).
+    Revoke {
+        /// The token's name.
+        name: String,
+    },
+    /// List tokens (names, destinations, days; never the tokens).
+    List,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain; names the first broken entry.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("meldpunt-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let mut figment = config::figment(&cli.config);
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo } => {
+            if demo {
+                figment = figment.merge(Serialized::global("demo", true));
+            }
+            serve(figment)
+        }
+        Command::CheckConfig => {
+            let settings = config::settings(&figment).map_err(|e| e.to_string())?;
+            let destinations =
+                Destinations::from_settings(&settings, Day::today()).map_err(|e| e.to_string())?;
+            print_destinations(&destinations);
+            println!("The configuration is valid.");
+            Ok(())
+        }
+        Command::Token { action } => {
+            let settings = config::settings(&figment).map_err(|e| e.to_string())?;
+            let tokens = Tokens::new(&settings.data_dir);
+            let audit = AuditLog::new(&settings.data_dir);
+            let today = Day::today();
+            match action {
+                TokenCommand::Create { name, destinations } => {
+                    let known = Destinations::names(&settings);
+                    let token = tokens
+                        .create(&name, &destinations, &known, today)
+                        .map_err(|e| e.to_string())?;
+                    audit
+                        .append(today, &name, "token_created", None)
+                        .map_err(|e| e.to_string())?;
+                    println!("{}", token.as_str());
+                    eprintln!(
+                        "Token \"{name}\" for {} made. It is shown only this once: give it to \
+                         its holder over a safe channel. Revoke with: meldpunt-server token revoke {name}",
+                        destinations.join(", ")
+                    );
+                    Ok(())
+                }
+                TokenCommand::Revoke { name } => {
+                    tokens.revoke(&name, today).map_err(|e| e.to_string())?;
+                    audit
+                        .append(today, &name, "token_revoked", None)
+                        .map_err(|e| e.to_string())?;
+                    println!("Token \"{name}\" is revoked.");
+                    Ok(())
+                }
+                TokenCommand::List => {
+                    for t in tokens.list().map_err(|e| e.to_string())? {
+                        println!(
+                            "{}\t{}\tcreated {}\t{}",
+                            t.name,
+                            t.destinations.join(","),
+                            t.created,
+                            t.revoked.map(|d| format!("revoked {d}")).unwrap_or_else(|| "active".into())
+                        );
+                    }
+                    Ok(())
+                }
+            }
+        }
+        Command::Audit { action: AuditCommand::Verify } => {
+            let settings = config::settings(&figment).map_err(|e| e.to_string())?;
+            let entries = AuditLog::new(&settings.data_dir)
+                .read_verified()
+                .map_err(|e| e.to_string())?;
+            match entries.last() {
+                Some(last) => println!(
+                    "The audit log is whole: {} entries, head {} (entry {}).",
+                    entries.len(),
+                    last.hash,
+                    last.index
+                ),
+                None => println!("The audit log is empty."),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_destinations(destinations: &Destinations) {
+    for d in destinations.all() {
+        println!(
+            "destination {}: fingerprint {} ({} recipient{})",
+            d.destination.name,
+            d.destination.fingerprint(),
+            d.destination.recipients().len(),
+            if d.destination.recipients().len() == 1 { "" } else { "s" }
+        );
+    }
+}
+
+fn serve(figment: Figment) -> Result<(), String> {
+    let (rocket, app) = meldpunt_server::build(figment, Clock::system()).map_err(|e| e.to_string())?;
+    print_destinations(&app.destinations);
+    if let Some(path) = &app.destinations.demo_key_file {
+        let line = "!".repeat(78);
+        println!("{line}");
+        println!("!! DEMO ONLY: the private key is on the server.");
+        println!("!! The demo destination's identity file is {}", path.display());
+        println!("!! Anyone with this server's disk can read every report sent to it.");
+        println!("!! Never send a real report here; configure real destinations (docs/CONFIG.md).");
+        println!("{line}");
+    }
+    let rocket = rocket.attach(AdHoc::on_liftoff("announce", |rocket| {
+        Box::pin(async move {
+            let c = rocket.config();
+            println!("Meldpunt drop box listening on http://{}:{}", c.address, c.port);
+        })
+    }));
+    rocket::execute(async move { rocket.launch().await })
+        .map(|_| ())
+        .map_err(|e| format!("the server stopped: {e}"))
+}

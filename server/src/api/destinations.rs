@@ -1,0 +1,43 @@
+//! `GET /api/v1/destinations`: where a report can go, with the fingerprints reporters
+//! can compare out of band.
+
+use rocket::serde::json::Json;
+use rocket::{get, routes, Route, State};
+use serde::Serialize;
+
+use crate::App;
+
+/// One destination as the reporter's page shows it.
+#[derive(Serialize)]
+pub struct DestinationView {
+    name: String,
+    description: String,
+    recipients: Vec<String>,
+    fingerprint: String,
+}
+
+#[get("/destinations")]
+fn list(app: &State<App>) -> Json<Vec<DestinationView>> {
+    Json(
+        app.destinations
+            .all()
+            .iter()
+            .map(|d| DestinationView {
+                name: d.destination.name.clone(),
+                description: d.description.clone(),
+                recipients: d
+                    .destination
+                    .recipients()
+                    .iter()
+                    .map(|r| r.as_str().to_owned())
+                    .collect(),
+                fingerprint: d.destination.fingerprint(),
+            })
+            .collect(),
+    )
+}
+
+/// The routes of this area.
+pub fn routes() -> Vec<Route> {
+    routes![list]
+}

@@ -1,0 +1,108 @@
+//! The one error type of the HTTP API. What the client reads (`message`) is kept apart
+//! from what the operator's log gets (`detail`, only for server faults, never naming a
+//! client).
+
+use rocket::http::{ContentType, Status};
+use rocket::request::Request;
+use rocket::response::{self, Responder, Response};
+use serde_json::{json, Value};
+
+use crate::storage::StoreError;
+
+/// An API error: a status, a message for the client, and for server faults a detail
+/// for the log.
+#[derive(Debug)]
+pub struct ApiError {
+    status: Status,
+    message: String,
+    detail: Option<String>,
+    extra: Option<(&'static str, Value)>,
+}
+
+impl ApiError {
+    /// An error the client caused, with a message it can act on.
+    pub fn new(status: Status, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            detail: None,
+            extra: None,
+        }
+    }
+
+    /// A fault of the server: the client reads a generic message, the log the detail.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self {
+            status: Status::InternalServerError,
+            message: "the server could not complete this request; try again later".into(),
+            detail: Some(detail.into()),
+            extra: None,
+        }
+    }
+
+    /// Adds one more field to the JSON body (e.g. the current thread head on 409).
+    pub fn with(mut self, key: &'static str, value: Value) -> Self {
+        self.extra = Some((key, value));
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// The client's message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        let message = e.to_string();
+        match e {
+            StoreError::Db(_) | StoreError::Io(_) | StoreError::Corrupt(_) => {
+                ApiError::internal(message)
+            }
+            StoreError::NoSession | StoreError::NoSuchAttachment | StoreError::NoCase => {
+                ApiError::new(Status::NotFound, message)
+            }
+            StoreError::TooManyAttachments => ApiError::new(Status::PayloadTooLarge, message),
+            StoreError::StaleHead { head } => {
+                ApiError::new(Status::Conflict, message).with("head", Value::String(head))
+            }
+            StoreError::StatusBackwards { from } => {
+                ApiError::new(Status::Conflict, message).with("status", json!(from))
+            }
+            StoreError::AlreadyReported
+            | StoreError::AttachmentFinished
+            | StoreError::AttachmentUnfinished(_)
+            | StoreError::NotClosed
+            | StoreError::NoteExists => ApiError::new(Status::Conflict, message),
+        }
+    }
+}
+
+/// The JSON body of every API error.
+pub fn error_body(message: &str, extra: Option<(&'static str, Value)>) -> String {
+    let mut body = json!({ "error": message });
+    if let Some((k, v)) = extra {
+        body[k] = v;
+    }
+    body.to_string()
+}
+
+impl<'r> Responder<'r, 'static> for ApiError {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        if let Some(detail) = &self.detail {
+            // Start-up and errors only: this line names no client and no time of day.
+            eprintln!("meldpunt-server: error: {detail}");
+        }
+        let body = error_body(&self.message, self.extra);
+        Response::build()
+            .status(self.status)
+            .header(ContentType::JSON)
+            .sized_body(body.len(), std::io::Cursor::new(body))
+            .ok()
+    }
+}

@@ -1,0 +1,114 @@
+//! The Meldpunt drop box: a Rocket server that stores age ciphertext and minimal case
+//! metadata in one data directory, and holds nothing that identifies a reporter or
+//! reveals a report.
+//!
+//! [`build`] makes the server from a figment (see [`config`]); `main.rs` adds the
+//! command line (serve, tokens, audit).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod audit;
+pub mod body;
+pub mod catchers;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod guards;
+pub mod headers;
+pub mod ids;
+pub mod limits;
+pub mod notify;
+pub mod pages;
+pub mod retention;
+pub mod storage;
+pub mod tokens;
+
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use rocket::figment::Figment;
+use rocket::{Build, Rocket};
+
+use crate::api::uploads::Busy;
+use crate::audit::AuditLog;
+use crate::clock::Clock;
+use crate::config::{ConfigError, Destinations, Settings};
+use crate::limits::Limiter;
+use crate::storage::{StoreError, Storage};
+use crate::tokens::Tokens;
+
+/// Everything a request handler may use.
+pub struct AppState {
+    /// The configuration.
+    pub settings: Settings,
+    /// The destinations offered.
+    pub destinations: Destinations,
+    /// The data directory's contents.
+    pub storage: Arc<Storage>,
+    /// Investigator tokens.
+    pub tokens: Tokens,
+    /// The audit log.
+    pub audit: AuditLog,
+    /// Global rate limits.
+    pub limiter: Limiter,
+    /// Attachments being uploaded right now.
+    pub busy: Busy,
+}
+
+/// The shared application state (Rocket-managed).
+#[derive(Clone)]
+pub struct App(Arc<AppState>);
+
+impl Deref for App {
+    type Target = AppState;
+    fn deref(&self) -> &AppState {
+        &self.0
+    }
+}
+
+/// Why the server cannot start.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The configuration is wrong.
+    Config(ConfigError),
+    /// The data directory cannot be used.
+    Storage(StoreError),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Config(e) => e.fmt(f),
+            StartError::Storage(e) => write!(f, "the data directory cannot be used: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// Builds the server from a figment (see [`config::figment`]).
+pub fn build(figment: Figment, clock: Clock) -> Result<(Rocket<Build>, App), StartError> {
+    let settings = config::settings(&figment).map_err(StartError::Config)?;
+    let destinations = Destinations::from_settings(&settings, clock.today()).map_err(StartError::Config)?;
+    let storage = Storage::open(&settings.data_dir, clock).map_err(StartError::Storage)?;
+    let app = App(Arc::new(AppState {
+        tokens: Tokens::new(&settings.data_dir),
+        audit: AuditLog::new(&settings.data_dir),
+        limiter: Limiter::new(settings.submissions_per_hour, settings.upload_bytes_per_hour.as_u64()),
+        busy: Busy::default(),
+        storage: Arc::new(storage),
+        destinations,
+        settings,
+    }));
+    let rocket = rocket::custom(figment)
+        .manage(app.clone())
+        .mount("/", pages::routes())
+        .mount(api::BASE, api::routes())
+        .register("/", catchers::catchers())
+        .attach(headers::SecurityHeaders)
+        .attach(retention::fairing());
+    Ok((rocket, app))
+}
