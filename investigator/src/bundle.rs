@@ -208,6 +208,9 @@ pub struct CaseMeta {
     pub received: Day,
     /// The status on the server.
     pub status: CaseStatus,
+    /// The day the case was acknowledged on the server, if it was.
+    #[serde(default)]
+    pub acknowledged: Option<Day>,
     /// The server's acknowledgement deadline.
     #[serde(default)]
     pub acknowledge_by: Option<Day>,

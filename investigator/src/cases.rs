@@ -110,7 +110,11 @@ pub fn cases(bundle_dir: &Path, on: Option<Day>) -> Result<ExitCode, CasesError>
             }
             _ => (meta.status, status_word(meta.status).to_owned()),
         };
-        let d = deadlines(meta.received, status, outbox.acknowledged_on(&case), meta.feedback_by);
+        let acknowledged_on = [outbox.acknowledged_on(&case), meta.acknowledged]
+            .into_iter()
+            .flatten()
+            .min();
+        let d = deadlines(meta.received, status, acknowledged_on, meta.feedback_by);
         let overdue = [d.acknowledge_by, d.feedback_by]
             .iter()
             .flatten()

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use meldpunt_crypto::{CaseStatus, Day};
 
-use crate::{cases, keys, open, pin, reply, shred};
+use crate::{cases, keys, open, pin, pull, push, reply, shred};
 
 const AFTER_HELP: &str = "\
 Only `pull` and `push` open network connections; every other command works on an \
@@ -150,6 +150,37 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Download new and changed cases and the audit log into the bundle (online).
+    ///
+    /// Incremental and safe to interrupt and repeat. Every file is checked against the
+    /// case's file list; a case whose report or earlier messages changed is refused;
+    /// the audit log must extend the one pulled before, or nothing is fetched.
+    Pull {
+        /// The server's address (https://…).
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// A file holding your investigator token (one line).
+        #[arg(long, value_name = "FILE")]
+        token_file: PathBuf,
+        /// The bundle folder (created if missing).
+        #[arg(value_name = "BUNDLE_DIR")]
+        bundle: PathBuf,
+    },
+    /// Upload the outbox: messages and status changes (online).
+    ///
+    /// Sent items are marked sent. A message whose thread moved on since you wrote it
+    /// is not forced: it is marked stale and you are told to pull, read and reply again.
+    Push {
+        /// The server's address (https://…).
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// A file holding your investigator token (one line).
+        #[arg(long, value_name = "FILE")]
+        token_file: PathBuf,
+        /// The bundle folder.
+        #[arg(value_name = "BUNDLE_DIR")]
+        bundle: PathBuf,
+    },
 }
 
 /// A status an investigator can set.
@@ -224,6 +255,16 @@ pub fn run(cli: Cli) -> ExitCode {
             out,
             force,
         } => finish(shred::shred(&case, &bundle, out.as_deref(), force)),
+        Command::Pull {
+            server,
+            token_file,
+            bundle,
+        } => finish(pull::pull(&server, &token_file, &bundle)),
+        Command::Push {
+            server,
+            token_file,
+            bundle,
+        } => finish(push::push(&server, &token_file, &bundle)),
     }
 }
 

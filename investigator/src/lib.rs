@@ -8,16 +8,20 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod bundle;
 pub mod cases;
 pub mod cli;
 pub mod compose;
 pub mod fsutil;
+pub mod http;
 pub mod keys;
 pub mod open;
 pub mod outbox;
 pub mod pin;
 pub mod progress;
+pub mod pull;
+pub mod push;
 pub mod reply;
 pub mod safename;
 pub mod shred;

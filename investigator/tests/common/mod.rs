@@ -112,7 +112,7 @@ pub const DESCRIPTION: &str = "Collega X zocht het dossier van zijn buurman op z
 pub const CONTACT: &str = "Jan Jansen, 06-12345678";
 
 impl Case {
-    fn new(bundle: &Path, id: &str, to: &Destination, contact: Option<&str>, attachments: &[(&str, &[u8])]) -> Case {
+    pub fn new(bundle: &Path, id: &str, to: &Destination, contact: Option<&str>, attachments: &[(&str, &[u8])]) -> Case {
         let dir = bundle.join("cases").join(id);
         fs::create_dir_all(dir.join("attachments")).unwrap();
         fs::create_dir_all(dir.join("thread")).unwrap();
@@ -230,3 +230,16 @@ impl Case {
         .unwrap();
     }
 }
+
+impl Case {
+    /// The reporter reads a bureau message the server now holds, and keeps the thread.
+    pub fn reporter_reads(&mut self, ciphertext: &[u8]) -> meldpunt_crypto::Message {
+        let reporter = self.keys.identity();
+        let m = open_message(ciphertext, &[&reporter], &self.secrets()).unwrap();
+        self.state.accept(ciphertext, &m).unwrap();
+        self.messages += 1;
+        m
+    }
+}
+
+pub mod fake_server;

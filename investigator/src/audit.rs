@@ -1,0 +1,227 @@
+//! The server's audit log of investigator actions, checked on every pull.
+//!
+//! Each entry carries the hash of the one before it (`prev`) and its own `hash`:
+//! `SHA-256("meldpunt audit v1\n" index "\n" day "\n" token "\n" action "\n" case "\n"
+//! prev "\n")` in hex, a missing case written `-`, the first `prev` 64 zeros. The bundle
+//! keeps the log it verified and its head; a new log must contain that log unchanged
+//! and go on from it. Anything else means someone rewrote the server's history.
+
+use std::fmt;
+
+use meldpunt_crypto::Day;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::bundle::AuditHead;
+
+/// The `prev` of the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One audit entry.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Position in the log, from 0.
+    pub index: u64,
+    /// The day of the action.
+    pub day: Day,
+    /// The token's name.
+    pub token: String,
+    /// What was done.
+    pub action: String,
+    /// The case concerned.
+    #[serde(default)]
+    pub case: Option<String>,
+    /// The previous entry's hash.
+    pub prev: String,
+    /// This entry's hash.
+    pub hash: String,
+}
+
+impl AuditEntry {
+    /// The hash this entry should carry.
+    pub fn expected_hash(&self) -> String {
+        let text = format!(
+            "meldpunt audit v1\n{}\n{}\n{}\n{}\n{}\n{}\n",
+            self.index,
+            self.day,
+            self.token,
+            self.action,
+            self.case.as_deref().unwrap_or("-"),
+            self.prev
+        );
+        hex::encode(Sha256::digest(text.as_bytes()))
+    }
+}
+
+/// Why a new audit log is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuditError {
+    /// The log is not JSON entries.
+    Unreadable(String),
+    /// The chain is broken inside the new log.
+    Broken {
+        /// The entry.
+        index: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The new log is shorter than the one verified before.
+    Truncated {
+        /// Entries in the new log.
+        now: u64,
+        /// The head verified before.
+        head: u64,
+    },
+    /// An entry verified before is different now.
+    Rewritten {
+        /// The first entry that differs.
+        index: u64,
+    },
+}
+
+impl fmt::Display for AuditError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuditError::Unreadable(e) => write!(f, "the audit log is not readable: {e}"),
+            AuditError::Broken { index, reason } => {
+                write!(f, "the audit log's hash chain is broken at entry {index}: {reason}")
+            }
+            AuditError::Truncated { now, head } => write!(
+                f,
+                "the audit log now has {now} entries, but this bundle verified entry {head} \
+                 before: entries were REMOVED"
+            ),
+            AuditError::Rewritten { index } => write!(
+                f,
+                "entry {index} of the audit log is not the entry this bundle verified before: \
+                 the log was REWRITTEN"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for AuditError {}
+
+/// Reads a log sent as a JSON array or as JSON lines.
+pub fn parse(body: &[u8]) -> Result<Vec<AuditEntry>, AuditError> {
+    let text = std::str::from_utf8(body).map_err(|e| AuditError::Unreadable(e.to_string()))?;
+    if text.trim_start().starts_with('[') {
+        return serde_json::from_str(text).map_err(|e| AuditError::Unreadable(e.to_string()));
+    }
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).map_err(|e| AuditError::Unreadable(e.to_string())))
+        .collect()
+}
+
+/// Checks a whole log, and that it extends what was verified before (`known`, whose
+/// last entry is `head`).
+pub fn verify(log: &[AuditEntry], known: &[AuditEntry], head: Option<&AuditHead>) -> Result<(), AuditError> {
+    let mut prev = GENESIS.to_owned();
+    for (i, e) in log.iter().enumerate() {
+        let broken = |reason: &str| AuditError::Broken {
+            index: i as u64,
+            reason: reason.to_owned(),
+        };
+        if e.index != i as u64 {
+            return Err(broken(&format!("it says it is entry {}: entries were removed or inserted", e.index)));
+        }
+        if e.prev != prev {
+            return Err(broken("it does not follow the entry before it"));
+        }
+        if e.hash != e.expected_hash() {
+            return Err(broken("its content does not match its hash: it was altered"));
+        }
+        prev = e.hash.clone();
+    }
+    if let Some(head) = head {
+        if (log.len() as u64) <= head.index {
+            return Err(AuditError::Truncated {
+                now: log.len() as u64,
+                head: head.index,
+            });
+        }
+        if log[head.index as usize].hash != head.hash {
+            return Err(AuditError::Rewritten { index: head.index });
+        }
+    }
+    if let Some(i) = known.iter().zip(log).position(|(a, b)| a != b) {
+        return Err(AuditError::Rewritten { index: i as u64 });
+    }
+    if known.len() > log.len() {
+        return Err(AuditError::Truncated {
+            now: log.len() as u64,
+            head: known.len() as u64 - 1,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(n: u64) -> Vec<AuditEntry> {
+        let mut prev = GENESIS.to_owned();
+        (0..n)
+            .map(|index| {
+                let mut e = AuditEntry {
+                    index,
+                    day: Day::parse("2026-11-23").unwrap(),
+                    token: "anna".into(),
+                    action: "download".into(),
+                    case: Some("MP-7KQ2M9XD4R".into()),
+                    prev: prev.clone(),
+                    hash: String::new(),
+                };
+                e.hash = e.expected_hash();
+                prev = e.hash.clone();
+                e
+            })
+            .collect()
+    }
+
+    fn head(log: &[AuditEntry]) -> AuditHead {
+        let last = log.last().unwrap();
+        AuditHead {
+            index: last.index,
+            hash: last.hash.clone(),
+        }
+    }
+
+    #[test]
+    fn a_longer_log_extends_the_old_one() {
+        let old = chain(3);
+        let new = chain(5);
+        verify(&new, &old, Some(&head(&old))).unwrap();
+        let lines: Vec<String> = new.iter().map(|e| serde_json::to_string(e).unwrap()).collect();
+        assert_eq!(parse(lines.join("\n").as_bytes()).unwrap().len(), 5);
+        assert_eq!(parse(serde_json::to_string(&new).unwrap().as_bytes()).unwrap().len(), 5);
+    }
+
+    #[test]
+    fn removal_rewriting_and_breaks_are_caught() {
+        let old = chain(4);
+        assert!(matches!(verify(&chain(2), &old, Some(&head(&old))), Err(AuditError::Truncated { .. })));
+        // Rewritten with recomputed hashes: the chain holds, but it is not the old log.
+        let mut forged = chain(5);
+        forged[1].action = "nothing".into();
+        let mut prev = forged[0].hash.clone();
+        for e in forged.iter_mut().skip(1) {
+            e.prev = prev.clone();
+            e.hash = e.expected_hash();
+            prev = e.hash.clone();
+        }
+        verify(&forged, &[], None).unwrap();
+        assert_eq!(verify(&forged, &old, Some(&head(&old))), Err(AuditError::Rewritten { index: 3 }));
+        assert_eq!(verify(&forged, &old, None), Err(AuditError::Rewritten { index: 1 }));
+        // Altered without recomputing.
+        let mut altered = chain(3);
+        altered[2].token = "mallory".into();
+        assert!(matches!(verify(&altered, &[], None), Err(AuditError::Broken { index: 2, .. })));
+        let mut dropped = chain(4);
+        dropped.remove(1);
+        assert!(matches!(verify(&dropped, &[], None), Err(AuditError::Broken { index: 1, .. })));
+    }
+}
