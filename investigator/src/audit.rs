@@ -85,7 +85,10 @@ impl fmt::Display for AuditError {
         match self {
             AuditError::Unreadable(e) => write!(f, "the audit log is not readable: {e}"),
             AuditError::Broken { index, reason } => {
-                write!(f, "the audit log's hash chain is broken at entry {index}: {reason}")
+                write!(
+                    f,
+                    "the audit log's hash chain is broken at entry {index}: {reason}"
+                )
             }
             AuditError::Truncated { now, head } => write!(
                 f,
@@ -117,7 +120,11 @@ pub fn parse(body: &[u8]) -> Result<Vec<AuditEntry>, AuditError> {
 
 /// Checks a whole log, and that it extends what was verified before (`known`, whose
 /// last entry is `head`).
-pub fn verify(log: &[AuditEntry], known: &[AuditEntry], head: Option<&AuditHead>) -> Result<(), AuditError> {
+pub fn verify(
+    log: &[AuditEntry],
+    known: &[AuditEntry],
+    head: Option<&AuditHead>,
+) -> Result<(), AuditError> {
     let mut prev = GENESIS.to_owned();
     for (i, e) in log.iter().enumerate() {
         let broken = |reason: &str| AuditError::Broken {
@@ -125,15 +132,24 @@ pub fn verify(log: &[AuditEntry], known: &[AuditEntry], head: Option<&AuditHead>
             reason: reason.to_owned(),
         };
         if e.index != i as u64 {
-            return Err(broken(&format!("it says it is entry {}: entries were removed or inserted", e.index)));
+            return Err(broken(&format!(
+                "it says it is entry {}: entries were removed or inserted",
+                e.index
+            )));
         }
         if e.prev != prev {
             return Err(broken("it does not follow the entry before it"));
         }
         if e.hash != e.expected_hash() {
-            return Err(broken("its content does not match its hash: it was altered"));
+            return Err(broken(
+                "its content does not match its hash: it was altered",
+            ));
         }
         prev = e.hash.clone();
+    }
+    // The first entry that differs from the log verified before, if any.
+    if let Some(i) = known.iter().zip(log).position(|(a, b)| a != b) {
+        return Err(AuditError::Rewritten { index: i as u64 });
     }
     if let Some(head) = head {
         if (log.len() as u64) <= head.index {
@@ -145,9 +161,6 @@ pub fn verify(log: &[AuditEntry], known: &[AuditEntry], head: Option<&AuditHead>
         if log[head.index as usize].hash != head.hash {
             return Err(AuditError::Rewritten { index: head.index });
         }
-    }
-    if let Some(i) = known.iter().zip(log).position(|(a, b)| a != b) {
-        return Err(AuditError::Rewritten { index: i as u64 });
     }
     if known.len() > log.len() {
         return Err(AuditError::Truncated {
@@ -195,15 +208,26 @@ mod tests {
         let old = chain(3);
         let new = chain(5);
         verify(&new, &old, Some(&head(&old))).unwrap();
-        let lines: Vec<String> = new.iter().map(|e| serde_json::to_string(e).unwrap()).collect();
+        let lines: Vec<String> = new
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap())
+            .collect();
         assert_eq!(parse(lines.join("\n").as_bytes()).unwrap().len(), 5);
-        assert_eq!(parse(serde_json::to_string(&new).unwrap().as_bytes()).unwrap().len(), 5);
+        assert_eq!(
+            parse(serde_json::to_string(&new).unwrap().as_bytes())
+                .unwrap()
+                .len(),
+            5
+        );
     }
 
     #[test]
     fn removal_rewriting_and_breaks_are_caught() {
         let old = chain(4);
-        assert!(matches!(verify(&chain(2), &old, Some(&head(&old))), Err(AuditError::Truncated { .. })));
+        assert!(matches!(
+            verify(&chain(2), &old, Some(&head(&old))),
+            Err(AuditError::Truncated { .. })
+        ));
         // Rewritten with recomputed hashes: the chain holds, but it is not the old log.
         let mut forged = chain(5);
         forged[1].action = "nothing".into();
@@ -214,14 +238,30 @@ mod tests {
             prev = e.hash.clone();
         }
         verify(&forged, &[], None).unwrap();
-        assert_eq!(verify(&forged, &old, Some(&head(&old))), Err(AuditError::Rewritten { index: 3 }));
-        assert_eq!(verify(&forged, &old, None), Err(AuditError::Rewritten { index: 1 }));
+        assert_eq!(
+            verify(&forged, &old, Some(&head(&old))),
+            Err(AuditError::Rewritten { index: 1 })
+        );
+        assert_eq!(
+            verify(&forged, &[], Some(&head(&old))),
+            Err(AuditError::Rewritten { index: 3 })
+        );
+        assert_eq!(
+            verify(&forged, &old, None),
+            Err(AuditError::Rewritten { index: 1 })
+        );
         // Altered without recomputing.
         let mut altered = chain(3);
         altered[2].token = "mallory".into();
-        assert!(matches!(verify(&altered, &[], None), Err(AuditError::Broken { index: 2, .. })));
+        assert!(matches!(
+            verify(&altered, &[], None),
+            Err(AuditError::Broken { index: 2, .. })
+        ));
         let mut dropped = chain(4);
         dropped.remove(1);
-        assert!(matches!(verify(&dropped, &[], None), Err(AuditError::Broken { index: 1, .. })));
+        assert!(matches!(
+            verify(&dropped, &[], None),
+            Err(AuditError::Broken { index: 1, .. })
+        ));
     }
 }

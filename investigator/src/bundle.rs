@@ -42,7 +42,9 @@ impl CaseId {
     pub fn parse(text: &str) -> Result<Self, BundleError> {
         let upper = text.trim().to_ascii_uppercase();
         let ok = (3..=40).contains(&upper.len())
-            && upper.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && upper
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
             && upper.as_bytes()[0].is_ascii_alphanumeric();
         if ok {
             Ok(CaseId(upper))
@@ -403,8 +405,13 @@ mod tests {
 
     #[test]
     fn case_numbers_are_one_safe_path_component() {
-        assert_eq!(CaseId::parse("mp-7kq2m9xd4a").unwrap().as_str(), "MP-7KQ2M9XD4A");
-        for bad in ["../etc", "MP/1", "", "a", "-MP-1", "MP 1", ".hidden", "MP-1\0"] {
+        assert_eq!(
+            CaseId::parse("mp-7kq2m9xd4a").unwrap().as_str(),
+            "MP-7KQ2M9XD4A"
+        );
+        for bad in [
+            "../etc", "MP/1", "", "a", "-MP-1", "MP 1", ".hidden", "MP-1\0",
+        ] {
             assert!(CaseId::parse(bad).is_err(), "{bad:?}");
         }
     }

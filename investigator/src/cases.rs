@@ -38,11 +38,16 @@ pub fn deadlines(
     acknowledged_on: Option<Day>,
     server_feedback_by: Option<Day>,
 ) -> Deadlines {
-    let acknowledge_by = (status == CaseStatus::Received).then(|| received.add_days(ACKNOWLEDGE_DAYS));
+    let acknowledge_by =
+        (status == CaseStatus::Received).then(|| received.add_days(ACKNOWLEDGE_DAYS));
     let (feedback_by, estimated) = match (status, acknowledged_on) {
         (CaseStatus::Closed, _) => (None, false),
         (CaseStatus::Received, _) => (
-            Some(received.add_days(ACKNOWLEDGE_DAYS).add_months(FEEDBACK_MONTHS)),
+            Some(
+                received
+                    .add_days(ACKNOWLEDGE_DAYS)
+                    .add_months(FEEDBACK_MONTHS),
+            ),
             false,
         ),
         (_, Some(day)) => (Some(day.add_months(FEEDBACK_MONTHS)), false),
@@ -105,7 +110,11 @@ pub fn cases(bundle_dir: &Path, on: Option<Day>) -> Result<ExitCode, CasesError>
         // The investigator's own decision counts when it is newer than the server's copy.
         let (status, label) = match outbox.latest_status(&case) {
             Some((local, day, state)) if meta.updated.map_or(true, |u| day >= u) => {
-                let note = if state == State::Queued { " (queued)" } else { "" };
+                let note = if state == State::Queued {
+                    " (queued)"
+                } else {
+                    ""
+                };
                 (local, format!("{}{note}", status_word(local)))
             }
             _ => (meta.status, status_word(meta.status).to_owned()),
@@ -120,7 +129,10 @@ pub fn cases(bundle_dir: &Path, on: Option<Day>) -> Result<ExitCode, CasesError>
             .flatten()
             .any(|by| today > *by);
         let retention_ended = meta.retention_until.is_some_and(|r| today >= r);
-        let next = [d.acknowledge_by, d.feedback_by].into_iter().flatten().min();
+        let next = [d.acknowledge_by, d.feedback_by]
+            .into_iter()
+            .flatten()
+            .min();
         rows.push(Row {
             case,
             meta,
@@ -144,7 +156,14 @@ pub fn cases(bundle_dir: &Path, on: Option<Day>) -> Result<ExitCode, CasesError>
     });
     println!("Deadlines as of {today}.");
     let header = [
-        "", "CASE", "STATUS", "ACKNOWLEDGE", "FEEDBACK", "RECEIVED", "RETENTION", "DESTINATION",
+        "",
+        "CASE",
+        "STATUS",
+        "ACKNOWLEDGE",
+        "FEEDBACK",
+        "RECEIVED",
+        "RETENTION",
+        "DESTINATION",
     ];
     let mut table: Vec<[String; 8]> = vec![header.map(str::to_owned)];
     for r in &rows {
@@ -252,7 +271,12 @@ mod tests {
 
     #[test]
     fn acknowledged_elsewhere_uses_the_server_or_the_earliest_day() {
-        let d = deadlines(day("2026-11-23"), CaseStatus::Acknowledged, None, Some(day("2027-02-24")));
+        let d = deadlines(
+            day("2026-11-23"),
+            CaseStatus::Acknowledged,
+            None,
+            Some(day("2027-02-24")),
+        );
         assert_eq!(d.feedback_by, Some(day("2027-02-24")));
         assert!(d.estimated);
         let d = deadlines(day("2026-11-23"), CaseStatus::Acknowledged, None, None);

@@ -222,7 +222,12 @@ pub fn run(cli: Cli) -> ExitCode {
             destination,
             recipients,
             file,
-        } => finish(pin::pin(&bundle, &destination, &recipients, file.as_deref())),
+        } => finish(pin::pin(
+            &bundle,
+            &destination,
+            &recipients,
+            file.as_deref(),
+        )),
         Command::Cases { bundle, on } => finish(cases::cases(&bundle, on)),
         Command::Open {
             case,

@@ -44,14 +44,21 @@ impl fmt::Display for ComposeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ComposeError::Read { path, error } => {
-                write!(f, "could not read the message file {}: {error}", path.display())
+                write!(
+                    f,
+                    "could not read the message file {}: {error}",
+                    path.display()
+                )
             }
             ComposeError::NoEditor => f.write_str(
                 "no message: give --message-file FILE (or - for standard input), or set \
                  EDITOR to write it in your editor",
             ),
             ComposeError::Editor { editor, detail } => {
-                write!(f, "the editor \"{editor}\" failed: {detail}; nothing was queued")
+                write!(
+                    f,
+                    "the editor \"{editor}\" failed: {detail}; nothing was queued"
+                )
             }
             ComposeError::Empty => f.write_str("the message is empty; nothing was queued"),
             ComposeError::NotText => f.write_str("the message is not UTF-8 text"),
@@ -75,10 +82,11 @@ pub fn message_text(file: Option<&Path>, case: &str) -> Result<Zeroizing<String>
             to_text(&bytes)?
         }
         Some(path) => {
-            let bytes = Zeroizing::new(std::fs::read(path).map_err(|error| ComposeError::Read {
-                path: path.to_owned(),
-                error,
-            })?);
+            let bytes =
+                Zeroizing::new(std::fs::read(path).map_err(|error| ComposeError::Read {
+                    path: path.to_owned(),
+                    error,
+                })?);
             to_text(&bytes)?
         }
         None => from_editor(case)?,
@@ -119,7 +127,8 @@ fn from_editor(case: &str) -> Result<Zeroizing<String>, ComposeError> {
         {
             use std::io::Write;
             let mut f = create_private_file(&path).map_err(|e| failed(e.to_string()))?;
-            f.write_all(template.as_bytes()).map_err(|e| failed(e.to_string()))?;
+            f.write_all(template.as_bytes())
+                .map_err(|e| failed(e.to_string()))?;
         }
         // Through the shell, so EDITOR may carry arguments ("code --wait").
         let status = Command::new("sh")

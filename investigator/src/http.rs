@@ -83,7 +83,11 @@ impl fmt::Display for HttpError {
                  (plain http is allowed only to this machine and to .onion addresses)"
             ),
             HttpError::TokenFile { path, error } => {
-                write!(f, "could not read the token file {}: {error}", path.display())
+                write!(
+                    f,
+                    "could not read the token file {}: {error}",
+                    path.display()
+                )
             }
             HttpError::BadToken { path } => write!(
                 f,
@@ -103,7 +107,10 @@ impl fmt::Display for HttpError {
                 what,
                 status,
                 message,
-            } => write!(f, "the server answered {what} with HTTP {status}: {message}"),
+            } => write!(
+                f,
+                "the server answered {what} with HTTP {status}: {message}"
+            ),
             HttpError::BadAnswer { what, detail } => {
                 write!(f, "the server's answer to {what} is not valid: {detail}")
             }
@@ -157,12 +164,13 @@ impl Server {
     /// A server at `url`, with the token read from `token_file`.
     pub fn new(url: &str, token_file: &Path) -> Result<Self, HttpError> {
         let base = check_url(url)?;
-        let text = Zeroizing::new(std::fs::read(token_file).map_err(|error| {
-            HttpError::TokenFile {
-                path: token_file.to_owned(),
-                error,
-            }
-        })?);
+        let text =
+            Zeroizing::new(
+                std::fs::read(token_file).map_err(|error| HttpError::TokenFile {
+                    path: token_file.to_owned(),
+                    error,
+                })?,
+            );
         let bad = || HttpError::BadToken {
             path: token_file.to_owned(),
         };
@@ -288,7 +296,9 @@ impl Server {
 /// The base URL without a trailing slash; https, or http only to this machine or an
 /// onion service.
 fn check_url(url: &str) -> Result<String, HttpError> {
-    let bad = || HttpError::BadUrl { url: url.to_owned() };
+    let bad = || HttpError::BadUrl {
+        url: url.to_owned(),
+    };
     let trimmed = url.trim().trim_end_matches('/');
     let (scheme, rest) = trimmed.split_once("://").ok_or_else(bad)?;
     let host_port = rest.split('/').next().unwrap_or("");
@@ -308,7 +318,9 @@ fn check_url(url: &str) -> Result<String, HttpError> {
                 || host.starts_with("127.")
                 || host.to_ascii_lowercase().ends_with(".onion");
             if !local {
-                return Err(HttpError::PlainHttp { url: url.to_owned() });
+                return Err(HttpError::PlainHttp {
+                    url: url.to_owned(),
+                });
             }
         }
         _ => return Err(bad()),
@@ -322,7 +334,10 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(check_url("https://meldpunt.example/").unwrap(), "https://meldpunt.example");
+        assert_eq!(
+            check_url("https://meldpunt.example/").unwrap(),
+            "https://meldpunt.example"
+        );
         assert!(check_url("http://127.0.0.1:8000").is_ok());
         assert!(check_url("http://[::1]:8000").is_ok());
         assert!(check_url("http://abc.onion").is_ok());

@@ -80,7 +80,10 @@ pub struct LoadedKeys {
 impl LoadedKeys {
     /// The identities, for decryption.
     pub fn identities(&self) -> Vec<&dyn age::Identity> {
-        self.keys.iter().map(|k| k.as_age() as &dyn age::Identity).collect()
+        self.keys
+            .iter()
+            .map(|k| k.as_age() as &dyn age::Identity)
+            .collect()
     }
 
     /// The recipients of the keys.
@@ -129,7 +132,9 @@ fn passphrase(prompt: &str) -> Option<SecretString> {
     if !io::stdin().is_terminal() {
         return None;
     }
-    rpassword::prompt_password(prompt).ok().map(SecretString::from)
+    rpassword::prompt_password(prompt)
+        .ok()
+        .map(SecretString::from)
 }
 
 /// Why `keygen` failed.
@@ -168,7 +173,11 @@ impl fmt::Display for KeygenError {
                 path.display()
             ),
             KeygenError::Write { path, error } => {
-                write!(f, "could not write the key file {}: {error}", path.display())
+                write!(
+                    f,
+                    "could not write the key file {}: {error}",
+                    path.display()
+                )
             }
             KeygenError::NoPassphrase => write!(
                 f,
@@ -217,13 +226,19 @@ pub fn keygen(path: &Path, protect: bool) -> Result<ExitCode, KeygenError> {
         }
     })?;
     let recipient = key.recipient();
-    println!("Wrote the key file {} (readable only by you).", path.display());
+    println!(
+        "Wrote the key file {} (readable only by you).",
+        path.display()
+    );
     if !protect {
         println!("It is not protected by a passphrase: keep it on the offline machine only.");
     }
     println!();
     println!("Recipient:   {recipient}");
-    println!("Fingerprint: {}", fingerprint(std::slice::from_ref(&recipient)));
+    println!(
+        "Fingerprint: {}",
+        fingerprint(std::slice::from_ref(&recipient))
+    );
     println!();
     println!(
         "Give the recipient to the server operator, and read the fingerprint to them over \

@@ -132,15 +132,26 @@ pub fn open(
     }
     problems.extend(thread.warnings.iter().cloned());
 
-    let contact = report.opened.content.contact.as_deref().filter(|c| !c.trim().is_empty());
+    let contact = report
+        .opened
+        .content
+        .contact
+        .as_deref()
+        .filter(|c| !c.trim().is_empty());
     if let Some(contact) = contact {
-        write_new(&target.join(CONTACT_FILE), contact_text(&case, contact).as_bytes())?;
+        write_new(
+            &target.join(CONTACT_FILE),
+            contact_text(&case, contact).as_bytes(),
+        )?;
     }
     let markdown = report_markdown(&report, &attachments, contact.is_some(), &problems);
     write_new(&target.join("report.md"), markdown.as_bytes())?;
     let json = report_json(&report, &attachments, contact.is_some(), &problems);
     write_new(&target.join("report.json"), json.as_bytes())?;
-    write_new(&target.join("thread.md"), thread_markdown(&case, &thread).as_bytes())?;
+    write_new(
+        &target.join("thread.md"),
+        thread_markdown(&case, &thread).as_bytes(),
+    )?;
     write_new(&target.join("thread.json"), thread_json(&thread).as_bytes())?;
 
     print_summary(&report, &attachments, &thread, &target, contact.is_some());
@@ -149,7 +160,10 @@ pub fn open(
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!();
-        eprintln!("{} PROBLEM(S) FOUND — read them before you rely on this case:", problems.len());
+        eprintln!(
+            "{} PROBLEM(S) FOUND — read them before you rely on this case:",
+            problems.len()
+        );
         for p in &problems {
             eprintln!();
             eprintln!("{p}");
@@ -272,7 +286,9 @@ fn save_one(
     );
     let digest = reader.finish();
     let outcome = match (decrypted, digest) {
-        (_, Ok((sha, n))) if hex::encode(sha) != entry.ciphertext_sha256.to_ascii_lowercase() || n != size => {
+        (_, Ok((sha, n)))
+            if hex::encode(sha) != entry.ciphertext_sha256.to_ascii_lowercase() || n != size =>
+        {
             Err(swapped.to_owned())
         }
         (Err(e), _) => Err(format!("{e}: not saved")),
@@ -322,7 +338,9 @@ fn pin_line(pins: &PinCheck) -> String {
         PinCheck::Matches { fingerprint } => {
             format!("the pinned recipients, fingerprint {fingerprint}")
         }
-        PinCheck::NotPinned { .. } => "NOT CHECKED: no recipients pinned for this destination".into(),
+        PinCheck::NotPinned { .. } => {
+            "NOT CHECKED: no recipients pinned for this destination".into()
+        }
         PinCheck::Differs { .. } => "A DIFFERENT SET THAN THE PINNED ONE (see the problems)".into(),
     }
 }
@@ -344,11 +362,17 @@ fn report_markdown(
             p.push('\n');
         }
     }
-    p.push_str(&format!("- Received: {} (written {})\n", report.meta.received, c.date));
+    p.push_str(&format!(
+        "- Received: {} (written {})\n",
+        report.meta.received, c.date
+    ));
     p.push_str(&format!("- Destination: {}\n", report.opened.destination));
     p.push_str(&format!("- Encrypted to: {}\n", pin_line(&report.pins)));
     p.push_str(&format!("- Category: {}\n", category_words(c.category)));
-    p.push_str(&format!("- Status on the server: {}\n", status_word(report.meta.status)));
+    p.push_str(&format!(
+        "- Status on the server: {}\n",
+        status_word(report.meta.status)
+    ));
     match c.encrypted_by {
         EncryptedBy::Browser => p.push_str("- Encrypted in the reporter's browser (end to end)\n"),
         EncryptedBy::Server => p.push_str(
@@ -385,10 +409,16 @@ fn report_markdown(
             (None, problem) => p.push_str(&format!(
                 "{}. NOT SAVED: {}\n",
                 i + 1,
-                problem.as_deref().unwrap_or("unknown problem").replace('`', "'")
+                problem
+                    .as_deref()
+                    .unwrap_or("unknown problem")
+                    .replace('`', "'")
             )),
         }
-        p.push_str(&format!("   original name: {}\n", fenced(&printable(&a.entry.name)).trim_end()));
+        p.push_str(&format!(
+            "   original name: {}\n",
+            fenced(&printable(&a.entry.name)).trim_end()
+        ));
     }
     p.push_str("\nThe conversation with the reporter is in thread.md.\n");
     s
@@ -459,7 +489,10 @@ fn thread_markdown(case: &CaseId, thread: &VerifiedThread) -> Zeroizing<String> 
                     m.date
                 ));
                 if let Some(status) = m.status {
-                    s.push_str(&format!("Announces the status: {}\n\n", status_word(status)));
+                    s.push_str(&format!(
+                        "Announces the status: {}\n\n",
+                        status_word(status)
+                    ));
                 }
                 s.push_str(&fenced(&m.text));
                 s.push('\n');
@@ -519,7 +552,10 @@ fn print_summary(
     );
     println!("  encrypted to:  {}", pin_line(&report.pins));
     let ok = attachments.iter().filter(|a| a.saved_as.is_some()).count();
-    println!("  attachments:   {ok} of {} verified and saved", attachments.len());
+    println!(
+        "  attachments:   {ok} of {} verified and saved",
+        attachments.len()
+    );
     let verified = thread.items.iter().filter(|i| i.result.is_ok()).count();
     println!(
         "  thread:        {verified} of {} message(s) verified",

@@ -138,11 +138,12 @@ impl Outbox {
     pub fn acknowledged_on(&self, case: &CaseId) -> Option<Day> {
         self.for_case(case)
             .filter_map(|i| match i {
-                Item::Status { status, queued, state, .. }
-                    if *state != State::Stale && *status != CaseStatus::Received =>
-                {
-                    Some(*queued)
-                }
+                Item::Status {
+                    status,
+                    queued,
+                    state,
+                    ..
+                } if *state != State::Stale && *status != CaseStatus::Received => Some(*queued),
                 _ => None,
             })
             .min()

@@ -43,7 +43,11 @@ impl Pins {
     }
 
     /// The pinned recipients of a destination, if it is pinned.
-    pub fn recipients(&self, bundle: &Bundle, destination: &str) -> Result<Option<Vec<Recipient>>, BundleError> {
+    pub fn recipients(
+        &self,
+        bundle: &Bundle,
+        destination: &str,
+    ) -> Result<Option<Vec<Recipient>>, BundleError> {
         let Some(pin) = self.destinations.get(destination) else {
             return Ok(None);
         };
@@ -86,7 +90,11 @@ impl fmt::Display for PinError {
             ),
             PinError::BadRecipient(e) => e.fmt(f),
             PinError::ReadFile { path, error } => {
-                write!(f, "could not read the recipients file {}: {error}", path.display())
+                write!(
+                    f,
+                    "could not read the recipients file {}: {error}",
+                    path.display()
+                )
             }
             PinError::EmptyDestination => f.write_str("the destination name is empty"),
         }
@@ -152,7 +160,11 @@ pub fn pin(
     pins.destinations.insert(
         destination.to_owned(),
         Pin {
-            recipients: parsed.recipients().iter().map(|r| r.as_str().to_owned()).collect(),
+            recipients: parsed
+                .recipients()
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect(),
             fingerprint: new_print.clone(),
             pinned: Day::today(),
         },
@@ -163,6 +175,8 @@ pub fn pin(
         parsed.recipients().len()
     );
     println!("Fingerprint: {new_print}");
-    println!("Compare it with the fingerprint published at the key ceremony before you rely on it.");
+    println!(
+        "Compare it with the fingerprint published at the key ceremony before you rely on it."
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -19,7 +19,9 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::audit::{self, AuditEntry, AuditError};
-use crate::bundle::{read_json, read_json_or_default, write_json, AuditHead, Bundle, BundleError, CaseId, CaseMeta};
+use crate::bundle::{
+    read_json, read_json_or_default, write_json, AuditHead, Bundle, BundleError, CaseId, CaseMeta,
+};
 use crate::fsutil::{child, create_private_dir_all, create_private_file, remove_tree};
 use crate::http::{HttpError, Server};
 use crate::progress::{bar, HashingReader};
@@ -109,7 +111,10 @@ pub fn pull(server_url: &str, token_file: &Path, bundle_dir: &Path) -> Result<Ex
     let mut index = bundle.index()?;
     if let Some(before) = &index.server {
         if before != server.url() {
-            eprintln!("Note: this bundle was pulled from {before} before; now from {}.", server.url());
+            eprintln!(
+                "Note: this bundle was pulled from {before} before; now from {}.",
+                server.url()
+            );
         }
     }
     recover_interrupted(&bundle)?;
@@ -125,7 +130,9 @@ pub fn pull(server_url: &str, token_file: &Path, bundle_dir: &Path) -> Result<Ex
     let log = match log {
         Ok(log) => log,
         Err(error) => {
-            let kept = bundle.root().join(format!("audit-refused-{}.json", Day::today()));
+            let kept = bundle
+                .root()
+                .join(format!("audit-refused-{}.json", Day::today()));
             fs::write(&kept, &body).map_err(|e| BundleError::io(&kept, e))?;
             return Err(PullError::Audit { error, kept });
         }
@@ -146,7 +153,10 @@ pub fn pull(server_url: &str, token_file: &Path, bundle_dir: &Path) -> Result<Ex
         let case = match CaseId::parse(&listing.case) {
             Ok(c) => c,
             Err(e) => {
-                problems.push(format!("{}: {e}", listing.case.chars().take(60).collect::<String>()));
+                problems.push(format!(
+                    "{}: {e}",
+                    listing.case.chars().take(60).collect::<String>()
+                ));
                 continue;
             }
         };
@@ -185,7 +195,11 @@ pub fn pull(server_url: &str, token_file: &Path, bundle_dir: &Path) -> Result<Ex
             Err(e) => problems.push(format!("{case}: {e}")),
         }
     }
-    for gone in bundle.case_ids()?.into_iter().filter(|c| !on_server.contains(c)) {
+    for gone in bundle
+        .case_ids()?
+        .into_iter()
+        .filter(|c| !on_server.contains(c))
+    {
         println!("{gone}: no longer on the server (retention ended?); shred it here when its retention ends");
     }
     println!(
@@ -217,7 +231,10 @@ fn recover_interrupted(bundle: &Bundle) -> Result<(), BundleError> {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if let Some(id) = name.strip_suffix(".old").and_then(|n| CaseId::parse(n).ok()) {
+        if let Some(id) = name
+            .strip_suffix(".old")
+            .and_then(|n| CaseId::parse(n).ok())
+        {
             let live = bundle.case_dir(&id);
             if !live.exists() {
                 fs::rename(entry.path(), &live).map_err(|e| BundleError::io(&live, e))?;
@@ -307,7 +324,11 @@ fn fetch_case(server: &Server, bundle: &Bundle, case: &CaseId) -> Result<Vec<Str
     }
     let mut received: BTreeMap<String, (String, u64)> = BTreeMap::new();
     let mut archive = tar::Archive::new(answer.into_reader());
-    let broken = |e: io::Error| HttpErrorOr::Refused(format!("the download broke off or is not a tar stream: {e}"));
+    let broken = |e: io::Error| {
+        HttpErrorOr::Refused(format!(
+            "the download broke off or is not a tar stream: {e}"
+        ))
+    };
     for entry in archive.entries().map_err(broken)? {
         let mut entry = entry.map_err(broken)?;
         let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
@@ -316,7 +337,9 @@ fn fetch_case(server: &Server, bundle: &Bundle, case: &CaseId) -> Result<Vec<Str
             continue;
         }
         let Some(name) = accepted_name(&raw).filter(|_| kind.is_file()) else {
-            notes.push(format!("ignored an unexpected entry in the download: {raw:?}"));
+            notes.push(format!(
+                "ignored an unexpected entry in the download: {raw:?}"
+            ));
             continue;
         };
         let path = staging.join(&name);
@@ -346,14 +369,19 @@ fn fetch_case(server: &Server, bundle: &Bundle, case: &CaseId) -> Result<Vec<Str
         )));
     }
     if !received.contains_key("report.age") {
-        return Err(HttpErrorOr::Refused("the download has no report.age".into()));
+        return Err(HttpErrorOr::Refused(
+            "the download has no report.age".into(),
+        ));
     }
     if meta.files.is_empty() {
-        notes.push("case.json lists no files, so the download could not be checked against it".into());
+        notes.push(
+            "case.json lists no files, so the download could not be checked against it".into(),
+        );
     }
     for listed in &meta.files {
         match received.get(&listed.name) {
-            Some((sha, size)) if sha.eq_ignore_ascii_case(&listed.sha256) && *size == listed.size => {}
+            Some((sha, size))
+                if sha.eq_ignore_ascii_case(&listed.sha256) && *size == listed.size => {}
             Some(_) => {
                 return Err(HttpErrorOr::Refused(format!(
                     "{} does not match the hash and size case.json gives it: damaged in transit",
@@ -441,7 +469,13 @@ mod tests {
 
     #[test]
     fn only_the_formats_names_are_accepted() {
-        for good in ["case.json", "report.age", "./report.age", "attachments/000.age", "thread/0001-to_reporter.age"] {
+        for good in [
+            "case.json",
+            "report.age",
+            "./report.age",
+            "attachments/000.age",
+            "thread/0001-to_reporter.age",
+        ] {
             assert!(accepted_name(good).is_some(), "{good}");
         }
         for bad in [

@@ -89,7 +89,12 @@ pub fn push(server_url: &str, token_file: &Path, bundle_dir: &Path) -> Result<Ex
         let item = outbox.items[i].clone();
         let case = item.case().to_owned();
         let outcome = match &item {
-            Item::Message { file, extends, sha256, .. } => {
+            Item::Message {
+                file,
+                extends,
+                sha256,
+                ..
+            } => {
                 if stale_cases.contains(&case) {
                     Outcome::Stale
                 } else {
@@ -104,7 +109,10 @@ pub fn push(server_url: &str, token_file: &Path, bundle_dir: &Path) -> Result<Ex
                         200..=299 => Outcome::Sent,
                         409 => {
                             let delivered = listings.iter().any(|l| {
-                                l.case == case && l.head.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(sha256))
+                                l.case == case
+                                    && l.head
+                                        .as_deref()
+                                        .is_some_and(|h| h.eq_ignore_ascii_case(sha256))
                             });
                             if delivered {
                                 Outcome::Sent
@@ -131,7 +139,9 @@ pub fn push(server_url: &str, token_file: &Path, bundle_dir: &Path) -> Result<Ex
                     404 => Outcome::Failed(format!("the server has no case {case}")),
                     // A change the server will never accept (e.g. reopening a closed
                     // case) is dropped rather than retried forever.
-                    status @ (400 | 409 | 422) => Outcome::Refused(format!("HTTP {status}: {}", answer.message())),
+                    status @ (400 | 409 | 422) => {
+                        Outcome::Refused(format!("HTTP {status}: {}", answer.message()))
+                    }
                     status => Outcome::Failed(format!("HTTP {status}: {}", answer.message())),
                 }
             }

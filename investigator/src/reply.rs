@@ -9,9 +9,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use meldpunt_crypto::{
-    ciphertext_hash, seal_to_reporter, CaseStatus, Day, Direction, SealError,
-};
+use meldpunt_crypto::{ciphertext_hash, seal_to_reporter, CaseStatus, Day, Direction, SealError};
 
 use crate::bundle::{read_envelope, Bundle, BundleError, CaseId};
 use crate::cases::status_word;
@@ -124,8 +122,19 @@ pub fn reply(
     let mut outbox = Outbox::read(&bundle)?;
     let mut pending = 0usize;
     let today = Day::today();
-    for item in outbox.items.iter_mut().filter(|i| i.case() == case.as_str()) {
-        let Item::Message { file, state: item_state, .. } = item else { continue };
+    for item in outbox
+        .items
+        .iter_mut()
+        .filter(|i| i.case() == case.as_str())
+    {
+        let Item::Message {
+            file,
+            state: item_state,
+            ..
+        } = item
+        else {
+            continue;
+        };
         if *item_state == State::Stale {
             continue;
         }
@@ -134,7 +143,13 @@ pub fn reply(
         if in_thread.contains(&ciphertext_hash(&ciphertext)) {
             continue;
         }
-        match check_message(&ciphertext, &keys, &report.opened.thread, &mut state, Direction::ToReporter) {
+        match check_message(
+            &ciphertext,
+            &keys,
+            &report.opened.thread,
+            &mut state,
+            Direction::ToReporter,
+        ) {
             Ok(_) => pending += 1,
             Err(why) if *item_state == State::Queued => {
                 eprintln!(
@@ -144,7 +159,10 @@ pub fn reply(
                 *item_state = State::Stale;
             }
             Err(why) => {
-                return Err(ReplyError::Bundle(BundleError::Damaged { path, detail: why }));
+                return Err(ReplyError::Bundle(BundleError::Damaged {
+                    path,
+                    detail: why,
+                }));
             }
         }
     }
@@ -153,7 +171,8 @@ pub fn reply(
     let mut draft = state.draft(Direction::ToReporter, today, text);
     draft.status = status;
     draft.reply_to = pinned.clone();
-    let sealed = seal_to_reporter(&draft, &report.opened.thread, &pinned).map_err(ReplyError::Seal)?;
+    let sealed =
+        seal_to_reporter(&draft, &report.opened.thread, &pinned).map_err(ReplyError::Seal)?;
 
     let number = thread.items.len() + pending + 1;
     let case_dir = child(&bundle.outbox_dir(), case.as_str());
@@ -203,7 +222,10 @@ pub fn reply(
         report.opened.destination
     );
     if let Some(status) = status {
-        println!("It announces the status \"{}\"; the status change is queued too.", status_word(status));
+        println!(
+            "It announces the status \"{}\"; the status change is queued too.",
+            status_word(status)
+        );
     }
     if !keys.recipients().iter().any(|r| pinned.contains(r)) {
         eprintln!(

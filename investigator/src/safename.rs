@@ -70,7 +70,9 @@ pub fn unique_name(dir: &Path, name: &str, taken: &mut HashSet<String>) -> Strin
     };
     let mut candidate = name.to_owned();
     let mut n = 2;
-    while taken.contains(&candidate.to_lowercase()) || dir.join(&candidate).symlink_metadata().is_ok() {
+    while taken.contains(&candidate.to_lowercase())
+        || dir.join(&candidate).symlink_metadata().is_ok()
+    {
         candidate = format!("{stem} ({n}){ext}");
         n += 1;
     }

@@ -83,7 +83,10 @@ pub fn shred(
         .filter(|i| i.state() == State::Queued)
         .count();
     if unsent > 0 && !force {
-        return Err(ShredError::Unsent { case, count: unsent });
+        return Err(ShredError::Unsent {
+            case,
+            count: unsent,
+        });
     }
 
     let removed_bundle = remove(&in_bundle, false)?;
@@ -100,7 +103,10 @@ pub fn shred(
     if let Some(path) = opened {
         // The decrypted copy is plaintext: overwrite before removing.
         let removed = remove(&path, true)?;
-        println!("  {}: {removed} decrypted file(s) overwritten and removed", path.display());
+        println!(
+            "  {}: {removed} decrypted file(s) overwritten and removed",
+            path.display()
+        );
     }
     println!(
         "`meldpunt pull` will not fetch this case again. Copies elsewhere (backups, other \

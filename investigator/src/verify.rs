@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use meldpunt_crypto::agefile::DecryptError;
 use meldpunt_crypto::recipients::same_set;
 use meldpunt_crypto::{
-    check_header, ciphertext_hash, fingerprint, open_message, open_report, Direction, Message, OpenError,
-    OpenedReport, Recipient, ThreadSecrets, ThreadState,
+    check_header, ciphertext_hash, fingerprint, open_message, open_report, Direction, Message,
+    OpenError, OpenedReport, Recipient, ThreadSecrets, ThreadState,
 };
 
 use meldpunt_crypto::header::MAX_HEADER_LEN;
@@ -138,7 +138,9 @@ impl PinCheck {
                      trust the published key list until this is explained."
                 );
                 for r in added {
-                    s.push_str(&format!("\n  NOT PINNED, but the report was encrypted to it: {r}"));
+                    s.push_str(&format!(
+                        "\n  NOT PINNED, but the report was encrypted to it: {r}"
+                    ));
                 }
                 for r in missing {
                     s.push_str(&format!("\n  pinned, but missing from the report: {r}"));
@@ -203,8 +205,17 @@ pub fn open_case_report(
         },
         Some(p) => PinCheck::Differs {
             destination: opened.destination.clone(),
-            added: opened.recipients.iter().filter(|r| !p.contains(r)).cloned().collect(),
-            missing: p.iter().filter(|r| !opened.recipients.contains(r)).cloned().collect(),
+            added: opened
+                .recipients
+                .iter()
+                .filter(|r| !p.contains(r))
+                .cloned()
+                .collect(),
+            missing: p
+                .iter()
+                .filter(|r| !opened.recipients.contains(r))
+                .cloned()
+                .collect(),
         },
     };
     let mut warnings = Vec::new();
@@ -311,23 +322,30 @@ pub fn verify_thread(
         let ciphertext = match read_envelope(&dir.join(&name)) {
             Ok(c) => c,
             Err(e) => {
-                items.push(ThreadItem { file: name, sha256: None, result: Err(e.to_string()) });
+                items.push(ThreadItem {
+                    file: name,
+                    sha256: None,
+                    result: Err(e.to_string()),
+                });
                 continue;
             }
         };
         let sha256 = Some(ciphertext_hash(&ciphertext));
         // After a failure the order can no longer be trusted (PROTOCOL.md §8.3).
         let result = if items.iter().any(|i| i.result.is_err()) {
-            Err("not verified: it comes after a message that failed, so its place in the \
+            Err(
+                "not verified: it comes after a message that failed, so its place in the \
                  thread cannot be trusted"
-                .to_owned())
+                    .to_owned(),
+            )
         } else {
             check_message(&ciphertext, keys, &report.opened.thread, &mut state, named)
         };
         let result = match result {
-            Ok(_) if number as usize != i + 1 => {
-                Err(format!("numbered {number} but is message {} of the thread", i + 1))
-            }
+            Ok(_) if number as usize != i + 1 => Err(format!(
+                "numbered {number} but is message {} of the thread",
+                i + 1
+            )),
             other => other,
         };
         if let Ok(m) = &result {
@@ -397,7 +415,9 @@ pub fn check_message(
             direction_words(message.direction)
         ));
     }
-    state.accept(ciphertext, &message).map_err(|e| e.to_string())?;
+    state
+        .accept(ciphertext, &message)
+        .map_err(|e| e.to_string())?;
     Ok(message)
 }
 

@@ -35,7 +35,11 @@ fn offline_commands_run_without_any_network() {
         .args(["-rn", "cat", "/proc/net/dev"])
         .output()
         .expect("unshare runs");
-    assert!(probe.status.success(), "{}", String::from_utf8_lossy(&probe.stderr));
+    assert!(
+        probe.status.success(),
+        "{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
     let devices = String::from_utf8_lossy(&probe.stdout);
     let interfaces: Vec<&str> = devices
         .lines()
@@ -48,25 +52,75 @@ fn offline_commands_run_without_any_network() {
     let env = Env::new();
     let os = |s: &str| std::ffi::OsString::from(s);
     let key2 = env.path("new-key.txt");
-    offline(&env, &[os("keygen").as_ref(), os("-o").as_ref(), key2.as_os_str()]);
+    offline(
+        &env,
+        &[os("keygen").as_ref(), os("-o").as_ref(), key2.as_os_str()],
+    );
 
     let mut pin = vec![os("pin"), env.bundle.clone().into_os_string(), os("bureau")];
     pin.extend(env.bureau.recipients().iter().map(|r| os(r.as_str())));
     let pin: Vec<&std::ffi::OsStr> = pin.iter().map(|s| s.as_os_str()).collect();
     offline(&env, &pin);
 
-    let mut case = env.case("MP-OFFLINE001", &env.bureau, Some(CONTACT), &[("a.txt", b"bijlage")]);
+    let mut case = env.case(
+        "MP-OFFLINE001",
+        &env.bureau,
+        Some(CONTACT),
+        &[("a.txt", b"bijlage")],
+    );
     case.reporter_says("Aanvulling", &env.key);
     let b = env.bundle.as_os_str();
     let k = env.key_file.as_os_str();
     let out = offline(&env, &[os("cases").as_ref(), b]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("MP-OFFLINE001"));
-    offline(&env, &[os("open").as_ref(), os("MP-OFFLINE001").as_ref(), os("-i").as_ref(), k, b, os("-o").as_ref(), env.out.as_os_str()]);
-    assert_eq!(fs::read(env.out.join("MP-OFFLINE001/attachments/a.txt")).unwrap(), b"bijlage");
+    offline(
+        &env,
+        &[
+            os("open").as_ref(),
+            os("MP-OFFLINE001").as_ref(),
+            os("-i").as_ref(),
+            k,
+            b,
+            os("-o").as_ref(),
+            env.out.as_os_str(),
+        ],
+    );
+    assert_eq!(
+        fs::read(env.out.join("MP-OFFLINE001/attachments/a.txt")).unwrap(),
+        b"bijlage"
+    );
     let msg = env.path("m.txt");
     fs::write(&msg, "Dank u.").unwrap();
-    offline(&env, &[os("reply").as_ref(), os("MP-OFFLINE001").as_ref(), os("-i").as_ref(), k, b, os("--message-file").as_ref(), msg.as_os_str()]);
-    offline(&env, &[os("status").as_ref(), os("MP-OFFLINE001").as_ref(), os("closed").as_ref(), b]);
-    offline(&env, &[os("shred").as_ref(), os("MP-OFFLINE001").as_ref(), b, env.out.as_os_str(), os("--force").as_ref()]);
+    offline(
+        &env,
+        &[
+            os("reply").as_ref(),
+            os("MP-OFFLINE001").as_ref(),
+            os("-i").as_ref(),
+            k,
+            b,
+            os("--message-file").as_ref(),
+            msg.as_os_str(),
+        ],
+    );
+    offline(
+        &env,
+        &[
+            os("status").as_ref(),
+            os("MP-OFFLINE001").as_ref(),
+            os("closed").as_ref(),
+            b,
+        ],
+    );
+    offline(
+        &env,
+        &[
+            os("shred").as_ref(),
+            os("MP-OFFLINE001").as_ref(),
+            b,
+            env.out.as_os_str(),
+            os("--force").as_ref(),
+        ],
+    );
     assert!(!env.out.join("MP-OFFLINE001").exists());
 }

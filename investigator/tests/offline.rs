@@ -12,8 +12,14 @@ use predicates::str::contains;
 #[test]
 fn every_command_has_help() {
     let env = Env::new();
-    env.cmd().arg("--help").assert().success().stdout(contains("MELDPUNT_PASSPHRASE"));
-    for command in ["keygen", "pin", "cases", "open", "reply", "status", "shred", "pull", "push"] {
+    env.cmd()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(contains("MELDPUNT_PASSPHRASE"));
+    for command in [
+        "keygen", "pin", "cases", "open", "reply", "status", "shred", "pull", "push",
+    ] {
         env.cmd()
             .args([command, "--help"])
             .assert()
@@ -27,7 +33,12 @@ fn every_command_has_help() {
 fn keygen_writes_a_private_key_and_prints_recipient_and_fingerprint() {
     let env = Env::new();
     let path = env.path("new-key.txt");
-    let out = env.cmd().args(["keygen", "-o"]).arg(&path).assert().success();
+    let out = env
+        .cmd()
+        .args(["keygen", "-o"])
+        .arg(&path)
+        .assert()
+        .success();
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let recipient = stdout
         .lines()
@@ -36,11 +47,18 @@ fn keygen_writes_a_private_key_and_prints_recipient_and_fingerprint() {
         .trim()
         .to_owned();
     assert!(recipient.starts_with("age1"));
-    let fp = stdout.lines().find_map(|l| l.strip_prefix("Fingerprint:")).unwrap().trim();
+    let fp = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Fingerprint:"))
+        .unwrap()
+        .trim();
     let r = meldpunt_crypto::Recipient::parse(&recipient).unwrap();
     assert_eq!(fp, meldpunt_crypto::fingerprint(&[r]));
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let keys = meldpunt_crypto::load_keys(&fs::read(&path).unwrap(), || None).unwrap();
     assert_eq!(keys[0].recipient().as_str(), recipient);
 
@@ -65,7 +83,9 @@ fn protected_key_needs_the_right_passphrase() {
         .env("MELDPUNT_PASSPHRASE", "correct horse battery")
         .assert()
         .success();
-    assert!(fs::read_to_string(&path).unwrap().starts_with("-----BEGIN AGE ENCRYPTED FILE"));
+    assert!(fs::read_to_string(&path)
+        .unwrap()
+        .starts_with("-----BEGIN AGE ENCRYPTED FILE"));
     // Without a terminal and without the variable: no passphrase to be had.
     env.cmd()
         .args(["keygen", "--passphrase", "-o"])
@@ -88,8 +108,12 @@ fn protected_key_needs_the_right_passphrase() {
         }
         cmd.assert()
     };
-    open(Some("wrong")).failure().stderr(contains("wrong passphrase"));
-    open(None).failure().stderr(contains("protected by a passphrase"));
+    open(Some("wrong"))
+        .failure()
+        .stderr(contains("wrong passphrase"));
+    open(None)
+        .failure()
+        .stderr(contains("protected by a passphrase"));
     // The right passphrase opens the key, which is not a recipient of this case.
     open(Some("correct horse battery"))
         .failure()
@@ -104,15 +128,24 @@ fn pin_records_recipients_and_refuses_bad_ones() {
     for r in env.bureau.recipients() {
         cmd.arg(r.as_str());
     }
-    cmd.assert().success().stdout(contains(env.bureau.fingerprint()));
+    cmd.assert()
+        .success()
+        .stdout(contains(env.bureau.fingerprint()));
     let pins: serde_json::Value =
         serde_json::from_slice(&fs::read(env.bundle.join("pins.json")).unwrap()).unwrap();
-    assert_eq!(pins["destinations"]["bureau"]["fingerprint"], env.bureau.fingerprint());
+    assert_eq!(
+        pins["destinations"]["bureau"]["fingerprint"],
+        env.bureau.fingerprint()
+    );
 
     // From a file, replacing: the change is shown.
     let extra = InvestigatorKey::generate().recipient();
     let file = env.path("recipients.txt");
-    fs::write(&file, format!("# the bureau\n{}\n{}\n", env.key.recipient(), extra)).unwrap();
+    fs::write(
+        &file,
+        format!("# the bureau\n{}\n{}\n", env.key.recipient(), extra),
+    )
+    .unwrap();
     env.cmd()
         .arg("pin")
         .arg(&env.bundle)
@@ -166,11 +199,20 @@ fn cases_shows_deadlines_with_overdue_first() {
     assert!(row("MP-NEWNEWNEW1") < row("MP-CLOSED0001"), "{stdout}");
     let old_line = lines[row("MP-OLDOLDOLD1")];
     assert!(old_line.starts_with('!'), "{old_line}");
-    assert!(old_line.contains("OVERDUE 14 day(s) (2026-11-09)"), "{old_line}");
-    assert!(old_line.contains("2027-02-09"), "feedback 3 months after day 7: {old_line}");
+    assert!(
+        old_line.contains("OVERDUE 14 day(s) (2026-11-09)"),
+        "{old_line}"
+    );
+    assert!(
+        old_line.contains("2027-02-09"),
+        "feedback 3 months after day 7: {old_line}"
+    );
     let new_line = lines[row("MP-NEWNEWNEW1")];
     assert!(!new_line.starts_with('!'));
-    assert!(new_line.contains("4 day(s) left (2026-11-27)"), "{new_line}");
+    assert!(
+        new_line.contains("4 day(s) left (2026-11-27)"),
+        "{new_line}"
+    );
     assert!(stdout.contains("1 case(s) OVERDUE"));
 
     // Acknowledging here moves the feedback deadline to 3 months after that day.
@@ -179,9 +221,18 @@ fn cases_shows_deadlines_with_overdue_first() {
         .arg(&env.bundle)
         .assert()
         .success();
-    let out = env.cmd().arg("cases").arg(&env.bundle).args(["--on", "2026-11-23"]).assert().success();
+    let out = env
+        .cmd()
+        .arg("cases")
+        .arg(&env.bundle)
+        .args(["--on", "2026-11-23"])
+        .assert()
+        .success();
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
-    let line = stdout.lines().find(|l| l.contains("MP-OLDOLDOLD1")).unwrap();
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("MP-OLDOLDOLD1"))
+        .unwrap();
     assert!(line.contains("acknowledged (queued)"), "{line}");
     assert!(line.contains("done"), "{line}");
     let today = meldpunt_crypto::Day::today();
@@ -196,8 +247,18 @@ fn cases_shows_deadlines_with_overdue_first() {
         .success()
         .stdout(contains("ENDED 2028-11-02: shred"));
 
-    env.cmd().arg("cases").arg(env.path("nope")).assert().failure().stderr(contains("is not a bundle folder"));
-    env.cmd().arg("cases").arg(&env.bundle).args(["--on", "23-11-2026"]).assert().code(2);
+    env.cmd()
+        .arg("cases")
+        .arg(env.path("nope"))
+        .assert()
+        .failure()
+        .stderr(contains("is not a bundle folder"));
+    env.cmd()
+        .arg("cases")
+        .arg(&env.bundle)
+        .args(["--on", "23-11-2026"])
+        .assert()
+        .code(2);
 }
 
 #[test]
@@ -230,12 +291,18 @@ fn open_decrypts_report_attachments_and_thread_keeping_contact_apart() {
     let md = fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(md.contains(DESCRIPTION));
     assert!(md.contains(&env.bureau.fingerprint()));
-    let json: serde_json::Value = serde_json::from_slice(&fs::read(dir.join("report.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["description"], DESCRIPTION);
     assert_eq!(json["recipients_match_pins"], true);
     // Contact details only in their own file.
     for f in ["report.md", "report.json", "thread.md", "thread.json"] {
-        assert!(!fs::read_to_string(dir.join(f)).unwrap().contains("06-12345678"), "{f}");
+        assert!(
+            !fs::read_to_string(dir.join(f))
+                .unwrap()
+                .contains("06-12345678"),
+            "{f}"
+        );
     }
     let contact = fs::read_to_string(dir.join("IDENTIFYING-contact-details.txt")).unwrap();
     assert!(contact.starts_with("IDENTIFYING INFORMATION"));
@@ -244,7 +311,10 @@ fn open_decrypts_report_attachments_and_thread_keeping_contact_apart() {
     assert_eq!(fs::read(dir.join("attachments/log.pdf")).unwrap(), pdf);
     assert_eq!(fs::read(dir.join("attachments/evil.txt")).unwrap(), big);
     assert!(!env.dir.path().join("etc").exists());
-    let names: Vec<_> = fs::read_dir(dir.join("attachments")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = fs::read_dir(dir.join("attachments"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names.len(), 2, "{names:?}");
     // The thread, verified and in order.
     let thread = fs::read_to_string(dir.join("thread.md")).unwrap();
@@ -253,13 +323,27 @@ fn open_decrypts_report_attachments_and_thread_keeping_contact_apart() {
     assert!(q < a);
     assert_eq!(thread.matches("— verified").count(), 2);
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
-    assert_eq!(fs::metadata(dir.join("report.md")).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    assert_eq!(
+        fs::metadata(dir.join("report.md"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
 
     // Opening again needs --replace.
     let again = || {
         let mut c = env.cmd();
-        c.args(["open", "MP-7KQ2M9XD4A", "-i"]).arg(&env.key_file).arg(&env.bundle).arg("-o").arg(&env.out);
+        c.args(["open", "MP-7KQ2M9XD4A", "-i"])
+            .arg(&env.key_file)
+            .arg(&env.bundle)
+            .arg("-o")
+            .arg(&env.out);
         c
     };
     again().assert().failure().stderr(contains("--replace"));
@@ -269,7 +353,12 @@ fn open_decrypts_report_attachments_and_thread_keeping_contact_apart() {
 #[test]
 fn bundle_files_open_with_the_age_command() {
     let env = Env::pinned();
-    let case = env.case("MP-AGECLI0001", &env.bureau, None, &[("a.txt", b"hello age")]);
+    let case = env.case(
+        "MP-AGECLI0001",
+        &env.bureau,
+        None,
+        &[("a.txt", b"hello age")],
+    );
     let out = std::process::Command::new("/usr/bin/age")
         .arg("-d")
         .arg("-i")
@@ -277,7 +366,11 @@ fn bundle_files_open_with_the_age_command() {
         .arg(case.dir.join("report.age"))
         .output()
         .expect("the age command is installed at /usr/bin/age");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.stdout.starts_with(b"MELDPUNT"));
     let out = std::process::Command::new("/usr/bin/age")
         .arg("-d")
@@ -295,20 +388,36 @@ fn open_reports_wrong_key_unknown_case_and_damaged_report() {
     let env = Env::pinned();
     let case = env.case("MP-AAAAAAAAAA", &env.bureau, None, &[]);
     let stranger = env.path("stranger.txt");
-    fs::write(&stranger, InvestigatorKey::generate().to_key_file(day("2026-01-01")).as_bytes()).unwrap();
+    fs::write(
+        &stranger,
+        InvestigatorKey::generate()
+            .to_key_file(day("2026-01-01"))
+            .as_bytes(),
+    )
+    .unwrap();
     let open = |id: &str, key: &std::path::Path| {
         let mut c = env.cmd();
-        c.args(["open", id, "-i"]).arg(key).arg(&env.bundle).arg("-o").arg(&env.out);
+        c.args(["open", id, "-i"])
+            .arg(key)
+            .arg(&env.bundle)
+            .arg("-o")
+            .arg(&env.out);
         c.assert()
     };
     open("MP-AAAAAAAAAA", &stranger)
         .failure()
-        .stderr(contains("case MP-AAAAAAAAAA was not encrypted to the recipient of"))
+        .stderr(contains(
+            "case MP-AAAAAAAAAA was not encrypted to the recipient of",
+        ))
         .stderr(contains("stranger.txt"));
     open("MP-BBBBBBBBBB", &env.key_file)
         .failure()
-        .stderr(contains("the bundle holds no case MP-BBBBBBBBBB; it holds: MP-AAAAAAAAAA"));
-    open("../../etc", &env.key_file).failure().stderr(contains("is not a case number"));
+        .stderr(contains(
+            "the bundle holds no case MP-BBBBBBBBBB; it holds: MP-AAAAAAAAAA",
+        ));
+    open("../../etc", &env.key_file)
+        .failure()
+        .stderr(contains("is not a case number"));
     fs::write(env.path("notakey.txt"), "hello\n").unwrap();
     open("MP-AAAAAAAAAA", &env.path("notakey.txt"))
         .failure()
@@ -373,7 +482,12 @@ fn reply_goes_to_the_reporter_and_pinned_recipients_and_extends_the_thread() {
     let mut texts = Vec::new();
     for item in items.iter().filter(|i| i["kind"] == "message") {
         assert_eq!(item["extends"], hex::encode(state.head()));
-        let ct = fs::read(env.bundle.join("outbox").join(item["file"].as_str().unwrap())).unwrap();
+        let ct = fs::read(
+            env.bundle
+                .join("outbox")
+                .join(item["file"].as_str().unwrap()),
+        )
+        .unwrap();
         let m = open_message(&ct, &[&reporter], &secrets).unwrap();
         state.accept(&ct, &m).unwrap();
         assert_eq!(m.direction, Direction::ToReporter);
@@ -395,20 +509,30 @@ fn reply_refuses_without_pins_text_or_trustworthy_thread() {
     fs::write(&msg, "Vraag").unwrap();
     let reply = |file: Option<&std::path::Path>| {
         let mut c = env.cmd();
-        c.args(["reply", "MP-REPLY00002", "-i"]).arg(&env.key_file).arg(&env.bundle);
+        c.args(["reply", "MP-REPLY00002", "-i"])
+            .arg(&env.key_file)
+            .arg(&env.bundle);
         if let Some(f) = file {
             c.arg("--message-file").arg(f);
         }
         c.assert()
     };
-    reply(Some(&msg)).failure().stderr(contains("no recipients are pinned for destination \"bureau\""));
+    reply(Some(&msg)).failure().stderr(contains(
+        "no recipients are pinned for destination \"bureau\"",
+    ));
     env.pin_bureau();
     reply(None).failure().stderr(contains("set EDITOR"));
     fs::write(env.path("empty.txt"), "  \n").unwrap();
-    reply(Some(&env.path("empty.txt"))).failure().stderr(contains("the message is empty"));
-    reply(Some(&env.path("missing.txt"))).failure().stderr(contains("missing.txt"));
+    reply(Some(&env.path("empty.txt")))
+        .failure()
+        .stderr(contains("the message is empty"));
+    reply(Some(&env.path("missing.txt")))
+        .failure()
+        .stderr(contains("missing.txt"));
     case.forged_reporter_message("Ik trek mijn melding in.");
-    reply(Some(&msg)).failure().stderr(contains("does not verify"));
+    reply(Some(&msg))
+        .failure()
+        .stderr(contains("does not verify"));
     assert!(!env.bundle.join("outbox/outbox.json").exists());
 }
 
@@ -447,7 +571,10 @@ fn status_is_queued_and_checked() {
         .success()
         .stdout(contains("from \"received\" to \"closed\""));
     let outbox = fs::read_to_string(env.bundle.join("outbox/outbox.json")).unwrap();
-    assert!(outbox.contains("\"closed\"") && outbox.contains("\"queued\""), "{outbox}");
+    assert!(
+        outbox.contains("\"closed\"") && outbox.contains("\"queued\""),
+        "{outbox}"
+    );
     env.cmd()
         .args(["status", "MP-NOSUCHCASE", "closed"])
         .arg(&env.bundle)
@@ -465,7 +592,12 @@ fn status_is_queued_and_checked() {
 #[test]
 fn shred_removes_the_case_everywhere_and_keeps_it_away() {
     let env = Env::pinned();
-    env.case("MP-SHRED00001", &env.bureau, Some(CONTACT), &[("a.txt", b"secret")]);
+    env.case(
+        "MP-SHRED00001",
+        &env.bureau,
+        Some(CONTACT),
+        &[("a.txt", b"secret")],
+    );
     env.case("MP-KEEP000001", &env.bureau, None, &[]);
     env.cmd()
         .args(["open", "MP-SHRED00001", "-i"])
@@ -475,7 +607,11 @@ fn shred_removes_the_case_everywhere_and_keeps_it_away() {
         .arg(&env.out)
         .assert()
         .success();
-    env.cmd().args(["status", "MP-SHRED00001", "closed"]).arg(&env.bundle).assert().success();
+    env.cmd()
+        .args(["status", "MP-SHRED00001", "closed"])
+        .arg(&env.bundle)
+        .assert()
+        .success();
     // A queued, unsent status change stops it…
     env.cmd()
         .args(["shred", "MP-SHRED00001"])
@@ -504,6 +640,11 @@ fn shred_removes_the_case_everywhere_and_keeps_it_away() {
         .assert()
         .failure()
         .stderr(contains("holds no case"));
-    env.cmd().args(["shred", "../cases"]).arg(&env.bundle).assert().failure().stderr(contains("not a case number"));
+    env.cmd()
+        .args(["shred", "../cases"])
+        .arg(&env.bundle)
+        .assert()
+        .failure()
+        .stderr(contains("not a case number"));
     assert!(predicate::path::exists().eval(&env.bundle.join("cases")));
 }

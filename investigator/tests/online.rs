@@ -33,7 +33,13 @@ impl Online {
     }
 
     fn case(&self, id: &str, attachments: &[(&str, &[u8])]) -> Case {
-        Case::new(&self.server_root, id, &self.env.bureau, Some(common::CONTACT), attachments)
+        Case::new(
+            &self.server_root,
+            id,
+            &self.env.bureau,
+            Some(common::CONTACT),
+            attachments,
+        )
     }
 
     fn run(&self, verb: &str) -> assert_cmd::assert::Assert {
@@ -65,12 +71,19 @@ fn pull_fetches_cases_and_the_audit_log_incrementally() {
     let o = Online::new();
     let mut a = o.case("MP-PULLAAAAA1", &[("bewijs.pdf", b"pdf bytes")]);
     o.case("MP-PULLBBBBB1", &[]);
-    o.run("pull").success().stdout(contains("2 new, 0 updated, 0 unchanged"));
+    o.run("pull")
+        .success()
+        .stdout(contains("2 new, 0 updated, 0 unchanged"));
     let got = o.env.bundle.join("cases/MP-PULLAAAAA1");
     for f in ["report.age", "attachments/000.age", "case.json"] {
-        assert_eq!(fs::read(got.join(f)).unwrap(), fs::read(a.dir.join(f)).unwrap(), "{f}");
+        assert_eq!(
+            fs::read(got.join(f)).unwrap(),
+            fs::read(a.dir.join(f)).unwrap(),
+            "{f}"
+        );
     }
-    let index: serde_json::Value = serde_json::from_slice(&fs::read(o.env.bundle.join("bundle.json")).unwrap()).unwrap();
+    let index: serde_json::Value =
+        serde_json::from_slice(&fs::read(o.env.bundle.join("bundle.json")).unwrap()).unwrap();
     let head = index["audit_head"].clone();
     assert_eq!(head["index"], 0);
     // The pulled case opens.
@@ -86,15 +99,23 @@ fn pull_fetches_cases_and_the_audit_log_incrementally() {
 
     // Nothing changed: nothing downloaded.
     let before = o.server.state.lock().unwrap().requests.len();
-    o.run("pull").success().stdout(contains("0 new, 0 updated, 2 unchanged"));
+    o.run("pull")
+        .success()
+        .stdout(contains("0 new, 0 updated, 2 unchanged"));
     let requests = o.server.state.lock().unwrap().requests[before..].to_vec();
-    assert!(!requests.iter().any(|r| r.ends_with("/download")), "{requests:?}");
+    assert!(
+        !requests.iter().any(|r| r.ends_with("/download")),
+        "{requests:?}"
+    );
 
     // The reporter answers: only that case is fetched again, and the audit chain grew.
     a.reporter_says("Nog een detail.", &o.env.key);
-    o.run("pull").success().stdout(contains("0 new, 1 updated, 1 unchanged"));
+    o.run("pull")
+        .success()
+        .stdout(contains("0 new, 1 updated, 1 unchanged"));
     assert!(got.join("thread/0001-from_reporter.age").exists());
-    let index: serde_json::Value = serde_json::from_slice(&fs::read(o.env.bundle.join("bundle.json")).unwrap()).unwrap();
+    let index: serde_json::Value =
+        serde_json::from_slice(&fs::read(o.env.bundle.join("bundle.json")).unwrap()).unwrap();
     assert!(index["audit_head"]["index"].as_u64().unwrap() > 0);
 }
 
@@ -110,11 +131,18 @@ fn a_rewritten_or_shortened_audit_log_is_a_loud_error() {
         .failure()
         .stderr(contains("THE SERVER'S AUDIT LOG DOES NOT EXTEND"))
         .stderr(contains("REWRITTEN"));
-    assert_eq!(fs::read(o.env.bundle.join("bundle.json")).unwrap(), index_before);
+    assert_eq!(
+        fs::read(o.env.bundle.join("bundle.json")).unwrap(),
+        index_before
+    );
     let kept: Vec<_> = fs::read_dir(&o.env.bundle)
         .unwrap()
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("audit-refused-"))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("audit-refused-")
+        })
         .collect();
     assert_eq!(kept.len(), 1);
 
@@ -131,13 +159,22 @@ fn a_rewritten_or_shortened_audit_log_is_a_loud_error() {
 fn a_refused_token_and_an_unreachable_server_are_explained() {
     let o = Online::new();
     fs::write(&o.token, "not-the-token\n").unwrap();
-    o.run("pull").failure().stderr(contains("the server refuses the token (HTTP 401)"));
+    o.run("pull")
+        .failure()
+        .stderr(contains("the server refuses the token (HTTP 401)"));
     o.run("push").success().stdout(contains("nothing to send"));
     fs::write(&o.token, "").unwrap();
-    o.run("pull").failure().stderr(contains("does not hold a token"));
+    o.run("pull")
+        .failure()
+        .stderr(contains("does not hold a token"));
     o.env
         .cmd()
-        .args(["pull", "--server", "http://meldpunt.example", "--token-file"])
+        .args([
+            "pull",
+            "--server",
+            "http://meldpunt.example",
+            "--token-file",
+        ])
         .arg(&o.token)
         .arg(&o.env.bundle)
         .assert()
@@ -163,11 +200,22 @@ fn a_broken_download_leaves_the_case_as_it_was_and_a_retry_completes_it() {
     a.reporter_says("Aanvulling", &o.env.key);
     o.server.state.lock().unwrap().break_download = Some("MP-BROKENDL01".into());
     o.run("pull").failure().stderr(contains("MP-BROKENDL01"));
-    assert_eq!(fs::read(o.env.bundle.join("cases/MP-BROKENDL01/case.json")).unwrap(), before);
-    assert!(!o.env.bundle.join("cases/MP-BROKENDL01/thread/0001-from_reporter.age").exists());
+    assert_eq!(
+        fs::read(o.env.bundle.join("cases/MP-BROKENDL01/case.json")).unwrap(),
+        before
+    );
+    assert!(!o
+        .env
+        .bundle
+        .join("cases/MP-BROKENDL01/thread/0001-from_reporter.age")
+        .exists());
     o.server.state.lock().unwrap().break_download = None;
     o.run("pull").success().stdout(contains("1 updated"));
-    assert!(o.env.bundle.join("cases/MP-BROKENDL01/thread/0001-from_reporter.age").exists());
+    assert!(o
+        .env
+        .bundle
+        .join("cases/MP-BROKENDL01/thread/0001-from_reporter.age")
+        .exists());
     assert!(!o.env.bundle.join(".incoming").exists());
 }
 
@@ -177,18 +225,42 @@ fn a_server_that_changes_a_cases_history_is_refused() {
     let mut a = o.case("MP-HISTORY001", &[]);
     a.reporter_says("Eerste", &o.env.key);
     o.run("pull").success();
-    let kept = fs::read(o.env.bundle.join("cases/MP-HISTORY001/thread/0001-from_reporter.age")).unwrap();
+    let kept = fs::read(
+        o.env
+            .bundle
+            .join("cases/MP-HISTORY001/thread/0001-from_reporter.age"),
+    )
+    .unwrap();
     // The server replaces the message (and fixes up its own file list to match).
-    let mut b = Case::new(&o.env.path("elsewhere"), "MP-HISTORY001", &o.env.bureau, None, &[]);
+    let mut b = Case::new(
+        &o.env.path("elsewhere"),
+        "MP-HISTORY001",
+        &o.env.bureau,
+        None,
+        &[],
+    );
     b.reporter_says("Vervalst", &o.env.key);
-    fs::copy(b.dir.join("thread/0001-from_reporter.age"), a.dir.join("thread/0001-from_reporter.age")).unwrap();
-    let mut meta: serde_json::Value = serde_json::from_slice(&fs::read(a.dir.join("case.json")).unwrap()).unwrap();
+    fs::copy(
+        b.dir.join("thread/0001-from_reporter.age"),
+        a.dir.join("thread/0001-from_reporter.age"),
+    )
+    .unwrap();
+    let mut meta: serde_json::Value =
+        serde_json::from_slice(&fs::read(a.dir.join("case.json")).unwrap()).unwrap();
     meta["updated"] = serde_json::json!("2026-11-25");
     fs::write(a.dir.join("case.json"), serde_json::to_vec(&meta).unwrap()).unwrap();
     o.run("pull")
         .failure()
         .stderr(contains("REFUSED: the server changed this case's history: thread/0001-from_reporter.age is a different file"));
-    assert_eq!(fs::read(o.env.bundle.join("cases/MP-HISTORY001/thread/0001-from_reporter.age")).unwrap(), kept);
+    assert_eq!(
+        fs::read(
+            o.env
+                .bundle
+                .join("cases/MP-HISTORY001/thread/0001-from_reporter.age")
+        )
+        .unwrap(),
+        kept
+    );
     assert!(o.env.bundle.join("rejected/MP-HISTORY001").is_dir());
 }
 
@@ -199,7 +271,12 @@ fn push_sends_replies_and_status_and_the_reporter_reads_them() {
     a.reporter_says("Is er nieuws?", &o.env.key);
     o.run("pull").success();
     o.reply("MP-PUSHAAAAA1", "We onderzoeken het.").success();
-    o.env.cmd().args(["status", "MP-PUSHAAAAA1", "investigating"]).arg(&o.env.bundle).assert().success();
+    o.env
+        .cmd()
+        .args(["status", "MP-PUSHAAAAA1", "investigating"])
+        .arg(&o.env.bundle)
+        .assert()
+        .success();
     o.run("push").success().stdout(contains("Sent 2 item(s)"));
     let outbox = fs::read_to_string(o.env.bundle.join("outbox/outbox.json")).unwrap();
     assert!(!outbox.contains("\"state\": \"queued\""), "{outbox}");
@@ -213,7 +290,9 @@ fn push_sends_replies_and_status_and_the_reporter_reads_them() {
     o.run("push").success().stdout(contains("nothing to send"));
 
     // Before the next pull, a second reply still extends the first one.
-    o.reply("MP-PUSHAAAAA1", "Nog een vraag.").success().stdout(contains("message 3"));
+    o.reply("MP-PUSHAAAAA1", "Nog een vraag.")
+        .success()
+        .stdout(contains("message 3"));
     o.run("push").success();
     let ct = fs::read(a.dir.join("thread/0003-to_reporter.age")).unwrap();
     assert_eq!(a.reporter_reads(&ct).text, "Nog een vraag.");
@@ -248,7 +327,9 @@ fn a_stale_head_is_not_forced_and_the_investigator_is_told_what_to_do() {
     assert!(!a.dir.join("thread/0002-to_reporter.age").exists());
     // Doing what it says works.
     o.run("pull").success();
-    o.reply("MP-STALEAAAA1", "Mijn vraag, opnieuw").success().stdout(contains("message 2"));
+    o.reply("MP-STALEAAAA1", "Mijn vraag, opnieuw")
+        .success()
+        .stdout(contains("message 2"));
     o.run("push").success();
     let ct = fs::read(a.dir.join("thread/0002-to_reporter.age")).unwrap();
     assert_eq!(a.reporter_reads(&ct).text, "Mijn vraag, opnieuw");

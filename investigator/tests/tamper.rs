@@ -29,13 +29,17 @@ fn a_recipient_added_by_the_server_is_reported() {
     open(&env, "MP-ADDEDKEY01")
         .code(3)
         .stderr(contains("DIFFERENT SET OF KEYS THAN THE ONES PINNED"))
-        .stderr(contains(format!("NOT PINNED, but the report was encrypted to it: {}", intruder.recipient())));
+        .stderr(contains(format!(
+            "NOT PINNED, but the report was encrypted to it: {}",
+            intruder.recipient()
+        )));
     let dir = env.out.join("MP-ADDEDKEY01");
     // The report is still shown, with the warning at its top.
     let md = fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(md.contains(DESCRIPTION));
     assert!(md.find("PROBLEMS FOUND").unwrap() < md.find(DESCRIPTION).unwrap());
-    let json: serde_json::Value = serde_json::from_slice(&fs::read(dir.join("report.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["recipients_match_pins"], false);
 }
 
@@ -43,7 +47,9 @@ fn a_recipient_added_by_the_server_is_reported() {
 fn an_unpinned_destination_is_reported() {
     let env = Env::new();
     env.case("MP-NOPINS0001", &env.bureau, None, &[]);
-    open(&env, "MP-NOPINS0001").code(3).stderr(contains("no recipients are pinned"));
+    open(&env, "MP-NOPINS0001")
+        .code(3)
+        .stderr(contains("no recipients are pinned"));
 }
 
 #[test]
@@ -53,12 +59,21 @@ fn a_swapped_attachment_is_reported_and_not_saved() {
         "MP-SWAPPED001",
         &env.bureau,
         None,
-        &[("echt.pdf", b"the real document"), ("tweede.pdf", b"second")],
+        &[
+            ("echt.pdf", b"the real document"),
+            ("tweede.pdf", b"second"),
+        ],
     );
     // The server replaces the first attachment with another file encrypted to the bureau.
     let mut other = Vec::new();
     let fake = b"a forged document!";
-    encrypt_attachment(env.bureau.recipients(), &fake[..], fake.len() as u64, &mut other).unwrap();
+    encrypt_attachment(
+        env.bureau.recipients(),
+        &fake[..],
+        fake.len() as u64,
+        &mut other,
+    )
+    .unwrap();
     fs::write(case.dir.join("attachments/000.age"), &other).unwrap();
     open(&env, "MP-SWAPPED001")
         .code(3)
@@ -69,7 +84,10 @@ fn a_swapped_attachment_is_reported_and_not_saved() {
     assert!(!dir.join("echt.pdf").exists());
     assert_eq!(fs::read(dir.join("tweede.pdf")).unwrap(), b"second");
     // No partial plaintext is left behind.
-    let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names.len(), 1, "{names:?}");
     let md = fs::read_to_string(env.out.join("MP-SWAPPED001/report.md")).unwrap();
     assert!(md.contains("NOT SAVED"));
@@ -121,7 +139,11 @@ fn a_dropped_or_reordered_message_is_reported() {
     // The server drops the middle message and renumbers.
     let t = case.dir.join("thread");
     fs::remove_file(t.join("0002-from_reporter.age")).unwrap();
-    fs::rename(t.join("0003-to_reporter.age"), t.join("0002-to_reporter.age")).unwrap();
+    fs::rename(
+        t.join("0003-to_reporter.age"),
+        t.join("0002-to_reporter.age"),
+    )
+    .unwrap();
     open(&env, "MP-REORDER001")
         .code(3)
         .stderr(contains("thread/0002-to_reporter.age"))
@@ -133,7 +155,9 @@ fn a_dropped_or_reordered_message_is_reported() {
     case.bureau_says("Vraag");
     case.reporter_says("Antwoord", &env.key);
     fs::remove_file(case.dir.join("thread/0002-from_reporter.age")).unwrap();
-    open(&env, "MP-DROPLAST01").code(3).stderr(contains("a message may be missing"));
+    open(&env, "MP-DROPLAST01")
+        .code(3)
+        .stderr(contains("a message may be missing"));
 }
 
 #[test]
@@ -146,7 +170,8 @@ fn messages_after_a_failure_are_not_accepted_as_verified() {
     case.forged_reporter_message("Vals");
     case.messages -= 1;
     fs::rename(
-        case.dir.join(format!("thread/{forged_at:04}-from_reporter.age")),
+        case.dir
+            .join(format!("thread/{forged_at:04}-from_reporter.age")),
         case.dir.join("thread/9999-from_reporter.age"),
     )
     .unwrap();
@@ -163,8 +188,12 @@ fn messages_after_a_failure_are_not_accepted_as_verified() {
     .unwrap();
     open(&env, "MP-AFTERFAIL1")
         .code(3)
-        .stderr(contains("thread/0002-from_reporter.age: this message is NOT authentic"))
-        .stderr(contains("thread/0003-from_reporter.age: not verified: it comes after a message that failed"));
+        .stderr(contains(
+            "thread/0002-from_reporter.age: this message is NOT authentic",
+        ))
+        .stderr(contains(
+            "thread/0003-from_reporter.age: not verified: it comes after a message that failed",
+        ));
 }
 
 #[test]
@@ -177,7 +206,7 @@ fn a_reporter_message_encrypted_to_an_extra_key_is_reported() {
     keys.push(intruder.recipient());
     case.to = Destination::from_recipients("bureau", keys).unwrap();
     case.reporter_says("Antwoord", &env.key);
-    open(&env, "MP-EXTRAKEY01")
-        .code(3)
-        .stderr(contains("encrypted to 3 keys, but the reporter should have used 2"));
+    open(&env, "MP-EXTRAKEY01").code(3).stderr(contains(
+        "encrypted to 3 keys, but the reporter should have used 2",
+    ));
 }

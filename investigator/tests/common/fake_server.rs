@@ -150,7 +150,8 @@ fn handle(mut request: tiny_http::Request, state: &Arc<Mutex<FakeState>>) {
             if let Ok(dirs) = fs::read_dir(st.root.join("cases")) {
                 for d in dirs.flatten() {
                     let mut meta: Value =
-                        serde_json::from_slice(&fs::read(d.path().join("case.json")).unwrap()).unwrap();
+                        serde_json::from_slice(&fs::read(d.path().join("case.json")).unwrap())
+                            .unwrap();
                     meta.as_object_mut().unwrap().remove("files");
                     list.push(meta);
                 }
@@ -163,15 +164,22 @@ fn handle(mut request: tiny_http::Request, state: &Arc<Mutex<FakeState>>) {
                 return respond(request, 404, b"no such case".to_vec());
             }
             let mut tar = tar::Builder::new(Vec::new());
-            tar.append_path_with_name(dir.join("case.json"), "case.json").unwrap();
-            tar.append_path_with_name(dir.join("report.age"), "report.age").unwrap();
+            tar.append_path_with_name(dir.join("case.json"), "case.json")
+                .unwrap();
+            tar.append_path_with_name(dir.join("report.age"), "report.age")
+                .unwrap();
             for sub in ["attachments", "thread"] {
                 let mut names: Vec<_> = fs::read_dir(dir.join(sub))
-                    .map(|r| r.flatten().map(|e| e.file_name().into_string().unwrap()).collect())
+                    .map(|r| {
+                        r.flatten()
+                            .map(|e| e.file_name().into_string().unwrap())
+                            .collect()
+                    })
                     .unwrap_or_default();
                 names.sort();
                 for n in names {
-                    tar.append_path_with_name(dir.join(sub).join(&n), format!("{sub}/{n}")).unwrap();
+                    tar.append_path_with_name(dir.join(sub).join(&n), format!("{sub}/{n}"))
+                        .unwrap();
                 }
             }
             let mut bytes = tar.into_inner().unwrap();
@@ -192,13 +200,19 @@ fn handle(mut request: tiny_http::Request, state: &Arc<Mutex<FakeState>>) {
             if extends.as_deref() != meta["head"].as_str() {
                 return respond(request, 409, b"the thread has moved on".to_vec());
             }
-            let n = fs::read_dir(dir.join("thread")).map(|r| r.count()).unwrap_or(0) + 1;
+            let n = fs::read_dir(dir.join("thread"))
+                .map(|r| r.count())
+                .unwrap_or(0)
+                + 1;
             let name = format!("thread/{n:04}-to_reporter.age");
             fs::write(dir.join(&name), &body).unwrap();
             let sha = hex::encode(Sha256::digest(&body));
             meta["head"] = json!(sha);
             meta["updated"] = json!("2026-11-24");
-            meta["files"].as_array_mut().unwrap().push(json!({"name": name, "sha256": sha, "size": body.len()}));
+            meta["files"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"name": name, "sha256": sha, "size": body.len()}));
             fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
             let id = id.to_string();
             st.log("message", Some(&id));

@@ -87,7 +87,13 @@ impl Env {
     }
 
     /// A report with these attachments, encrypted to `to` (normally the bureau).
-    pub fn case(&self, id: &str, to: &Destination, contact: Option<&str>, attachments: &[(&str, &[u8])]) -> Case {
+    pub fn case(
+        &self,
+        id: &str,
+        to: &Destination,
+        contact: Option<&str>,
+        attachments: &[(&str, &[u8])],
+    ) -> Case {
         Case::new(&self.bundle, id, to, contact, attachments)
     }
 }
@@ -112,7 +118,13 @@ pub const DESCRIPTION: &str = "Collega X zocht het dossier van zijn buurman op z
 pub const CONTACT: &str = "Jan Jansen, 06-12345678";
 
 impl Case {
-    pub fn new(bundle: &Path, id: &str, to: &Destination, contact: Option<&str>, attachments: &[(&str, &[u8])]) -> Case {
+    pub fn new(
+        bundle: &Path,
+        id: &str,
+        to: &Destination,
+        contact: Option<&str>,
+        attachments: &[(&str, &[u8])],
+    ) -> Case {
         let dir = bundle.join("cases").join(id);
         fs::create_dir_all(dir.join("attachments")).unwrap();
         fs::create_dir_all(dir.join("thread")).unwrap();
@@ -123,9 +135,14 @@ impl Case {
         for (i, (name, bytes)) in attachments.iter().enumerate() {
             let file = format!("attachments/{i:03}.age");
             let mut out = Vec::new();
-            let digest = encrypt_attachment(to.recipients(), *bytes, bytes.len() as u64, &mut out).unwrap();
+            let digest =
+                encrypt_attachment(to.recipients(), *bytes, bytes.len() as u64, &mut out).unwrap();
             fs::write(dir.join(&file), &out).unwrap();
-            entries.push(AttachmentEntry::new((*name).to_owned(), bytes.len() as u64, &digest));
+            entries.push(AttachmentEntry::new(
+                (*name).to_owned(),
+                bytes.len() as u64,
+                &digest,
+            ));
             files.push((file, hex::encode(digest.sha256), digest.size));
         }
         let content = ReportContent {
@@ -141,7 +158,14 @@ impl Case {
         let report = seal_report(&content, &keys, to).unwrap();
         fs::write(dir.join("report.age"), &report).unwrap();
         let report_sha256 = meldpunt_crypto::ciphertext_hash(&report);
-        files.insert(0, ("report.age".into(), hex::encode(report_sha256), report.len() as u64));
+        files.insert(
+            0,
+            (
+                "report.age".into(),
+                hex::encode(report_sha256),
+                report.len() as u64,
+            ),
+        );
         let case = Case {
             id: id.to_owned(),
             dir,
@@ -182,10 +206,19 @@ impl Case {
             "updated": self.received,
             "files": files,
         });
-        fs::write(self.dir.join("case.json"), serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+        fs::write(
+            self.dir.join("case.json"),
+            serde_json::to_vec_pretty(&meta).unwrap(),
+        )
+        .unwrap();
     }
 
-    fn push_thread(&mut self, direction: Direction, ciphertext: Vec<u8>, reader: &dyn age::Identity) {
+    fn push_thread(
+        &mut self,
+        direction: Direction,
+        ciphertext: Vec<u8>,
+        reader: &dyn age::Identity,
+    ) {
         let message = open_message(&ciphertext, &[reader], &self.secrets()).unwrap();
         self.state.accept(&ciphertext, &message).unwrap();
         self.messages += 1;
@@ -193,20 +226,32 @@ impl Case {
             Direction::ToReporter => "to_reporter",
             Direction::FromReporter => "from_reporter",
         };
-        fs::write(self.dir.join("thread").join(format!("{:04}-{name}.age", self.messages)), ciphertext).unwrap();
+        fs::write(
+            self.dir
+                .join("thread")
+                .join(format!("{:04}-{name}.age", self.messages)),
+            ciphertext,
+        )
+        .unwrap();
         self.write_meta();
     }
 
     /// The reporter answers (encrypted to the report's recipients, as the browser does).
     pub fn reporter_says(&mut self, text: &str, reader: &InvestigatorKey) {
-        let draft = self.state.draft(Direction::FromReporter, day(DAY), Zeroizing::new(text.into()));
+        let draft = self.state.draft(
+            Direction::FromReporter,
+            day(DAY),
+            Zeroizing::new(text.into()),
+        );
         let ct = seal_from_reporter(&draft, &self.keys, &self.code, self.to.recipients()).unwrap();
         self.push_thread(Direction::FromReporter, ct, reader.as_age());
     }
 
     /// A colleague asked something earlier.
     pub fn bureau_says(&mut self, text: &str) {
-        let draft = self.state.draft(Direction::ToReporter, day(DAY), Zeroizing::new(text.into()));
+        let draft = self
+            .state
+            .draft(Direction::ToReporter, day(DAY), Zeroizing::new(text.into()));
         let ct = seal_to_reporter(&draft, &self.secrets(), self.to.recipients()).unwrap();
         let reporter = self.keys.identity();
         self.push_thread(Direction::ToReporter, ct, &reporter);
@@ -214,7 +259,11 @@ impl Case {
 
     /// Someone who knows the thread key (an insider) writes as if they were the reporter.
     pub fn forged_reporter_message(&mut self, text: &str) {
-        let draft = self.state.draft(Direction::FromReporter, day(DAY), Zeroizing::new(text.into()));
+        let draft = self.state.draft(
+            Direction::FromReporter,
+            day(DAY),
+            Zeroizing::new(text.into()),
+        );
         let impostor = ReporterKeys::derive(ReturnCode::generate(&mut rand::rngs::OsRng));
         let ct = meldpunt_crypto::envelope::forge::reporter_message_signed_by(
             &draft,
@@ -224,7 +273,9 @@ impl Case {
         );
         self.messages += 1;
         fs::write(
-            self.dir.join("thread").join(format!("{:04}-from_reporter.age", self.messages)),
+            self.dir
+                .join("thread")
+                .join(format!("{:04}-from_reporter.age", self.messages)),
             ct,
         )
         .unwrap();
