@@ -123,7 +123,11 @@ impl AuditLog {
             line.push(b'\n');
             f.write_all(&line).map_err(io)?;
             f.sync_data().map_err(io)?;
-            let _ = crate::storage::FileDay(crate::clock::midnight(day)).apply_file(&f);
+            let stamp = crate::storage::FileDay(crate::clock::midnight(day));
+            let _ = stamp.apply_file(&f);
+            if let Some(dir) = self.path.parent() {
+                stamp.apply(dir);
+            }
             Ok(entry)
         })();
         let _ = FileExt::unlock(&f);

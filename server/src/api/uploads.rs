@@ -99,12 +99,15 @@ fn view(app: &App, mailbox: &MailboxId) -> Result<SessionView, ApiError> {
 }
 
 #[post("/uploads")]
-fn start(mailbox: Mailbox, app: &State<App>) -> Result<Json<SessionView>, ApiError> {
+async fn start(mailbox: Mailbox, app: &State<App>) -> Result<Json<SessionView>, ApiError> {
     // Counted only when a session is new; asking again is free.
     if app.storage.session(&mailbox.0).is_err() {
         app.limiter.submission()?;
     }
-    app.storage.open_session(&mailbox.0)?;
+    let (_, new) = app.storage.open_session(&mailbox.0)?;
+    if new {
+        app.storage.flush().await?;
+    }
     Ok(Json(view(app, &mailbox.0)?))
 }
 

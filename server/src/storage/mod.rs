@@ -158,6 +158,18 @@ pub struct Storage {
     clock: Clock,
 }
 
+impl Drop for Storage {
+    /// A last flush, then the day stamp, so a stopped server leaves no exact time on
+    /// sled's files.
+    fn drop(&mut self) {
+        let _ = self.cases.flush();
+        let day = self.file_day();
+        day.apply_tree(&self.data_dir.join("db"));
+        day.apply(&files::dir(&self.data_dir));
+        day.apply(&self.data_dir);
+    }
+}
+
 fn json<T: serde::Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("records always serialise")
 }
