@@ -723,3 +723,22 @@ fn concurrent_submissions_share_flushes() {
     assert_eq!(s.app.storage.cases().unwrap().len(), 24);
     assert!(flushes < 24, "24 submissions took {flushes} flushes: they were not grouped");
 }
+
+#[test]
+fn every_api_route_is_in_the_openapi_document() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.yaml")).unwrap();
+    for route in meldpunt_server::api::routes() {
+        let path = route.uri.path().to_string();
+        let documented = path.replace("<_", "{").replace('<', "{").replace('>', "}");
+        let method = route.method.as_str().to_lowercase();
+        let at = doc
+            .find(&format!("\n  {documented}:\n"))
+            .unwrap_or_else(|| panic!("{path} is not in docs/openapi.yaml"));
+        let section = &doc[at + 1..];
+        let end = section[1..].find("\n  /").map(|i| i + 1).unwrap_or(section.len());
+        assert!(
+            section[..end].contains(&format!("\n    {method}:")),
+            "{method} {path} is not in docs/openapi.yaml"
+        );
+    }
+}

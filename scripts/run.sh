@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds and starts the Meldpunt drop box at http://127.0.0.1:8000, with its data in
+# ./meldpunt-data.
+#
+# With no destination configured (no Meldpunt.toml with [[destinations]], see
+# docs/CONFIG.md) it makes a DEMO destination whose private key is written into the
+# data directory, and says so loudly. Demo only: never for real reports.
+#
+# On a fresh Debian machine it installs what the build needs: a C compiler from apt
+# (only if none is there) and the Rust toolchain through rustup.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
+  # shellcheck disable=SC1091
+  . "$HOME/.cargo/env"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  if command -v rustup >/dev/null 2>&1; then
+    echo "== installing the stable Rust toolchain (rustup)"
+    rustup toolchain install stable --profile minimal
+  else
+    echo "scripts/run.sh: Rust is needed; install it with rustup (https://rustup.rs) and run this again" >&2
+    exit 1
+  fi
+fi
+if ! command -v cc >/dev/null 2>&1; then
+  echo "== installing a C compiler (Debian: gcc, libc6-dev)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev
+fi
+
+echo "== building meldpunt-server"
+cargo build --locked -p meldpunt-server
+
+export MELDPUNT_ADDRESS="${MELDPUNT_ADDRESS:-127.0.0.1}"
+export MELDPUNT_PORT="${MELDPUNT_PORT:-8000}"
+export MELDPUNT_DATA_DIR="${MELDPUNT_DATA_DIR:-meldpunt-data}"
+echo "== starting the drop box (stop it with Ctrl-C)"
+exec "$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug/meldpunt-server" serve --demo
