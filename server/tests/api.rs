@@ -30,6 +30,10 @@ struct Server {
 }
 
 fn server() -> Server {
+    server_with(|f| f)
+}
+
+fn server_with(more: impl FnOnce(rocket::figment::Figment) -> rocket::figment::Figment) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let keys = Keys::new();
     let clock = Clock::fixed(Day::parse("2026-11-23").unwrap());
@@ -42,6 +46,7 @@ fn server() -> Server {
         .merge(Serialized::global("max_case", "3 MiB"))
         .merge(Serialized::global("max_attachments", 4))
         .merge(Serialized::global("min_free_disk", 0));
+    let figment = more(figment);
     let (rocket, app) = meldpunt_server::build(figment, clock.clone()).unwrap();
     let client = Client::tracked(rocket).unwrap();
     Server { client, app, keys, clock, _dir: dir }
@@ -741,4 +746,56 @@ fn every_api_route_is_in_the_openapi_document() {
             "{method} {path} is not in docs/openapi.yaml"
         );
     }
+}
+
+#[test]
+fn global_limits_and_the_disk_reserve() {
+    let s = server_with(|f| f.merge(Serialized::global("submissions_per_hour", 2)));
+    s.new_case(&Reporter::new());
+    s.new_case(&Reporter::new());
+    let r = Reporter::new();
+    let resp = s.file_report(&r, "bureau", &r.report(&s.keys.bureau, "x", vec![]));
+    assert_eq!(resp.status(), Status::TooManyRequests);
+    assert_security_headers(&resp);
+    assert_eq!(s.client.post("/api/v1/uploads").header(mailbox(&r)).dispatch().status(), Status::TooManyRequests);
+
+    let s = server_with(|f| f.merge(Serialized::global("upload_bytes_per_hour", 1000)));
+    let r = Reporter::new();
+    s.client.post("/api/v1/uploads").header(mailbox(&r)).dispatch();
+    let (ct, _) = attachment(&s.keys.bureau, &[1u8; 5000], "x");
+    assert_eq!(put_chunk(&s, &r, 0, 0, &ct).0, Status::TooManyRequests);
+    assert_eq!(json_of(s.client.get("/api/v1/uploads/0").header(mailbox(&r)).dispatch())["received"], 0);
+
+    let s = server_with(|f| f.merge(Serialized::global("min_free_disk", "1000 TiB")));
+    let r = Reporter::new();
+    let resp = s.file_report(&r, "bureau", &r.report(&s.keys.bureau, "x", vec![]));
+    assert_eq!(resp.status(), Status::InsufficientStorage);
+    s.client.post("/api/v1/uploads").header(mailbox(&r)).dispatch();
+    assert_eq!(put_chunk(&s, &r, 0, 0, &ct).0, Status::InsufficientStorage);
+    s.nothing_stored();
+}
+
+#[test]
+fn a_new_case_runs_the_content_free_notification() {
+    let out = tempfile::tempdir().unwrap();
+    let flag = out.path().join("new-case");
+    let script = format!("echo \"$#:$(env | wc -l)\" >> {}", flag.display());
+    let s = server_with(|f| f.merge(Serialized::global("notify_command", vec!["/bin/sh".to_owned(), "-c".into(), script])));
+    let r = Reporter::new();
+    let report = r.report(&s.keys.bureau, "x", vec![]);
+    assert_eq!(s.file_report(&r, "bureau", &report).status(), Status::Created);
+    assert_eq!(s.file_report(&r, "bureau", &report).status(), Status::Ok);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !flag.exists() {
+        assert!(std::time::Instant::now() < deadline, "the notify command did not run");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let lines = std::fs::read_to_string(&flag).unwrap();
+    // Once (not for the repeated report), with no arguments and nothing but PATH and
+    // what the shell itself sets in its environment.
+    assert_eq!(lines.lines().count(), 1, "{lines}");
+    assert!(lines.starts_with("0:"), "{lines}");
+    let case = s.app.storage.cases().unwrap()[0].0.to_string();
+    assert!(!lines.contains(&case));
 }

@@ -92,7 +92,7 @@ impl Site {
     }
 
     fn start(&self) -> Child {
-        let child = self
+        let mut child = self
             .command()
             .stdout(self.log("stdout.log"))
             .stderr(self.log("stderr.log"))
@@ -103,7 +103,11 @@ impl Site {
             if agent().get(&self.url("/api/v1/destinations")).call().is_ok() {
                 return child;
             }
-            assert!(Instant::now() < deadline, "the server did not start");
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the server did not start");
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -470,4 +474,58 @@ fn check_day_stamps(dir: &Path) {
             assert_eq!(secs % 86_400, 0, "{} carries a time of day", p.display());
         }
     }
+}
+
+#[test]
+fn a_dropped_upload_resumes_where_it_stopped() {
+    use std::io::Write;
+    let site = Site::new();
+    let mut server = site.start();
+    let r = Reporter::new();
+    let cred = r.credential();
+    let plaintext: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 256) as u8).collect();
+    let (ct, entry) = attachment(&site.keys.bureau, &plaintext, "big.bin");
+    let a = agent();
+    assert_eq!(a.post(&site.url("/api/v1/uploads")).header("Meldpunt-Mailbox", &cred).send_empty().unwrap().status(), 200);
+
+    // Half the body, then the connection drops.
+    let half = ct.len() / 2;
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", site.port)).unwrap();
+    write!(
+        tcp,
+        "PUT /api/v1/uploads/0 HTTP/1.1\r\nHost: 127.0.0.1\r\nMeldpunt-Mailbox: {cred}\r\n\
+         Meldpunt-Offset: 0\r\nContent-Length: {}\r\n\r\n",
+        ct.len()
+    )
+    .unwrap();
+    tcp.write_all(&ct[..half]).unwrap();
+    tcp.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(tcp);
+
+    // The server kept what arrived and says so.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let received = loop {
+        let resp = a.get(&site.url("/api/v1/uploads/0")).header("Meldpunt-Mailbox", &cred).call().unwrap();
+        let progress = json(resp);
+        let received = progress["received"].as_u64().unwrap();
+        if received > 0 || Instant::now() > deadline {
+            break received;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(received > 0 && received <= half as u64, "received {received} of {half}");
+    // Resume from there, finish: the same file as the client made.
+    let resp = a
+        .put(&site.url("/api/v1/uploads/0"))
+        .header("Meldpunt-Mailbox", &cred)
+        .header("Meldpunt-Offset", &received.to_string())
+        .send(&ct[received as usize..])
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let digest = json(a.post(&site.url("/api/v1/uploads/0/finish")).header("Meldpunt-Mailbox", &cred).send_empty().unwrap());
+    assert_eq!(digest["sha256"], entry.ciphertext_sha256.as_str());
+    assert_eq!(digest["size"], entry.ciphertext_size);
+    server.kill().unwrap();
+    server.wait().unwrap();
 }

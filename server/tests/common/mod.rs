@@ -1,6 +1,6 @@
 //! Shared helpers for the server's tests: real keys, real age files made with
 //! meldpunt-crypto, a server built on a fresh data directory.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::new_without_default)]
 
 use meldpunt_crypto::age;
 use meldpunt_crypto::{
