@@ -709,14 +709,18 @@ fn concurrent_submissions_share_flushes() {
     let before = s.app.storage.flush_count();
     let rt = rocket::tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let storage = s.app.storage.clone();
+    // All writes first, then every writer asks for durability at once (as concurrent
+    // requests do): the flushes must be shared, whatever the disk's speed.
+    let barrier = std::sync::Arc::new(rocket::tokio::sync::Barrier::new(reports.len()));
     rt.block_on(async {
         let mut tasks = Vec::new();
         for (r, report) in &reports {
             let id = r.keys.credential().mailbox_id();
-            let storage = storage.clone();
+            let (storage, barrier) = (storage.clone(), barrier.clone());
             let report = report.clone();
             tasks.push(rocket::tokio::spawn(async move {
                 storage.file_report(&id, "bureau", &report).unwrap();
+                barrier.wait().await;
                 storage.flush().await.unwrap();
             }));
         }
@@ -725,8 +729,9 @@ fn concurrent_submissions_share_flushes() {
         }
     });
     let flushes = s.app.storage.flush_count() - before;
+    eprintln!("24 concurrent submissions: {flushes} flushes");
     assert_eq!(s.app.storage.cases().unwrap().len(), 24);
-    assert!(flushes < 24, "24 submissions took {flushes} flushes: they were not grouped");
+    assert!(flushes <= 12, "24 submissions took {flushes} flushes: they were not grouped");
 }
 
 #[test]

@@ -91,6 +91,8 @@ impl Site {
         token
     }
 
+    // The child is returned; every caller kills and waits for it.
+    #[allow(clippy::zombie_processes)]
     fn start(&self) -> Child {
         let mut child = self
             .command()
