@@ -32,7 +32,10 @@ if ! command -v cc >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev
 fi
 
-echo "== building meldpunt-server"
+echo "== building the reporter's in-browser crypto module"
+bash scripts/build-wasm.sh
+
+echo "== building meldpunt-server (it embeds the pages and the module)"
 cargo build --locked -p meldpunt-server
 
 export MELDPUNT_ADDRESS="${MELDPUNT_ADDRESS:-127.0.0.1}"

@@ -252,9 +252,12 @@ impl State {
     }
 
     /// Decrypts and verifies the thread as the server hands it over. Input:
-    /// `{"note": base64, "messages":[{"direction":"to_reporter"|"from_reporter","ciphertext": base64}]}`.
+    /// `{"note": base64 | null, "report_sha256": hex, "messages":[{"direction":
+    /// "to_reporter"|"from_reporter","ciphertext": base64}]}`.
     /// Every message comes back marked verified or not; an unverified one never shows
-    /// as the bureau's words. Remembers where the next reply goes.
+    /// as the bureau's words. Remembers where the next reply goes: the recipients in the
+    /// signed note to self, or those the latest verified bureau message names. Without
+    /// either (the note was never stored), replying waits for a bureau message.
     pub fn thread_read(&mut self, handle: u32, json: &[u8]) -> Result<Output, ApiError> {
         #[derive(Deserialize)]
         struct Item {
@@ -263,28 +266,46 @@ impl State {
         }
         #[derive(Deserialize)]
         struct Req {
-            note: String,
+            note: Option<String>,
+            report_sha256: String,
             messages: Vec<Item>,
         }
         let req: Req = input(json)?;
         let session = self.session(handle)?;
         // Whatever happens below, never reply on the state of an earlier read.
         session.thread = None;
-        let note_ct = B64
-            .decode(&req.note)
-            .map_err(|_| ApiError::new("input", "the note is not base64"))?;
-        let note = open_reporter_note(&note_ct, &session.keys).map_err(|e| {
-            ApiError::new(
-                "thread",
-                format!("the record of where your report went could not be verified: {e}"),
-            )
-        })?;
-        let report_sha256 = note
-            .report_sha256()
-            .map_err(|e| ApiError::new("thread", e.to_string()))?;
-        let mut reply_to = note
-            .parsed_recipients()
-            .map_err(|e| ApiError::new("thread", e.to_string()))?;
+        let note = match &req.note {
+            None => None,
+            Some(b64) => {
+                let note_ct = B64
+                    .decode(b64)
+                    .map_err(|_| ApiError::new("input", "the note is not base64"))?;
+                Some(open_reporter_note(&note_ct, &session.keys).map_err(|e| {
+                    ApiError::new(
+                        "thread",
+                        format!("the record of where your report went could not be verified: {e}"),
+                    )
+                })?)
+            }
+        };
+        // The note's hash is signed; the server's is checked by the chain (the first
+        // bureau message names the report it follows).
+        let report_sha256 = match &note {
+            Some(n) => n.report_sha256().map_err(|e| ApiError::new("thread", e.to_string()))?,
+            None => {
+                let mut out = [0u8; 32];
+                hex::decode_to_slice(&req.report_sha256, &mut out)
+                    .map_err(|_| ApiError::new("input", "bad report hash"))?;
+                out
+            }
+        };
+        if note.is_some() && hex::encode(report_sha256) != req.report_sha256.to_lowercase() {
+            return Err(ApiError::new("thread", "the server names another report than the one you sent"));
+        }
+        let mut reply_to = match &note {
+            Some(n) => n.parsed_recipients().map_err(|e| ApiError::new("thread", e.to_string()))?,
+            None => Vec::new(),
+        };
         let thread = ThreadSecrets::from_reporter_keys(&session.keys);
         let mut state = ThreadState::new(report_sha256);
         let mut shown = Vec::new();
@@ -348,16 +369,17 @@ impl State {
                 }
             }
         }
+        let can_reply = !broken && !reply_to.is_empty();
         let meta = json!({
-            "destination": note.destination,
-            "sent": note.date,
+            "destination": note.as_ref().map(|n| n.destination.clone()),
+            "sent": note.as_ref().map(|n| n.date),
             "messages": shown,
             "head": hex::encode(state.head()),
-            "can_reply": !broken,
+            "can_reply": can_reply,
             "acknowledged_from_you": state.acknowledged(Direction::FromReporter),
             "sent_by_you": state.count(Direction::FromReporter),
         });
-        session.thread = (!broken).then_some((state, reply_to));
+        session.thread = can_reply.then_some((state, reply_to));
         Ok(Output::meta(meta))
     }
 

@@ -86,7 +86,7 @@ fn report_attachment_thread_and_reply() {
     let read = api
         .thread_read(
             s,
-            json!({"note": note, "messages": [{"direction": "to_reporter", "ciphertext": B64.encode(&question)}]})
+            json!({"note": note, "report_sha256": hex::encode(opened.ciphertext_sha256), "messages": [{"direction": "to_reporter", "ciphertext": B64.encode(&question)}]})
                 .to_string()
                 .as_bytes(),
         )
@@ -116,7 +116,18 @@ fn report_attachment_thread_and_reply() {
         {"direction": "from_reporter", "ciphertext": B64.encode(&reply.bytes)},
     ]);
     let read = api
-        .thread_read(s, json!({"note": note, "messages": msgs}).to_string().as_bytes())
+        .thread_read(s, json!({"note": note, "report_sha256": hex::encode(opened.ciphertext_sha256), "messages": msgs}).to_string().as_bytes())
+        .unwrap();
+    assert_eq!(read.meta["messages"][0]["verified"], true);
+    // Without the note (never stored), the question's verified reply_to is not there
+    // (this bureau named none), so replying waits.
+    let read_without = api
+        .thread_read(s, json!({"note": null, "report_sha256": hex::encode(opened.ciphertext_sha256), "messages": msgs}).to_string().as_bytes())
+        .unwrap();
+    assert_eq!(read_without.meta["messages"][0]["verified"], true);
+    assert_eq!(read_without.meta["can_reply"], false);
+    let read = api
+        .thread_read(s, json!({"note": note, "report_sha256": hex::encode(opened.ciphertext_sha256), "messages": msgs}).to_string().as_bytes())
         .unwrap();
     assert_eq!(read.meta["messages"][0]["verified"], true);
     assert_eq!(read.meta["messages"][1]["verified"], serde_json::Value::Null);
@@ -145,7 +156,7 @@ fn a_forged_bureau_message_is_shown_as_unverified() {
     let read = api
         .thread_read(
             s,
-            json!({"note": sealed.meta["note"], "messages": [{"direction": "to_reporter", "ciphertext": B64.encode(&forged)}]})
+            json!({"note": sealed.meta["note"], "report_sha256": sealed.meta["report_sha256"], "messages": [{"direction": "to_reporter", "ciphertext": B64.encode(&forged)}]})
                 .to_string()
                 .as_bytes(),
         )

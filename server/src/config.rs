@@ -28,6 +28,10 @@ pub struct DestinationConfig {
     pub description: String,
     /// The age recipients (`age1…`) of everyone who may read its reports.
     pub recipients: Vec<String>,
+    /// Where the organisation publishes the same fingerprint, so reporters can compare
+    /// (for example "www.example.org/integrity, under 'Report anonymously'").
+    #[serde(default)]
+    pub published_at: String,
 }
 
 /// Everything Meldpunt reads from the configuration (Rocket reads its own keys, such
@@ -213,6 +217,8 @@ pub struct OfferedDestination {
     pub destination: Destination,
     /// What the reporter reads about it.
     pub description: String,
+    /// Where the organisation publishes the fingerprint.
+    pub published_at: String,
 }
 
 /// The destinations the server offers, checked.
@@ -248,6 +254,7 @@ impl Destinations {
             list.push(OfferedDestination {
                 destination,
                 description: d.description.clone(),
+                published_at: d.published_at.clone(),
             });
         }
         if !list.is_empty() {
@@ -266,6 +273,7 @@ impl Destinations {
             description: "DEMO ONLY. The private key of this destination lies on the server: \
                           never send a real report here."
                 .into(),
+            published_at: String::new(),
         });
         Ok(Self { list, demo_key_file: Some(path) })
     }

@@ -1,80 +1,81 @@
-//! The pages and assets, embedded in the binary: no file-system path is ever served.
-//!
-//! For now only an honest start page: it lists the destinations with their
-//! fingerprints and says the reporting form is not available yet.
+//! The reporter's pages, rendered from the templates embedded in `meldpunt-client-wasm`
+//! (Dutch at `/nl/…`, English at `/en/…`), and their static files. Everything is
+//! embedded in the binary: no request can reach a file-system path.
 
-use rocket::http::ContentType;
+use std::path::PathBuf;
+
+use meldpunt_client_wasm::pages::{asset, DestinationView, Lang, Page, Pages};
+use rocket::http::{ContentType, Status};
+use rocket::request::FromParam;
+use rocket::response::Redirect;
 use rocket::{get, routes, Route, State};
 
 use crate::App;
 
-const INDEX: &str = include_str!("../assets/index.html");
-const CSS: &str = include_str!("../assets/meldpunt.css");
-
-/// Pages that load the WebAssembly crypto and so need `'wasm-unsafe-eval'` in their
-/// Content-Security-Policy. None yet: the reporter's pages come later.
-const WASM_PAGES: &[&str] = &[];
+/// Pages that instantiate the WebAssembly crypto module, and so need
+/// `'wasm-unsafe-eval'` in their Content-Security-Policy.
+const WASM_PAGES: &[&str] = &["/nl/report", "/en/report", "/nl/check", "/en/check"];
 
 /// Whether the page at `path` runs WebAssembly.
 pub fn needs_wasm(path: &str) -> bool {
     WASM_PAGES.contains(&path)
 }
 
-/// Escapes text for HTML.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+/// A language segment, checked when the route matches.
+pub struct LangParam(Lang);
+
+impl<'a> FromParam<'a> for LangParam {
+    type Error = &'a str;
+
+    fn from_param(param: &'a str) -> Result<Self, Self::Error> {
+        Lang::from_segment(param).map(LangParam).ok_or(param)
     }
-    out
+}
+
+fn views(app: &App) -> Vec<DestinationView> {
+    app.destinations
+        .all()
+        .iter()
+        .map(|d| DestinationView {
+            name: d.destination.name.clone(),
+            description: d.description.clone(),
+            fingerprint: d.destination.fingerprint(),
+            published_at: d.published_at.clone(),
+        })
+        .collect()
 }
 
 #[get("/")]
-fn index(app: &State<App>) -> (ContentType, String) {
-    let mut list = String::new();
-    for d in app.destinations.all() {
-        let demo = app.destinations.demo_key_file.is_some();
-        list.push_str(&format!(
-            "<section class=\"destination{}\">\n<h3>{}</h3>\n<p>{}</p>\n\
-             <p>Fingerprint: <span class=\"fingerprint\">{}</span></p>\n<ul class=\"recipients\">\n",
-            if demo { " demo" } else { "" },
-            esc(&d.destination.name),
-            if demo {
-                format!("<strong>{}</strong>", esc(&d.description))
-            } else {
-                esc(&d.description)
-            },
-            esc(&d.destination.fingerprint()),
-        ));
-        for r in d.destination.recipients() {
-            list.push_str(&format!("<li><code>{}</code></li>\n", esc(r.as_str())));
-        }
-        list.push_str("</ul>\n</section>\n");
-    }
-    (ContentType::HTML, INDEX.replace("{{destinations}}", &list))
+fn root() -> Redirect {
+    // Dutch first: the bureau's own language.
+    Redirect::to("/nl/")
 }
 
-#[get("/assets/meldpunt.css")]
-fn css() -> (ContentType, &'static str) {
-    (ContentType::CSS, CSS)
+/// `/nl/`, `/nl` (Rocket matches both), `/nl/report`, `/nl/check`, and the same in `en`.
+#[get("/<lang>/<page..>", rank = 2)]
+fn page(
+    lang: Result<LangParam, &str>,
+    page: PathBuf,
+    app: &State<App>,
+    pages: &State<Pages>,
+) -> Result<(ContentType, String), Status> {
+    // An unknown language is simply a page that does not exist.
+    let lang = lang.map_err(|_| Status::NotFound)?;
+    let page = page
+        .to_str()
+        .and_then(Page::from_path)
+        .ok_or(Status::NotFound)?;
+    Ok((ContentType::HTML, pages.render(page, lang.0, &views(app))))
+}
+
+#[get("/static/<name>")]
+fn static_file(name: &str) -> Result<(ContentType, &'static [u8]), Status> {
+    let (bytes, content_type) = asset(name).ok_or(Status::NotFound)?;
+    let content_type = ContentType::parse_flexible(content_type).unwrap_or(ContentType::Binary);
+    Ok((content_type, bytes))
 }
 
 /// The page routes.
 pub fn routes() -> Vec<Route> {
-    routes![index, css]
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn escaping() {
-        assert_eq!(super::esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
-    }
+    routes![root, page, static_file]
 }

@@ -125,19 +125,36 @@ fn destinations_and_start_page() {
     assert_eq!(list[1]["fingerprint"], s.keys.commission.fingerprint());
 
     let resp = s.client.get("/").dispatch();
-    assert_eq!(resp.status(), Status::Ok);
-    assert_security_headers(&resp);
-    let page = resp.into_string().unwrap();
-    assert!(page.contains("not available yet"));
-    assert!(page.contains(&s.keys.commission.fingerprint()));
-    assert!(!page.contains("<script"), "the start page runs no script");
-    assert!(!page.contains("<form"), "nothing pretends to accept a report");
-    let css = s.client.get("/assets/meldpunt.css").dispatch();
+    assert_eq!(resp.status(), Status::SeeOther);
+    assert_eq!(resp.headers().get_one("Location"), Some("/nl/"));
+    for lang in ["nl", "en"] {
+        let resp = s.client.get(format!("/{lang}/")).dispatch();
+        assert_eq!(resp.status(), Status::Ok);
+        assert_security_headers(&resp);
+        let page = resp.into_string().unwrap();
+        assert!(page.contains(&format!("<html lang=\"{lang}\">")));
+        assert!(page.contains(&s.keys.commission.fingerprint()));
+        assert!(!page.contains("<script type=\"module\""), "the start page runs no script");
+        assert!(!page.contains("<form"), "the start page has no form");
+    }
+    // The report and check pages load the crypto module, and only they may run WebAssembly.
+    for path in ["/en/report", "/nl/check"] {
+        let resp = s.client.get(path).dispatch();
+        assert_eq!(resp.status(), Status::Ok);
+        let csp = resp.headers().get_one("Content-Security-Policy").unwrap().to_owned();
+        assert!(csp.contains("'wasm-unsafe-eval'"), "{path}: {csp}");
+        assert!(resp.into_string().unwrap().contains("/static/app.js"));
+    }
+    let csp = s.client.get("/en/").dispatch().headers().get_one("Content-Security-Policy").unwrap().to_owned();
+    assert!(!csp.contains("wasm-unsafe-eval"));
+    let css = s.client.get("/static/style.css").dispatch();
     assert_eq!(css.status(), Status::Ok);
     assert_eq!(css.content_type(), Some(ContentType::CSS));
+    let js = s.client.get("/static/app.js").dispatch();
+    assert_eq!(js.content_type(), Some(ContentType::JavaScript));
 
     // Only embedded assets: no path reaches the file system.
-    for path in ["/assets/../Cargo.toml", "/assets/..%2fCargo.toml", "/Cargo.toml", "/assets/index.html", "/src/main.rs"] {
+    for path in ["/static/../Cargo.toml", "/static/..%2fCargo.toml", "/Cargo.toml", "/assets/index.html", "/src/main.rs", "/nl/../Cargo.toml", "/de/", "/nl/elsewhere"] {
         let resp = s.client.get(path).dispatch();
         assert_eq!(resp.status(), Status::NotFound, "{path}");
         assert_security_headers(&resp);

@@ -329,7 +329,7 @@ fn nothing_identifying_or_readable_is_kept() {
     let bureau = &site.keys.bureau;
 
     // Pages and errors.
-    for path in ["/", "/assets/meldpunt.css", "/api/v1/destinations", "/nothing-here", "/api/v1/thread"] {
+    for path in ["/", "/nl/", "/en/report", "/static/style.css", "/api/v1/destinations", "/nothing-here", "/api/v1/thread"] {
         spied!(a.get(&site.url(path))).header("Meldpunt-Mailbox", &Reporter::new().credential()).call().unwrap();
     }
     // An attachment, the report, the note.

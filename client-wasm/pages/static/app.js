@@ -194,8 +194,17 @@ async function reportPage() {
       const receipt = await json(await api("POST", "/reports", {
         mailbox: made.mailbox,
         body: sealed.bytes,
-        headers: { "Content-Type": "application/octet-stream", "Meldpunt-Note": sealed.meta.note },
+        headers: { "Content-Type": "application/octet-stream", "Meldpunt-Destination": chosen() },
       }));
+      // The note to self records where the report went, for replies. If storing it
+      // fails, replies wait for the bureau's first (verified) message instead.
+      const note = Uint8Array.from(atob(sealed.meta.note), (c) => c.charCodeAt(0));
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          if ((await api("PUT", "/note", { mailbox: made.mailbox, body: note,
+            headers: { "Content-Type": "application/octet-stream" } })).ok) break;
+        } catch (_) { /* retried */ }
+      }
       crypto.closeSession(session);
       form.reset();
       form.hidden = true;
@@ -213,12 +222,6 @@ async function reportPage() {
 
 // --- checking back ---------------------------------------------------------------------
 
-function b64(bytes) {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
-}
-
 async function checkPage() {
   const crypto = await engine();
   if (!crypto) return;
@@ -229,12 +232,8 @@ async function checkPage() {
 
   async function load() {
     const thread = await json(await api("GET", "/thread", { mailbox }));
-    const messages = [];
-    for (const m of thread.messages) {
-      const bytes = new Uint8Array(await (await api("GET", `/thread/${m.n}`, { mailbox })).arrayBuffer());
-      messages.push({ direction: m.direction, ciphertext: b64(bytes) });
-    }
-    const read = crypto.readThread(session, { note: thread.note, messages });
+    const messages = thread.messages.map((m) => ({ direction: m.direction, ciphertext: m.ciphertext }));
+    const read = crypto.readThread(session, { note: thread.note, report_sha256: thread.report_sha256, messages });
     $("case").textContent = thread.case;
     $("status").textContent = T["status_" + thread.status] || thread.status;
     const list = $("messages");
