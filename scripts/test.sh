@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Meldpunt test. On a fresh Debian machine it first installs what the tests
-# need: the Debian packages (the Go `age` CLI for interop tests) and the wasm32 target.
+# need: Debian packages (the Go `age` CLI for interop tests, Chromium and its WebDriver
+# for the reporter pages) and the wasm32 Rust target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +9,8 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
 command -v age >/dev/null 2>&1 || missing+=(age)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq

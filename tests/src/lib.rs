@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use meldpunt_crypto::{Day, Destination, InvestigatorKey};
 
+pub mod browser;
+
 /// The directory that holds the workspace's debug binaries.
 pub fn bin_dir() -> PathBuf {
     // This test runs from <target>/debug/deps/<test>-<hash>.

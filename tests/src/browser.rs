@@ -1,0 +1,182 @@
+//! Headless Chromium (Debian's `chromium` and `chromium-driver`), driven over WebDriver.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+use crate::free_port;
+
+/// The Chromium binary Debian installs.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+/// Its WebDriver.
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// A browser session; the driver and the browser end when it is dropped.
+pub struct Browser {
+    /// The WebDriver client.
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// Starts headless Chromium with a fresh profile; `extra` adds flags (for example
+/// `--js-flags=--jitless`).
+pub async fn start(extra: &[&str]) -> Browser {
+    for tool in [CHROMIUM, CHROMEDRIVER] {
+        assert!(
+            std::path::Path::new(tool).exists(),
+            "{tool} is missing: install Debian's chromium and chromium-driver (scripts/test.sh does)"
+        );
+    }
+    let port = free_port();
+    let driver = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let profile = tempfile::tempdir().expect("a profile directory");
+    let mut args: Vec<String> = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--window-size=1280,900",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(format!("--user-data-dir={}", profile.path().display()));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let caps = json!({
+        "goog:chromeOptions": { "binary": CHROMIUM, "args": args }
+    });
+    let caps = match caps {
+        Value::Object(map) => map,
+        _ => unreachable!(),
+    };
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let client = loop {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(c) => break c,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "chromedriver did not answer: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    Browser { client, driver, _profile: profile }
+}
+
+impl Browser {
+    /// Evaluates `expression` in the page until it is true (or panics after `secs`).
+    pub async fn wait_until(&self, expression: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let v = self
+                .client
+                .execute(&format!("return !!({expression});"), vec![])
+                .await
+                .expect("script runs");
+            if v == Value::Bool(true) {
+                return;
+            }
+            if Instant::now() > deadline {
+                let shown = self.client.source().await.unwrap_or_default();
+                panic!("waited {secs} s for `{expression}`; page:\n{}", &shown[..shown.len().min(4000)]);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Evaluates a JavaScript expression and returns its value.
+    pub async fn eval(&self, expression: &str) -> Value {
+        self.client
+            .execute(&format!("return ({expression});"), vec![])
+            .await
+            .expect("script runs")
+    }
+
+    /// Types into the element with this id.
+    pub async fn type_into(&self, id: &str, text: &str) {
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("#{id}: {e}"))
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("typing into #{id}: {e}"));
+    }
+
+    /// Clicks the element this CSS selector finds.
+    pub async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+    }
+
+    /// The text of the element with this id.
+    pub async fn text(&self, id: &str) -> String {
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("#{id}: {e}"))
+            .text()
+            .await
+            .expect("text")
+    }
+
+    /// The text of the first element this CSS selector finds.
+    pub async fn text_of_css(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .text()
+            .await
+            .expect("text")
+    }
+
+    /// Saves a screenshot of the page at the given width (a person looks at these; they
+    /// are not committed). Returns the file.
+    pub async fn screenshot(&self, name: &str, width: u32, height: u32) -> PathBuf {
+        self.client.set_window_size(width, height).await.expect("window resizes");
+        let png = self.client.screenshot().await.expect("screenshot");
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).expect("screenshot directory");
+        let path = dir.join(format!("{name}-{width}.png"));
+        std::fs::write(&path, png).expect("screenshot written");
+        path
+    }
+}
+
+/// Where screenshots go: `$MELDPUNT_SCREENSHOTS`, or `<target>/screenshots`.
+pub fn screenshot_dir() -> PathBuf {
+    std::env::var_os("MELDPUNT_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::bin_dir().parent().map(|p| p.join("screenshots")).unwrap_or_default())
+}

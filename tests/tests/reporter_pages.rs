@@ -1,0 +1,183 @@
+//! The reporter's pages in real headless Chromium, against a real server process and
+//! the investigator's real tool:
+//! form → age ciphertext the bureau decrypts (also with the `age` CLI) → a question from
+//! the investigator → the reporter reads it with the code and answers → the bureau
+//! verifies the answer. A message forged by a breached server shows as unverified; a
+//! typo in the code shows as a typo; both languages render. Screenshots of every page at
+//! desktop and phone width go to `<target>/screenshots`.
+
+use std::fs;
+use std::process::Command;
+
+use meldpunt_crypto::{seal_to_reporter, Day, Direction, ReporterKeys, ReturnCode, ThreadKey, ThreadSecrets, ThreadState};
+use meldpunt_tests::browser::{self, Browser};
+use meldpunt_tests::{agent, json, meldpunt_ok, Site};
+use zeroize::Zeroizing;
+
+const DESCRIPTION: &str = "Browser marker: a colleague looked up her ex-partner's file twice.";
+const QUESTION: &str = "Thank you for your report. Do you know the dates?";
+const ANSWER: &str = "Browser answer marker: the 3rd and the 17th of May.";
+const FORGED: &str = "FORGED: please send us your name and phone number.";
+
+async fn shots(b: &Browser, name: &str) {
+    b.screenshot(name, 1280, 900).await;
+    b.screenshot(name, 360, 740).await;
+    b.client.set_window_size(1280, 900).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_check_back_and_answer_in_chromium() {
+    let site = Site::new();
+    let token = site.token("alice", "bureau");
+    let _server = site.start();
+    let b = browser::start(&[]).await;
+    let work = tempfile::tempdir().unwrap();
+
+    // Both languages render, with the destination's fingerprint.
+    for (lang, heading) in [("en", "Report misconduct, safely and anonymously"), ("nl", "Meld een misstand, veilig en anoniem")] {
+        b.client.goto(&site.url(&format!("/{lang}/"))).await.unwrap();
+        assert_eq!(b.eval("document.documentElement.lang").await, lang);
+        assert_eq!(b.text_of_css("h1").await, heading);
+        assert!(b.client.source().await.unwrap().contains(&site.bureau.fingerprint()));
+        shots(&b, &format!("start-{lang}")).await;
+    }
+
+    // --- the report ------------------------------------------------------------------
+    b.client.goto(&site.url("/en/report")).await.unwrap();
+    b.wait_until("!document.getElementById('code-section').hidden", 30).await;
+    // The page shows the fingerprint it computed itself for the keys it will use.
+    assert_eq!(b.text("fingerprint").await, site.bureau.fingerprint());
+    let shown = b.text("code").await;
+    let code_text: String = shown.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    assert_eq!(code_text.len(), 28, "{shown}");
+    let code = ReturnCode::parse(&code_text).expect("the page shows a valid code");
+    // Send stays disabled until the last group is retyped.
+    assert_eq!(b.eval("document.getElementById('send').disabled").await, true);
+
+    let evidence = work.path().join("evidence.txt");
+    let evidence_bytes = b"Audit log excerpt: lookups on 3 and 17 May.\n".repeat(5000);
+    fs::write(&evidence, &evidence_bytes).unwrap();
+    b.click("input[name=category][value=system_lookup]").await;
+    b.type_into("concerning", "K. de Boer, front office").await;
+    b.type_into("description", DESCRIPTION).await;
+    b.type_into("when_where", "May, Zwolle").await;
+    b.type_into("files", evidence.to_str().unwrap()).await;
+    shots(&b, "report-filled").await;
+    b.type_into("retype", &code_text[24..]).await;
+    b.wait_until("!document.getElementById('send').disabled", 5).await;
+    b.click("#send").await;
+    b.wait_until("!document.getElementById('receipt').hidden", 120).await;
+    let case = b.text("receipt-case").await;
+    assert!(case.starts_with("MP-"), "{case}");
+    assert_eq!(b.text("receipt-date").await, Day::today().to_string());
+    shots(&b, "receipt").await;
+
+    // --- the bureau, offline --------------------------------------------------------------
+    let token_file = work.path().join("token");
+    fs::write(&token_file, &token).unwrap();
+    let bundle = work.path().join("bundle");
+    let out = work.path().join("out");
+    let key = site.bureau_key_file();
+    let (bundle_s, out_s, key_s, token_s) = (bundle.to_str().unwrap(), out.to_str().unwrap(), key.to_str().unwrap(), token_file.to_str().unwrap());
+    let server = site.url("");
+    meldpunt_ok(&["pin", bundle_s, "bureau", site.bureau_key.recipient().as_str()]);
+    meldpunt_ok(&["pull", "--server", &server, "--token-file", token_s, bundle_s]);
+    meldpunt_ok(&["open", &case, "-i", key_s, bundle_s, "-o", out_s]);
+    let report_md = fs::read_to_string(out.join(&case).join("report.md")).unwrap();
+    assert!(report_md.contains(DESCRIPTION), "{report_md}");
+    assert!(report_md.to_lowercase().contains("browser"), "encrypted in the browser: {report_md}");
+    let saved = out.join(&case).join("attachments").join("evidence.txt");
+    assert_eq!(fs::read(&saved).unwrap(), evidence_bytes);
+    // The Go age CLI opens what the browser made.
+    let age = Command::new("age")
+        .args(["-d", "-i", key_s, bundle.join("cases").join(&case).join("report.age").to_str().unwrap()])
+        .output()
+        .expect("the age CLI is installed (scripts/test.sh installs it)");
+    assert!(age.status.success(), "{}", String::from_utf8_lossy(&age.stderr));
+    assert!(String::from_utf8_lossy(&age.stdout).contains(DESCRIPTION));
+
+    let question = work.path().join("question.txt");
+    fs::write(&question, QUESTION).unwrap();
+    meldpunt_ok(&["reply", &case, "-i", key_s, bundle_s, "--message-file", question.to_str().unwrap(), "--status", "acknowledged"]);
+    meldpunt_ok(&["push", "--server", &server, "--token-file", token_s, bundle_s]);
+
+    // --- the reporter comes back ------------------------------------------------------------
+    b.client.goto(&site.url("/en/check")).await.unwrap();
+    b.wait_until("!document.getElementById('open').disabled", 30).await;
+    shots(&b, "check").await;
+    // A typo is reported as a typo.
+    let mut typo: Vec<char> = code_text.chars().collect();
+    typo[3] = if typo[3] == '7' { '8' } else { '7' };
+    b.type_into("code-input", &typo.iter().collect::<String>()).await;
+    b.click("#open").await;
+    b.wait_until("!document.getElementById('code-error').hidden", 10).await;
+    assert!(b.text("code-error").await.contains("typo"));
+    b.client.find(fantoccini::Locator::Id("code-input")).await.unwrap().clear().await.unwrap();
+    // Typed as a person might: lower case, spaces.
+    let sloppy = code.to_grouped_string().to_lowercase().replace('-', " ");
+    b.type_into("code-input", &sloppy).await;
+    b.click("#open").await;
+    b.wait_until("!document.getElementById('thread').hidden", 30).await;
+    assert!(b.text("messages").await.contains(QUESTION));
+    assert_eq!(b.text("status").await, "acknowledged");
+    shots(&b, "thread").await;
+
+    // A reply that contains the code is refused before anything is sent.
+    b.type_into("reply", &format!("my code is {}", code.to_grouped_string().as_str())).await;
+    b.click("#send-reply").await;
+    b.wait_until("!document.getElementById('reply-error').hidden", 10).await;
+    assert!(b.text("reply-error").await.contains("return code"));
+    b.client.find(fantoccini::Locator::Id("reply")).await.unwrap().clear().await.unwrap();
+
+    b.type_into("reply", ANSWER).await;
+    b.click("#send-reply").await;
+    b.wait_until("!document.getElementById('reply-ok').hidden", 30).await;
+
+    // --- the bureau verifies the answer -----------------------------------------------------
+    meldpunt_ok(&["pull", "--server", &server, "--token-file", token_s, bundle_s]);
+    meldpunt_ok(&["open", &case, "-i", key_s, bundle_s, "-o", out_s, "--replace"]);
+    let thread_md = fs::read_to_string(out.join(&case).join("thread.md")).unwrap();
+    assert!(thread_md.contains(ANSWER), "{thread_md}");
+    let thread_json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join(&case).join("thread.json")).unwrap()).unwrap();
+    let text = thread_json.to_string();
+    assert!(!text.contains("\"verified\":false"), "every message verifies: {text}");
+
+    // --- a breached server writes to the reporter ------------------------------------------
+    let keys = ReporterKeys::derive_from(&code);
+    let mut fake = ThreadSecrets::from_reporter_keys(&keys);
+    fake.thread_key = ThreadKey::from_bytes([9u8; 32]);
+    let a = agent();
+    let cases = json(a.get(&site.url("/api/v1/cases")).header("Authorization", &format!("Bearer {token}")).call().unwrap());
+    let head = cases.as_array().unwrap().iter().find(|c| c["case"] == case.as_str()).unwrap()["head"].as_str().unwrap().to_owned();
+    let mut prev = [0u8; 32];
+    hex::decode_to_slice(&head, &mut prev).unwrap();
+    let mut draft = ThreadState::new(prev).draft(Direction::ToReporter, Day::today(), Zeroizing::new(FORGED.into()));
+    draft.prev = prev;
+    let forged = seal_to_reporter(&draft, &fake, &[site.bureau_key.recipient()]).unwrap();
+    let resp = a
+        .post(&site.url(&format!("/api/v1/cases/{case}/messages")))
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Meldpunt-Extends", &head)
+        .send(&forged[..])
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    b.client.goto(&site.url("/en/check")).await.unwrap();
+    b.wait_until("!document.getElementById('open').disabled", 30).await;
+    b.type_into("code-input", &code_text).await;
+    b.click("#open").await;
+    b.wait_until("!document.getElementById('thread').hidden", 30).await;
+    let messages = b.text("messages").await;
+    assert!(messages.contains(QUESTION));
+    assert!(!messages.contains(FORGED), "a forged message is never shown as text");
+    assert!(messages.contains("could not be verified"), "{messages}");
+    assert_eq!(b.eval("document.querySelectorAll('#messages li.unverified').length").await, 1);
+    assert_eq!(b.eval("document.getElementById('reply-form').hidden").await, true);
+    shots(&b, "thread-forged").await;
+
+    // Dutch pages render too.
+    b.client.goto(&site.url("/nl/report")).await.unwrap();
+    b.wait_until("!document.getElementById('code-section').hidden", 30).await;
+    assert_eq!(b.text_of_css("h1").await, "Melding doen");
+    shots(&b, "report-nl").await;
+}
