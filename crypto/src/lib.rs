@@ -51,6 +51,7 @@
 #![deny(missing_docs)]
 
 pub mod agefile;
+pub mod audit;
 pub mod code;
 pub mod day;
 pub mod derive;

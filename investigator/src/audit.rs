@@ -10,12 +10,11 @@ use std::fmt;
 
 use meldpunt_crypto::Day;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::bundle::AuditHead;
 
 /// The `prev` of the first entry.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub use meldpunt_crypto::audit::GENESIS;
 
 /// One audit entry.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
@@ -40,16 +39,14 @@ pub struct AuditEntry {
 impl AuditEntry {
     /// The hash this entry should carry.
     pub fn expected_hash(&self) -> String {
-        let text = format!(
-            "meldpunt audit v1\n{}\n{}\n{}\n{}\n{}\n{}\n",
+        meldpunt_crypto::audit::entry_hash(
             self.index,
             self.day,
-            self.token,
-            self.action,
-            self.case.as_deref().unwrap_or("-"),
-            self.prev
-        );
-        hex::encode(Sha256::digest(text.as_bytes()))
+            &self.token,
+            &self.action,
+            self.case.as_deref(),
+            &self.prev,
+        )
     }
 }
 

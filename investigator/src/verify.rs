@@ -13,7 +13,7 @@ use meldpunt_crypto::{
     OpenError, OpenedReport, Recipient, ThreadSecrets, ThreadState,
 };
 
-use meldpunt_crypto::header::MAX_HEADER_LEN;
+use meldpunt_crypto::header::HEADER_READ_LEN;
 
 use crate::bundle::{read_envelope, Bundle, BundleError, CaseId, CaseMeta};
 use crate::keys::LoadedKeys;
@@ -220,7 +220,7 @@ pub fn open_case_report(
     };
     let mut warnings = Vec::new();
     // The report lists the keys it was encrypted to; the age header must not hold more.
-    let start = &ciphertext[..ciphertext.len().min(MAX_HEADER_LEN)];
+    let start = &ciphertext[..ciphertext.len().min(HEADER_READ_LEN)];
     match check_header(start) {
         Ok(summary) if summary.x25519_stanzas > opened.recipients.len() => warnings.push(format!(
             "WARNING: the report's age file is encrypted to {} keys but names only {}: \
@@ -352,7 +352,7 @@ pub fn verify_thread(
             match m.direction {
                 Direction::ToReporter if !m.reply_to.is_empty() => reply_set = m.reply_to.clone(),
                 Direction::FromReporter => {
-                    let start = &ciphertext[..ciphertext.len().min(MAX_HEADER_LEN)];
+                    let start = &ciphertext[..ciphertext.len().min(HEADER_READ_LEN)];
                     if let Ok(h) = check_header(start) {
                         if h.x25519_stanzas > reply_set.len() {
                             warnings.push(format!(

@@ -13,11 +13,10 @@ use std::path::{Path, PathBuf};
 use fs2::FileExt;
 use meldpunt_crypto::Day;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 const AUDIT_FILE: &str = "audit.jsonl";
 /// The `prev` of the first entry.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub use meldpunt_crypto::audit::{entry_hash, GENESIS};
 
 /// One audit entry.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -39,15 +38,6 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
-/// `SHA-256("meldpunt audit v1\n" index "\n" day "\n" token "\n" action "\n" case "\n"
-/// prev "\n")`, hex; a missing case is written `-`.
-pub fn entry_hash(index: u64, day: Day, token: &str, action: &str, case: Option<&str>, prev: &str) -> String {
-    let text = format!(
-        "meldpunt audit v1\n{index}\n{day}\n{token}\n{action}\n{}\n{prev}\n",
-        case.unwrap_or("-")
-    );
-    hex::encode(Sha256::digest(text.as_bytes()))
-}
 
 /// Why the log cannot be read or checked.
 #[derive(Debug)]

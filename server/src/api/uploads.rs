@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use meldpunt_crypto::header::MAX_HEADER_LEN;
+use meldpunt_crypto::header::HEADER_READ_LEN;
 use meldpunt_crypto::{check_header, HeaderError, MailboxId};
 use rocket::data::{ByteUnit, Data};
 use rocket::http::Status;
@@ -29,7 +29,7 @@ use crate::storage::Storage;
 use crate::App;
 
 /// Bytes from the start of a file that always hold a valid header and payload nonce.
-const HEADER_WINDOW: usize = MAX_HEADER_LEN + 16;
+const HEADER_WINDOW: usize = HEADER_READ_LEN;
 /// Memory per upload in flight.
 const CHUNK_BUFFER: usize = 64 * 1024;
 
