@@ -535,6 +535,14 @@ fn parse_hex<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N], 
     Ok(out)
 }
 
+fn parse_recipients(texts: &[String], what: &'static str) -> Result<Vec<Recipient>, OpenError> {
+    texts
+        .iter()
+        .map(|r| Recipient::parse(r))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| OpenError::Malformed(what))
+}
+
 /// SHA-256 of an age file: how the thread refers to it.
 pub fn ciphertext_hash(ciphertext: &[u8]) -> [u8; 32] {
     Sha256::digest(ciphertext).into()
@@ -590,12 +598,7 @@ fn open_report_plaintext(plaintext: &[u8], hash: [u8; 32]) -> Result<OpenedRepor
     let vk = VerifyingKey::from_bytes(&vk_bytes)
         .map_err(|_| OpenError::Malformed("bad verifying key"))?;
     verify_signature(&vk, Kind::Report, frame.body, frame.auth)?;
-    let recipients = body
-        .recipients
-        .iter()
-        .map(|r| Recipient::parse(r))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| OpenError::Malformed("a listed recipient is not an age recipient"))?;
+    let recipients = parse_recipients(&body.recipients, "a listed recipient is not an age recipient")?;
     if body.content.attachments.iter().any(|a| a.sha256().is_none()) {
         return Err(OpenError::Malformed("an attachment hash is not 64 hex digits"));
     }
@@ -706,12 +709,7 @@ fn open_message_plaintext(plaintext: &[u8], thread: &ThreadSecrets) -> Result<Me
     {
         return Err(OpenError::Malformed("a reporter's message cannot carry bureau fields"));
     }
-    let reply_to = body
-        .reply_to
-        .iter()
-        .map(|r| Recipient::parse(r))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| OpenError::Malformed("a reply-to recipient is not an age recipient"))?;
+    let reply_to = parse_recipients(&body.reply_to, "a reply-to recipient is not an age recipient")?;
     Ok(Message {
         direction,
         seq: body.seq,
@@ -775,11 +773,7 @@ impl ReporterNote {
 
     /// The recipients, parsed.
     pub fn parsed_recipients(&self) -> Result<Vec<Recipient>, OpenError> {
-        self.recipients
-            .iter()
-            .map(|r| Recipient::parse(r))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| OpenError::Malformed("a recipient in the note is not an age recipient"))
+        parse_recipients(&self.recipients, "a recipient in the note is not an age recipient")
     }
 }
 
