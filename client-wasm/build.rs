@@ -1,9 +1,10 @@
 //! Embeds the browser module into the native build, when it has been built.
 //!
 //! The reporter pages need `meldpunt_client_wasm.wasm`, built from this same crate for
-//! `wasm32-unknown-unknown` (release). Cargo cannot build it from here (it would wait on
-//! its own lock), so `scripts/build-wasm.sh` builds it first; this script copies it into
-//! OUT_DIR. Without it an empty module is embedded and the pages say that encryption is
+//! `wasm32-unknown-unknown` (release), and its wasm2js translation
+//! `meldpunt_client_wasm.js`. Cargo cannot build them from here (it would wait on its own
+//! lock), so `scripts/build-wasm.sh` builds them first; this script copies them into
+//! OUT_DIR. Without them empty files are embedded and the pages say that encryption is
 //! unavailable: nothing pretends to work.
 
 use std::path::PathBuf;
@@ -18,18 +19,21 @@ fn main() {
             let target_dir = out.ancestors().nth(4).map(PathBuf::from).unwrap_or_default();
             target_dir.join("wasm32-unknown-unknown/release/meldpunt_client_wasm.wasm")
         });
+    let js = wasm.with_extension("js");
     println!("cargo:rerun-if-env-changed=MELDPUNT_WASM");
-    println!("cargo:rerun-if-changed={}", wasm.display());
-    let bytes = if target == "wasm32" {
-        Vec::new()
-    } else {
-        std::fs::read(&wasm).unwrap_or_else(|_| {
-            println!(
-                "cargo:warning=the browser module {} is not built; run scripts/build-wasm.sh",
-                wasm.display()
-            );
+    for (from, to) in [(&wasm, "meldpunt.wasm"), (&js, "meldpunt-wasm2js.js")] {
+        println!("cargo:rerun-if-changed={}", from.display());
+        let bytes = if target == "wasm32" {
             Vec::new()
-        })
-    };
-    std::fs::write(out.join("meldpunt.wasm"), bytes).expect("OUT_DIR is writable");
+        } else {
+            std::fs::read(from).unwrap_or_else(|_| {
+                println!(
+                    "cargo:warning=the browser module {} is not built; run scripts/build-wasm.sh",
+                    from.display()
+                );
+                Vec::new()
+            })
+        };
+        std::fs::write(out.join(to), bytes).expect("OUT_DIR is writable");
+    }
 }

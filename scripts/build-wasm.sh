@@ -1,9 +1,45 @@
 #!/usr/bin/env bash
-# Builds the reporter's in-browser crypto module (client-wasm for wasm32, release), which
-# the server embeds. Run by scripts/run.sh and scripts/test.sh; safe to run again.
+# Builds the reporter's in-browser crypto module, which the server embeds:
+#  - client-wasm for wasm32 (release): the WebAssembly build;
+#  - the same module translated to plain JavaScript by wasm2js (binaryen 132 from npm),
+#    for browsers without WebAssembly (Tor Browser "Safer").
+# Run by scripts/run.sh and scripts/test.sh; safe to run again (skips what is current).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 cargo build --locked -p meldpunt-client-wasm --target wasm32-unknown-unknown --release
+
+target_dir=$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
+wasm="$target_dir/wasm32-unknown-unknown/release/meldpunt_client_wasm.wasm"
+js="$target_dir/wasm32-unknown-unknown/release/meldpunt_client_wasm.js"
+
+# Debian's binaryen (108) produces broken output (TOOLCHAIN.md); npm's 132 works.
+tools="$target_dir/tools"
+wasm2js="$tools/node_modules/.bin/wasm2js"
+if [ ! -x "$wasm2js" ] || [ "$("$wasm2js" --version | grep -o 'version_[0-9]*')" != "version_132" ]; then
+  echo "== installing binaryen 132 (wasm2js) from npm into $tools"
+  mkdir -p "$tools"
+  npm install --no-audit --no-fund --silent --prefix "$tools" binaryen@132
+fi
+
+if [ ! -f "$js" ] || [ "$wasm" -nt "$js" ]; then
+  echo "== translating the module to plain JavaScript (wasm2js)"
+  "$wasm2js" -O2 "$wasm" -o "$js.tmp"
+  # wasm2js emits `import * as env from 'env'`, which a browser cannot resolve. Turn the
+  # module into a factory that takes the same imports as the WebAssembly build.
+  node -e '
+    const fs = require("fs");
+    const f = process.argv[1];
+    let s = fs.readFileSync(f, "utf8");
+    const head = /^import \* as env from .env.;\n/;
+    const tail = /\nvar retasmFunc = asmFunc\(\{[\s\S]*$/;
+    if (!head.test(s) || !tail.test(s)) { console.error("unexpected wasm2js output"); process.exit(1); }
+    s = s.replace(head, "// The Meldpunt crypto module, translated from WebAssembly by wasm2js.\n");
+    s = s.replace(tail, "\nexport function instantiate(imports) {\n  return asmFunc(imports);\n}\n");
+    fs.writeFileSync(f, s);
+  ' "$js.tmp"
+  mv "$js.tmp" "$js"
+fi

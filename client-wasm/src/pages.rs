@@ -176,8 +176,15 @@ pub fn asset(name: &str) -> Option<(&'static [u8], &'static str)> {
         "app.js" => (include_bytes!("../pages/static/app.js"), "text/javascript; charset=utf-8"),
         "crypto.js" => (include_bytes!("../pages/static/crypto.js"), "text/javascript; charset=utf-8"),
         "meldpunt.wasm" => (wasm_module()?, "application/wasm"),
+        "meldpunt-wasm2js.js" => (js_module()?, "text/javascript; charset=utf-8"),
         _ => return None,
     })
+}
+
+/// The browser module translated to plain JavaScript, for browsers without WebAssembly.
+pub fn js_module() -> Option<&'static [u8]> {
+    let bytes: &'static [u8] = include_bytes!(concat!(env!("OUT_DIR"), "/meldpunt-wasm2js.js"));
+    (!bytes.is_empty()).then_some(bytes)
 }
 
 /// The browser module, if it was built before this crate (see build.rs).

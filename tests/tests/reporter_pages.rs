@@ -181,3 +181,59 @@ async fn report_check_back_and_answer_in_chromium() {
     assert_eq!(b.text_of_css("h1").await, "Melding doen");
     shots(&b, "report-nl").await;
 }
+
+/// Tor Browser "Safer" disables WebAssembly; Chromium with `--js-flags=--jitless` has no
+/// `WebAssembly` object either. The same Rust module then runs as plain JavaScript
+/// (wasm2js), with its own lower document limit, and the bureau decrypts the result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_without_webassembly_in_jitless_chromium() {
+    let site = Site::new();
+    let token = site.token("alice", "bureau");
+    let _server = site.start();
+    let b = browser::start(&["--js-flags=--jitless"]).await;
+    let work = tempfile::tempdir().unwrap();
+
+    b.client.goto(&site.url("/en/report")).await.unwrap();
+    assert_eq!(b.eval("typeof WebAssembly").await, "undefined");
+    b.wait_until("!document.getElementById('code-section').hidden", 180).await;
+    assert!(b.text("engine").await.contains("WebAssembly turned off"));
+    assert!(b.text("files-limit").await.contains("64 MiB"));
+    assert_eq!(b.text("fingerprint").await, site.bureau.fingerprint());
+    shots(&b, "report-no-wasm").await;
+    let code_text: String = b.text("code").await.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    ReturnCode::parse(&code_text).expect("a valid code, made without WebAssembly");
+
+    // A document over this tier's limit is refused before anything is uploaded.
+    let big = work.path().join("big.bin");
+    fs::File::create(&big).unwrap().set_len(65 * 1024 * 1024).unwrap();
+    b.type_into("description", "No-WebAssembly marker: the report text.").await;
+    b.type_into("files", big.to_str().unwrap()).await;
+    b.type_into("retype", &code_text[24..]).await;
+    b.wait_until("!document.getElementById('send').disabled", 5).await;
+    b.click("#send").await;
+    b.wait_until("!document.getElementById('report-error').hidden", 30).await;
+    assert!(b.text("report-error").await.contains("big.bin"));
+
+    // A small document goes through.
+    let small = work.path().join("note.txt");
+    let small_bytes = b"encrypted by plain JavaScript\n".repeat(4000);
+    fs::write(&small, &small_bytes).unwrap();
+    b.client.find(fantoccini::Locator::Id("files")).await.unwrap().clear().await.unwrap();
+    b.type_into("files", small.to_str().unwrap()).await;
+    b.click("#send").await;
+    b.wait_until("!document.getElementById('receipt').hidden", 300).await;
+    let case = b.text("receipt-case").await;
+
+    let token_file = work.path().join("token");
+    fs::write(&token_file, &token).unwrap();
+    let bundle = work.path().join("bundle");
+    let out = work.path().join("out");
+    let key = site.bureau_key_file();
+    let (bundle_s, out_s, key_s) = (bundle.to_str().unwrap(), out.to_str().unwrap(), key.to_str().unwrap());
+    meldpunt_ok(&["pin", bundle_s, "bureau", site.bureau_key.recipient().as_str()]);
+    meldpunt_ok(&["pull", "--server", &site.url(""), "--token-file", token_file.to_str().unwrap(), bundle_s]);
+    meldpunt_ok(&["open", &case, "-i", key_s, bundle_s, "-o", out_s]);
+    let report_md = fs::read_to_string(out.join(&case).join("report.md")).unwrap();
+    assert!(report_md.contains("No-WebAssembly marker"), "{report_md}");
+    assert_eq!(fs::read(out.join(&case).join("attachments").join("note.txt")).unwrap(), small_bytes);
+}

@@ -2,7 +2,7 @@
 // module; the server receives age files and the mailbox credential, nothing else.
 // If the module cannot start, the forms stay disabled: nothing is ever sent in the clear.
 
-import { loadWasm } from "./crypto.js";
+import { loadJs, loadWasm } from "./crypto.js";
 
 const $ = (id) => document.getElementById(id);
 const T = JSON.parse($("strings").textContent);
@@ -11,6 +11,9 @@ const page = document.body.dataset.page;
 // Upload chunks: large enough to be efficient, small enough that a dropped connection
 // costs little and memory stays bounded (the current chunk is kept until it arrived).
 const SLICE = 1024 * 1024;
+// Without WebAssembly the same code runs as plain JavaScript at about 1 MiB/s (no JIT in
+// Tor Browser "Safer"), so documents are limited to what encrypts in about a minute.
+const JS_TIER_MAX = 64 * 1024 * 1024;
 
 function show(el, text) {
   el.textContent = text;
@@ -45,11 +48,19 @@ async function json(res) {
   return res.json();
 }
 
+function size(bytes) {
+  return bytes >= 1073741824 ? `${(bytes / 1073741824).toFixed(1)} GiB` : `${Math.round(bytes / 1048576)} MiB`;
+}
+
+// WebAssembly where the browser allows it; otherwise the same module as plain
+// JavaScript. If neither starts, the forms stay disabled.
 async function engine() {
   const status = $("engine");
   try {
-    const crypto = await loadWasm("/static/meldpunt.wasm");
-    status.textContent = T.report_engine_wasm;
+    const wasm = typeof WebAssembly === "object";
+    const crypto = wasm ? await loadWasm("/static/meldpunt.wasm") : await loadJs("/static/meldpunt-wasm2js.js");
+    crypto.tier = wasm ? "wasm" : "js";
+    status.textContent = wasm ? T.report_engine_wasm : T.report_engine_js;
     return crypto;
   } catch (e) {
     status.textContent = T.report_engine_failed;
@@ -136,6 +147,7 @@ async function reportPage() {
   const crypto = await engine();
   if (!crypto) return;
 
+  if (crypto.tier === "js") show($("files-limit"), T.report_files_limit_js.replace("{limit}", size(JS_TIER_MAX)));
   const destinations = await json(await api("GET", "/destinations"));
   const recipientsOf = (name) => (destinations.find((d) => d.name === name) || {}).recipients || [];
   const chosen = () => (form.querySelector('input[name="destination"]:checked') || {}).value;
@@ -170,7 +182,16 @@ async function reportPage() {
       const recipients = recipientsOf(chosen());
       const files = Array.from($("files").files);
       const total = files.reduce((a, f) => a + f.size, 0);
-      await json(await api("POST", "/uploads", { mailbox: made.mailbox }));
+      const uploads = await json(await api("POST", "/uploads", { mailbox: made.mailbox }));
+      // Every limit is checked before a single byte of a document is sent.
+      let limit = uploads.max_attachment_bytes;
+      if (crypto.tier === "js") limit = Math.min(limit, JS_TIER_MAX);
+      const tooLarge = files.find((f) => f.size > limit);
+      if (tooLarge) {
+        const err = new Error("too large");
+        err.message_for_reporter = T.report_too_large.replace("{name}", tooLarge.name).replace("{limit}", size(limit));
+        throw err;
+      }
       const attachments = [];
       let before = 0;
       for (let i = 0; i < files.length; i++) {
@@ -213,7 +234,7 @@ async function reportPage() {
       $("receipt").hidden = false;
       $("receipt-h").focus();
     } catch (err) {
-      show($("report-error"), err.kind === "contains_code" ? T.report_contains_code : T.report_failed);
+      show($("report-error"), err.message_for_reporter || (err.kind === "contains_code" ? T.report_contains_code : T.report_failed));
       send.textContent = oldLabel;
       send.disabled = !confirmed();
     }

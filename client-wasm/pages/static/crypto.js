@@ -61,6 +61,15 @@ export function imports(getMemory) {
   };
 }
 
+// Loads the same module translated to plain JavaScript by wasm2js (for browsers where
+// WebAssembly is disabled, such as Tor Browser "Safer"). Slower, same code.
+export async function loadJs(url) {
+  const mod = await import(url);
+  let exports = null;
+  exports = mod.instantiate(imports(() => exports.memory));
+  return wrap(exports);
+}
+
 // Loads the WebAssembly build from `url`.
 export async function loadWasm(url) {
   let memory = null;
