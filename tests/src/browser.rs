@@ -89,6 +89,29 @@ pub async fn start(extra: &[&str]) -> Browser {
 }
 
 impl Browser {
+    /// The browser's profile directory (it names the browser's processes).
+    pub fn profile_dir(&self) -> &std::path::Path {
+        self._profile.path()
+    }
+
+    /// The resident memory (VmRSS) of this browser's renderer processes, in bytes: the
+    /// page's JavaScript heap, its WebAssembly memory and everything else it holds.
+    pub fn renderer_rss(&self) -> u64 {
+        let profile = self.profile_dir().to_string_lossy().into_owned();
+        let procs = processes();
+        let browsers: Vec<u32> = procs
+            .iter()
+            .filter(|p| p.cmdline.contains(&profile) && !p.cmdline.contains("--type="))
+            .map(|p| p.pid)
+            .collect();
+        procs
+            .iter()
+            .filter(|p| p.cmdline.contains("--type=renderer"))
+            .filter(|p| descends_from(&procs, p.pid, &browsers))
+            .map(|p| p.rss)
+            .sum()
+    }
+
     /// Evaluates `expression` in the page until it is true (or panics after `secs`).
     pub async fn wait_until(&self, expression: &str, secs: u64) {
         let deadline = Instant::now() + Duration::from_secs(secs);
@@ -179,4 +202,56 @@ pub fn screenshot_dir() -> PathBuf {
     std::env::var_os("MELDPUNT_SCREENSHOTS")
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::bin_dir().parent().map(|p| p.join("screenshots")).unwrap_or_default())
+}
+
+struct Proc {
+    pid: u32,
+    ppid: u32,
+    rss: u64,
+    cmdline: String,
+}
+
+fn processes() -> Vec<Proc> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let dir = e.path();
+        let cmdline = std::fs::read(dir.join("cmdline"))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default();
+        let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        out.push(Proc {
+            pid,
+            ppid: field("PPid:") as u32,
+            rss: field("VmRSS:") * 1024,
+            cmdline,
+        });
+    }
+    out
+}
+
+fn descends_from(procs: &[Proc], mut pid: u32, ancestors: &[u32]) -> bool {
+    for _ in 0..16 {
+        let Some(p) = procs.iter().find(|p| p.pid == pid) else {
+            return false;
+        };
+        if ancestors.contains(&p.ppid) {
+            return true;
+        }
+        pid = p.ppid;
+    }
+    false
 }

@@ -195,8 +195,10 @@ async function reportPage() {
       const attachments = [];
       let before = 0;
       for (let i = 0; i < files.length; i++) {
-        attachments.push(await uploadFile(crypto, made.mailbox, recipients, i, files[i],
-          (done) => progress(T.report_progress_upload, before + done, total)));
+        attachments.push(await uploadFile(crypto, made.mailbox, recipients, i, files[i], (done) => {
+          progress(T.report_progress_upload, before + done, total);
+          $("progress").dataset.moduleMemory = String(crypto.memoryBytes());
+        }));
         before += files[i].size;
       }
       const value = (id) => $(id).value;

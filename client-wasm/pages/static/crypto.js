@@ -33,6 +33,8 @@ export function wrap(exports) {
   const json = (value) => put(enc.encode(JSON.stringify(value)));
 
   return {
+    // The module's linear memory in bytes (not secret; the tests watch it stay bounded).
+    memoryBytes: () => exports.memory.buffer.byteLength,
     generateCode: () => call(exports.mp_code_generate()).meta,
     openSession: (typed) => call(exports.mp_session_open(...put(enc.encode(typed)))).meta,
     closeSession: (session) => exports.mp_session_close(session),
