@@ -196,7 +196,7 @@ async function reportPage() {
       let before = 0;
       for (let i = 0; i < files.length; i++) {
         attachments.push(await uploadFile(crypto, made.mailbox, recipients, i, files[i], (done) => {
-          progress(T.report_progress_upload, before + done, total);
+          progress(`${T.report_progress_encrypt} / ${T.report_progress_upload}`, before + done, total);
           $("progress").dataset.moduleMemory = String(crypto.memoryBytes());
         }));
         before += files[i].size;
