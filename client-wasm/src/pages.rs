@@ -50,6 +50,13 @@ pub enum Page {
     Report,
     /// Checking back with the return code.
     Check,
+    /// The report form without JavaScript: posts the plaintext, the server encrypts it.
+    NojsReport,
+    /// The answer to that form: the return code the server made, the case, the day.
+    NojsResult,
+    /// Checking back without JavaScript: the code form, or (after it) the thread the
+    /// server decrypted in memory.
+    NojsCheck,
 }
 
 impl Page {
@@ -59,6 +66,8 @@ impl Page {
             "" => Some(Page::Start),
             "report" => Some(Page::Report),
             "check" => Some(Page::Check),
+            // The no-JavaScript pages need the server's limits and answers: the server's
+            // own routes render them.
             _ => None,
         }
     }
@@ -68,6 +77,9 @@ impl Page {
             Page::Start => "start.html",
             Page::Report => "report.html",
             Page::Check => "check.html",
+            Page::NojsReport => "nojs_report.html",
+            Page::NojsResult => "nojs_result.html",
+            Page::NojsCheck => "nojs_check.html",
         }
     }
 
@@ -76,6 +88,8 @@ impl Page {
             Page::Start => "",
             Page::Report => "report",
             Page::Check => "check",
+            Page::NojsReport | Page::NojsResult => "report-nojs",
+            Page::NojsCheck => "check-nojs",
         }
     }
 
@@ -84,6 +98,8 @@ impl Page {
             Page::Start => "start",
             Page::Report => "report",
             Page::Check => "check",
+            Page::NojsReport | Page::NojsResult => "report",
+            Page::NojsCheck => "check",
         }
     }
 }
@@ -134,6 +150,9 @@ impl Pages {
             ("start.html", include_str!("../pages/templates/start.html")),
             ("report.html", include_str!("../pages/templates/report.html")),
             ("check.html", include_str!("../pages/templates/check.html")),
+            ("nojs_report.html", include_str!("../pages/templates/nojs_report.html")),
+            ("nojs_result.html", include_str!("../pages/templates/nojs_result.html")),
+            ("nojs_check.html", include_str!("../pages/templates/nojs_check.html")),
         ] {
             env.add_template(name, source)
                 .expect("embedded templates are valid (tested)");
@@ -148,24 +167,64 @@ impl Pages {
 
     /// Renders a page as HTML.
     pub fn render(&self, page: Page, lang: Lang, destinations: &[DestinationView]) -> String {
+        let mut out = Vec::new();
+        self.render_into(page, lang, destinations, &Value::Null, &mut out)
+            .expect("writing to memory does not fail");
+        String::from_utf8(out).expect("templates render UTF-8")
+    }
+
+    /// One text of the pages, in `lang` (an unknown key gives the key itself).
+    pub fn text(&self, lang: Lang, key: &str) -> String {
         let texts = match lang {
             Lang::Nl => &self.nl,
             Lang::En => &self.en,
         };
-        self.env
+        texts.get(key).and_then(Value::as_str).unwrap_or(key).to_owned()
+    }
+
+    /// Renders a page into `out`, with the members of `extra` (a JSON object, or null)
+    /// added to what the template sees. The no-JavaScript pages use it for the return
+    /// code, the case and the decrypted thread: the caller passes a writer that wipes
+    /// what it held, because the page then holds plaintext.
+    pub fn render_into(
+        &self,
+        page: Page,
+        lang: Lang,
+        destinations: &[DestinationView],
+        extra: &Value,
+        out: &mut impl std::io::Write,
+    ) -> std::io::Result<()> {
+        let texts = match lang {
+            Lang::Nl => &self.nl,
+            Lang::En => &self.en,
+        };
+        let extra = match extra {
+            Value::Object(_) => minijinja::Value::from_serialize(extra),
+            _ => minijinja::Value::from_serialize(serde_json::Map::new()),
+        };
+        let template = self
+            .env
             .get_template(page.template())
-            .and_then(|t| {
-                t.render(context! {
-                    lang => lang.code(),
-                    other_lang => lang.other().code(),
-                    page => page.name(),
-                    path => page.path(),
-                    t => texts,
-                    destinations => destinations,
-                    categories => CATEGORIES,
-                })
-            })
-            .expect("embedded templates render with every text defined (tested)")
+            .expect("embedded templates exist (tested)");
+        match template.render_to_write(
+            context! {
+                lang => lang.code(),
+                other_lang => lang.other().code(),
+                page => page.name(),
+                path => page.path(),
+                t => texts,
+                destinations => destinations,
+                categories => CATEGORIES,
+                ..extra
+            },
+            out,
+        ) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == minijinja::ErrorKind::WriteFailure => {
+                Err(std::io::Error::other("writing the page failed"))
+            }
+            Err(e) => panic!("embedded templates render with every text defined (tested): {e}"),
+        }
     }
 }
 
@@ -244,6 +303,71 @@ mod tests {
             k
         };
         assert_eq!(keys(&pages.nl), keys(&pages.en));
+    }
+
+    fn render_with(page: Page, lang: Lang, extra: Value) -> String {
+        let mut out = Vec::new();
+        Pages::new().render_into(page, lang, &dest(), &extra, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_pages_without_javascript_have_no_script_and_post_only() {
+        for lang in [Lang::Nl, Lang::En] {
+            let limits = serde_json::json!({"limit": "64 MiB", "max_documents": 5});
+            let form = render_with(Page::NojsReport, lang, limits.clone());
+            let mut with_error = limits.clone();
+            with_error["error"] = "E<1>".into();
+            let error = render_with(Page::NojsReport, lang, with_error);
+            let result = render_with(
+                Page::NojsResult,
+                lang,
+                serde_json::json!({"case": "MP-1", "received": "2026-11-23", "code": "AAAA-BBBB", "documents": 1}),
+            );
+            let check = render_with(Page::NojsCheck, lang, Value::Null);
+            let thread = render_with(
+                Page::NojsCheck,
+                lang,
+                serde_json::json!({
+                    "case": "MP-1", "status": "acknowledged", "code": "AAAA-BBBB",
+                    "thread": {"can_reply": true, "head": "ab", "messages": [
+                        {"direction": "to_reporter", "verified": true, "date": "2026-11-23", "text": "Q<b>", "status": null},
+                        {"direction": "to_reporter", "verified": false, "error": "x"},
+                        {"direction": "from_reporter", "verified": null}
+                    ]}
+                }),
+            );
+            for html in [&form, &error, &result, &check, &thread] {
+                assert!(!html.contains("<script type=\"module\""), "no script runs on these pages");
+                assert!(!html.contains("app.js"));
+                assert!(!html.contains("method=\"get\""));
+            }
+            assert!(form.contains("enctype=\"multipart/form-data\""));
+            assert!(form.contains("name=\"consent\""));
+            assert!(form.contains(&format!("action=\"/{}/report-nojs\"", lang.code())));
+            let help = &form[form.find("id=\"files-help\"").unwrap()..];
+            let help = &help[..help.find("</p>").unwrap()];
+            assert!(help.contains("64 MiB") && help.contains('5') && !help.contains('{'), "{help}");
+            assert!(error.contains("E&lt;1&gt;"));
+            assert!(result.contains("AAAA-BBBB") && result.contains("MP-1"));
+            assert!(check.contains("type=\"password\""));
+            assert!(thread.contains("Q&lt;b&gt;"), "the bureau's text, escaped");
+            assert_eq!(thread.matches("class=\"error\"").count(), 1, "one unverified message, shown without text");
+            assert!(thread.contains("name=\"code\" value=\"AAAA-BBBB\""));
+            assert!(thread.contains("action=\"/{}/reply-nojs\"".replace("{}", lang.code()).as_str()));
+        }
+        // The JavaScript pages point to these from their <noscript> notice.
+        for page in [Page::Report, Page::Check] {
+            let html = Pages::new().render(page, Lang::En, &dest());
+            let noscript = &html[html.find("<noscript>").unwrap()..html.find("</noscript>").unwrap()];
+            assert!(noscript.contains("-nojs\""), "{noscript}");
+        }
+        // The JavaScript report form can post nothing itself.
+        let js = Pages::new().render(Page::Report, Lang::En, &dest());
+        let form = &js[js.find("<form id=\"report-form\"").unwrap()..];
+        let tag = &form[..form.find('>').unwrap()];
+        assert!(!tag.contains("action") && !tag.contains("method"), "{tag}");
+        assert!(js.contains("id=\"send\" type=\"submit\" class=\"primary\" disabled"));
     }
 
     #[test]
