@@ -155,6 +155,12 @@ pub extern "C" fn mp_attachment_push(attachment: u32, ptr: *mut u8, len: usize) 
     with_input(ptr, len, |s, input| s.attachment_push(attachment, input))
 }
 
+/// Writes the next part of an attachment's padding: bytes, and meta `{"done"}`.
+#[no_mangle]
+pub extern "C" fn mp_attachment_pad(attachment: u32) -> i32 {
+    set_output(STATE.with(|s| s.borrow_mut().attachment_pad(attachment)))
+}
+
 /// Finishes an attachment: last bytes, and meta with its hash and size.
 #[no_mangle]
 pub extern "C" fn mp_attachment_finish(attachment: u32) -> i32 {

@@ -235,6 +235,19 @@ impl State {
         }
     }
 
+    /// Writes the next at most 1 MiB of the attachment's zero padding; meta
+    /// `{"done": bool}`. Call until done, then finish.
+    pub fn attachment_pad(&mut self, handle: u32) -> Result<Output, ApiError> {
+        let enc = self
+            .attachments
+            .get_mut(&handle)
+            .ok_or_else(|| ApiError::new("session", "no such attachment in progress"))?;
+        let (bytes, done) = enc
+            .pad(1024 * 1024)
+            .map_err(|e| ApiError::new("encrypt", e.to_string()))?;
+        Ok(Output { bytes, meta: json!({ "done": done }) })
+    }
+
     /// Finishes an attachment. Meta: `{"ciphertext_sha256": hex, "ciphertext_size": n}`.
     pub fn attachment_finish(&mut self, handle: u32) -> Result<Output, ApiError> {
         let enc = self

@@ -338,6 +338,7 @@ pub struct AttachmentEncryptor {
     sink: Sink,
     expected: u64,
     pushed: u64,
+    padded: u64,
 }
 
 impl AttachmentEncryptor {
@@ -355,6 +356,7 @@ impl AttachmentEncryptor {
             sink,
             expected: plaintext_len,
             pushed: 0,
+            padded: 0,
         })
     }
 
@@ -371,7 +373,26 @@ impl AttachmentEncryptor {
         Ok(self.take())
     }
 
-    /// Pads, finishes, and returns the last ciphertext and the digest for the manifest.
+    /// Writes up to `max` bytes of the zero padding and returns the ciphertext produced,
+    /// and whether the padding is complete. Call it until it says so before
+    /// [`finish`](Self::finish), so that padding a large file (up to 12% of it) never
+    /// needs a buffer of that size.
+    pub fn pad(&mut self, max: usize) -> Result<(Vec<u8>, bool), EncryptError> {
+        if self.pushed != self.expected {
+            return Err(EncryptError::LengthMismatch {
+                expected: self.expected,
+                found: self.pushed,
+            });
+        }
+        let remaining = padded_len(self.expected) - self.expected - self.padded;
+        let n = remaining.min(max as u64);
+        write_zeros(&mut self.stream, n)?;
+        self.padded += n;
+        Ok((self.take(), n == remaining))
+    }
+
+    /// Pads (what [`pad`](Self::pad) has not yet), finishes, and returns the last
+    /// ciphertext and the digest for the manifest.
     pub fn finish(mut self) -> Result<(Vec<u8>, CiphertextDigest), EncryptError> {
         if self.pushed != self.expected {
             return Err(EncryptError::LengthMismatch {
@@ -379,7 +400,10 @@ impl AttachmentEncryptor {
                 found: self.pushed,
             });
         }
-        write_zeros(&mut self.stream, padded_len(self.expected) - self.expected)?;
+        write_zeros(
+            &mut self.stream,
+            padded_len(self.expected) - self.expected - self.padded,
+        )?;
         let hashing = self.stream.finish()?;
         let digest = CiphertextDigest {
             sha256: hashing.hasher.finalize().into(),
@@ -437,6 +461,15 @@ mod tests {
         let mut ct2 = Vec::new();
         for chunk in data.chunks(70_001) {
             ct2.extend(enc.push(chunk).unwrap());
+        }
+        // Padding in small steps gives the same file format.
+        loop {
+            let (bytes, done) = enc.pad(1000).unwrap();
+            assert!(bytes.len() <= 1000 + 2 * 65_552);
+            ct2.extend(bytes);
+            if done {
+                break;
+            }
         }
         let (rest, d2) = enc.finish().unwrap();
         ct2.extend(rest);

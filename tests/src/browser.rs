@@ -19,6 +19,7 @@ pub struct Browser {
     /// The WebDriver client.
     pub client: Client,
     driver: Child,
+    driver_port: u16,
     _profile: tempfile::TempDir,
 }
 
@@ -85,10 +86,23 @@ pub async fn start(extra: &[&str]) -> Browser {
             }
         }
     };
-    Browser { client, driver, _profile: profile }
+    Browser { client, driver, driver_port: port, _profile: profile }
 }
 
 impl Browser {
+    /// Sends a Chrome DevTools Protocol command through ChromeDriver.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let session = self.client.session_id().await.ok().flatten().expect("a session");
+        let url = format!("http://127.0.0.1:{}/session/{session}/goog/cdp/execute", self.driver_port);
+        let body = json!({ "cmd": cmd, "params": params }).to_string();
+        let resp = crate::agent()
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .send(body.as_bytes())
+            .expect("chromedriver answers");
+        crate::json(resp)
+    }
+
     /// The browser's profile directory (it names the browser's processes).
     pub fn profile_dir(&self) -> &std::path::Path {
         self._profile.path()
@@ -110,6 +124,44 @@ impl Browser {
             .filter(|p| descends_from(&procs, p.pid, &browsers))
             .map(|p| p.rss)
             .sum()
+    }
+
+    /// The resident memory of every process of this browser (browser, network service,
+    /// GPU, renderers), in bytes.
+    pub fn total_rss(&self) -> u64 {
+        let profile = self.profile_dir().to_string_lossy().into_owned();
+        let procs = processes();
+        let browsers: Vec<u32> = procs
+            .iter()
+            .filter(|p| p.cmdline.contains(&profile) && !p.cmdline.contains("--type="))
+            .map(|p| p.pid)
+            .collect();
+        procs
+            .iter()
+            .filter(|p| browsers.contains(&p.pid) || descends_from(&procs, p.pid, &browsers))
+            .map(|p| p.rss)
+            .sum()
+    }
+
+    /// The renderer processes' memory by kind (VmRSS, RssAnon, RssFile, RssShmem), in
+    /// bytes.
+    pub fn renderer_memory(&self) -> [u64; 4] {
+        let profile = self.profile_dir().to_string_lossy().into_owned();
+        let procs = processes();
+        let browsers: Vec<u32> = procs
+            .iter()
+            .filter(|p| p.cmdline.contains(&profile) && !p.cmdline.contains("--type="))
+            .map(|p| p.pid)
+            .collect();
+        let mut total = [0u64; 4];
+        for p in procs.iter().filter(|p| p.cmdline.contains("--type=renderer")) {
+            if descends_from(&procs, p.pid, &browsers) {
+                for (t, v) in total.iter_mut().zip(p.kinds) {
+                    *t += v;
+                }
+            }
+        }
+        total
     }
 
     /// Evaluates `expression` in the page until it is true (or panics after `secs`).
@@ -208,6 +260,7 @@ struct Proc {
     pid: u32,
     ppid: u32,
     rss: u64,
+    kinds: [u64; 4],
     cmdline: String,
 }
 
@@ -237,6 +290,12 @@ fn processes() -> Vec<Proc> {
             pid,
             ppid: field("PPid:") as u32,
             rss: field("VmRSS:") * 1024,
+            kinds: [
+                field("VmRSS:") * 1024,
+                field("RssAnon:") * 1024,
+                field("RssFile:") * 1024,
+                field("RssShmem:") * 1024,
+            ],
             cmdline,
         });
     }

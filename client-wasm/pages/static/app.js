@@ -103,31 +103,49 @@ async function sendChunk(mailbox, n, offset, bytes) {
   throw new Error("upload failed");
 }
 
+// Reads a File in slices into one reused buffer (a BYOB stream reader where the browser
+// has one), so memory does not grow with the file.
+function sliceReader(file) {
+  let reader = null;
+  try { reader = file.stream().getReader({ mode: "byob" }); } catch (_) { reader = null; }
+  let buffer = new ArrayBuffer(SLICE);
+  let pos = 0;
+  return async function next() {
+    if (reader) {
+      const { value, done } = await reader.read(new Uint8Array(buffer, 0, SLICE));
+      if (done) return null;
+      buffer = value.buffer;
+      return value;
+    }
+    if (pos >= file.size) return null;
+    const slice = new Uint8Array(await file.slice(pos, pos + SLICE).arrayBuffer());
+    pos += slice.length;
+    return slice;
+  };
+}
+
 async function uploadFile(crypto, mailbox, recipients, n, file, onProgress) {
   const handle = crypto.attachmentBegin(recipients, file.size);
+  // One reused upload buffer: ciphertext is appended by the module and sent in chunks.
+  const sink = { buf: new Uint8Array(SLICE + 64 * 1024), len: 0 };
   let offset = 0;
-  let pending = [];
-  let pendingLen = 0;
+  let read = 0;
   const flush = async (force) => {
-    if (pendingLen === 0 || (!force && pendingLen < SLICE)) return;
-    const chunk = new Uint8Array(pendingLen);
-    let at = 0;
-    for (const p of pending) { chunk.set(p, at); at += p.length; }
-    pending = [];
-    pendingLen = 0;
-    await sendChunk(mailbox, n, offset, chunk);
-    offset += chunk.length;
+    if (sink.len === 0 || (!force && sink.len < SLICE)) return;
+    await sendChunk(mailbox, n, offset, sink.buf.subarray(0, sink.len));
+    offset += sink.len;
+    sink.len = 0;
   };
-  for (let pos = 0; pos < file.size; pos += SLICE) {
-    const plain = new Uint8Array(await file.slice(pos, pos + SLICE).arrayBuffer());
-    const ct = crypto.attachmentPush(handle, plain);
+  const next = sliceReader(file);
+  for (let plain = await next(); plain !== null; plain = await next()) {
+    crypto.attachmentPush(handle, plain, sink);
+    read += plain.length;
     plain.fill(0);
-    if (ct.length) { pending.push(ct); pendingLen += ct.length; }
     await flush(false);
-    onProgress(Math.min(file.size, pos + SLICE));
+    onProgress(read);
   }
-  const last = crypto.attachmentFinish(handle);
-  if (last.bytes.length) { pending.push(last.bytes); pendingLen += last.bytes.length; }
+  while (!crypto.attachmentPad(handle, sink)) await flush(false);
+  const last = crypto.attachmentFinish(handle, sink);
   await flush(true);
   const digest = await json(await api("POST", `/uploads/${n}/finish`, { mailbox }));
   if (digest.sha256 !== last.meta.ciphertext_sha256 || digest.size !== last.meta.ciphertext_size) {

@@ -16,11 +16,25 @@ export function wrap(exports) {
     return [ptr, bytes.length];
   }
 
-  // Runs one call and returns {bytes, meta}, or throws an Error with .kind.
-  function call(status) {
+  // Runs one call and returns {bytes, meta}, or throws an Error with .kind. With a
+  // `sink` ({buf, len}), the bytes are appended to sink.buf instead of copied into a new
+  // array, so large uploads reuse one buffer.
+  function call(status, sink) {
     const m = mem();
-    const meta = JSON.parse(dec.decode(m.slice(exports.mp_meta_ptr(), exports.mp_meta_ptr() + exports.mp_meta_len())) || "null");
-    const bytes = m.slice(exports.mp_out_ptr(), exports.mp_out_ptr() + exports.mp_out_len());
+    const meta = JSON.parse(dec.decode(m.subarray(exports.mp_meta_ptr(), exports.mp_meta_ptr() + exports.mp_meta_len())) || "null");
+    const out = m.subarray(exports.mp_out_ptr(), exports.mp_out_ptr() + exports.mp_out_len());
+    let bytes = null;
+    if (sink && status === 0) {
+      if (sink.len + out.length > sink.buf.length) {
+        const bigger = new Uint8Array(Math.max(sink.buf.length * 2, sink.len + out.length));
+        bigger.set(sink.buf.subarray(0, sink.len));
+        sink.buf = bigger;
+      }
+      sink.buf.set(out, sink.len);
+      sink.len += out.length;
+    } else {
+      bytes = out.slice();
+    }
     exports.mp_out_clear();
     if (status !== 0) {
       const err = new Error(meta && meta.message ? meta.message : "encryption failed");
@@ -41,8 +55,9 @@ export function wrap(exports) {
     sealReport: (session, request) => call(exports.mp_report_seal(session, ...json(request))),
     fingerprint: (recipients) => call(exports.mp_fingerprint(...json({ recipients }))).meta.fingerprint,
     attachmentBegin: (recipients, size) => call(exports.mp_attachment_begin(...json({ recipients, size }))).meta.attachment,
-    attachmentPush: (handle, plaintext) => call(exports.mp_attachment_push(handle, ...put(plaintext))).bytes,
-    attachmentFinish: (handle) => call(exports.mp_attachment_finish(handle)),
+    attachmentPush: (handle, plaintext, sink) => call(exports.mp_attachment_push(handle, ...put(plaintext)), sink).bytes,
+    attachmentPad: (handle, sink) => call(exports.mp_attachment_pad(handle), sink).meta.done,
+    attachmentFinish: (handle, sink) => call(exports.mp_attachment_finish(handle), sink),
     readThread: (session, thread) => call(exports.mp_thread_read(session, ...json(thread))).meta,
     sealReply: (session, text, date) => call(exports.mp_reply_seal(session, ...json({ text, date }))),
   };
