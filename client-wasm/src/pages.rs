@@ -206,7 +206,7 @@ impl Pages {
             .env
             .get_template(page.template())
             .expect("embedded templates exist (tested)");
-        match template.render_to_write(
+        match template.render_captured_to(
             context! {
                 lang => lang.code(),
                 other_lang => lang.other().code(),

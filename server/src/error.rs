@@ -55,6 +55,11 @@ impl ApiError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// What the operator's log gets, for a fault of the server (never names a client).
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
 }
 
 impl From<StoreError> for ApiError {

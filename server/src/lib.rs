@@ -18,6 +18,7 @@ pub mod guards;
 pub mod headers;
 pub mod ids;
 pub mod limits;
+pub mod nojs;
 pub mod notify;
 pub mod pages;
 pub mod retention;
@@ -55,6 +56,8 @@ pub struct AppState {
     pub limiter: Limiter,
     /// Attachments being uploaded right now.
     pub busy: Busy,
+    /// Room for no-JavaScript submissions (each may hold a document in memory).
+    pub nojs: nojs::Slots,
 }
 
 /// The shared application state (Rocket-managed).
@@ -99,6 +102,7 @@ pub fn build(figment: Figment, clock: Clock) -> Result<(Rocket<Build>, App), Sta
         audit: AuditLog::new(&settings.data_dir),
         limiter: Limiter::new(settings.submissions_per_hour, settings.upload_bytes_per_hour.as_u64()),
         busy: Busy::default(),
+        nojs: nojs::Slots::default(),
         storage: Arc::new(storage),
         destinations,
         settings,
@@ -107,6 +111,7 @@ pub fn build(figment: Figment, clock: Clock) -> Result<(Rocket<Build>, App), Sta
         .manage(app.clone())
         .manage(meldpunt_client_wasm::pages::Pages::new())
         .mount("/", pages::routes())
+        .mount("/", nojs::routes())
         .mount(api::BASE, api::routes())
         .register("/", catchers::catchers())
         .attach(headers::SecurityHeaders)

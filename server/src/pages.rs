@@ -22,7 +22,7 @@ pub fn needs_wasm(path: &str) -> bool {
 }
 
 /// A language segment, checked when the route matches.
-pub struct LangParam(Lang);
+pub struct LangParam(pub Lang);
 
 impl<'a> FromParam<'a> for LangParam {
     type Error = &'a str;
@@ -32,7 +32,8 @@ impl<'a> FromParam<'a> for LangParam {
     }
 }
 
-fn views(app: &App) -> Vec<DestinationView> {
+/// The destinations as the pages show them.
+pub fn views(app: &App) -> Vec<DestinationView> {
     app.destinations
         .all()
         .iter()

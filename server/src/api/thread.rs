@@ -12,7 +12,7 @@ use rocket::serde::json::Json;
 use rocket::{get, post, routes, Route, State};
 use serde::Serialize;
 
-use crate::body::{check_age, read_limited};
+use crate::body::{check_age, read_limited, too_large};
 use crate::error::ApiError;
 use crate::guards::{ContentLength, Extends, Mailbox};
 use crate::ids::CaseNumber;
@@ -64,6 +64,12 @@ fn case_of(app: &App, mailbox: &Mailbox) -> Result<(CaseNumber, CaseRecord), Api
 #[get("/thread")]
 fn read(mailbox: Mailbox, app: &State<App>) -> Result<Json<ThreadView>, ApiError> {
     let (case, record) = case_of(app, &mailbox)?;
+    Ok(Json(view(app, case, record)?))
+}
+
+/// The thread as the reporter's side reads it, ciphertext inline: what the browser
+/// gets, and what the no-JavaScript check-back hands to the same verifying code.
+pub fn view(app: &App, case: CaseNumber, record: CaseRecord) -> Result<ThreadView, ApiError> {
     let mut messages = Vec::with_capacity(record.thread.len());
     for (i, m) in record.thread.iter().enumerate() {
         let seq = i + 1;
@@ -77,7 +83,7 @@ fn read(mailbox: Mailbox, app: &State<App>) -> Result<Json<ThreadView>, ApiError
             ciphertext: B64.encode(app.storage.message(&case, seq)?),
         });
     }
-    Ok(Json(ThreadView {
+    Ok(ThreadView {
         note: app.storage.note(&case)?.map(|n| B64.encode(n)),
         head: record.head().to_owned(),
         case,
@@ -85,7 +91,7 @@ fn read(mailbox: Mailbox, app: &State<App>) -> Result<Json<ThreadView>, ApiError
         received: record.received,
         report_sha256: record.report.sha256,
         messages,
-    }))
+    })
 }
 
 #[get("/thread/<seq>")]
@@ -108,12 +114,27 @@ async fn post(
     let (case, _) = case_of(app, &mailbox)?;
     app.limiter.submission()?;
     let bytes = read_limited(data, app.settings.max_message, declared.0).await?;
-    check_age(&bytes)?;
+    let (seq, record) = post_from_reporter(app, &case, &extends.0, &bytes).await?;
+    Ok(posted(seq, &record))
+}
+
+/// Checks a reporter's message and appends it to the case's thread if `extends` is
+/// the current head, on disk before it returns (both tiers).
+pub async fn post_from_reporter(
+    app: &App,
+    case: &CaseNumber,
+    extends: &str,
+    message: &[u8],
+) -> Result<(usize, CaseRecord), ApiError> {
+    if message.len() as u64 > app.settings.max_message.as_u64() {
+        return Err(too_large(app.settings.max_message));
+    }
+    check_age(message)?;
     let (seq, record) = app
         .storage
-        .append_message(&case, MessageDirection::FromReporter, &extends.0, &bytes)?;
+        .append_message(case, MessageDirection::FromReporter, extends, message)?;
     app.storage.flush().await?;
-    Ok(posted(seq, &record))
+    Ok((seq, record))
 }
 
 /// The answer to a post (the investigator's too).

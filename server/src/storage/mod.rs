@@ -626,6 +626,19 @@ impl Storage {
         Ok(())
     }
 
+    /// Removes the mailbox's upload session and its files at once: a no-JavaScript
+    /// submission that failed half-way leaves nothing for anyone to finish.
+    pub fn discard_session(&self, mailbox: &MailboxId) -> Result<(), StoreError> {
+        let _g = self.lock();
+        if let Some(session) = self.load_session(mailbox)? {
+            self.sessions.remove(mailbox.0)?;
+            for a in &session.attachments {
+                files::remove(&self.file_path(&a.file)?)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Removes upload sessions older than `max_age_days` (no report followed) and their
     /// files. Returns how many were removed.
     pub fn remove_stale_sessions(&self, max_age_days: u32) -> Result<usize, StoreError> {

@@ -1,0 +1,317 @@
+//! Checking back without JavaScript. `POST /<lang>/check-nojs` with the return code:
+//! the server derives the keys in memory and reads the thread with the browser's own
+//! verifying code (`meldpunt_client_wasm::api::State::thread_read`: the note to self,
+//! every bureau message authenticated and chained, an unverified one never shown as the
+//! bureau's words). `POST /<lang>/reply-nojs` with the code, the head the reporter saw
+//! and the answer: sealed by `reply_seal` to the recipients the note records (or the
+//! latest verified bureau message names) and posted like the browser's answer. The
+//! code travels in POST bodies only; nothing is kept after the response.
+
+use meldpunt_client_wasm::api::State as Reporter;
+use meldpunt_client_wasm::pages::{Lang, Page, Pages};
+use meldpunt_crypto::{CaseStatus, MailboxCredential, ReturnCode};
+use rocket::data::Data;
+use rocket::http::{ContentType, Status};
+use rocket::{get, post, routes, Route, State};
+use serde::Serialize;
+use serde_json::{json, Value};
+use zeroize::Zeroizing;
+
+use super::form::{FormReader, Part};
+use super::{render, wipe_json, HtmlPage, Refusal, TEXT_LIMIT};
+use crate::guards::ContentLength;
+use crate::ids::CaseNumber;
+use crate::pages::LangParam;
+use crate::App;
+
+/// The largest code form (a code and little else).
+const CODE_FORM_LIMIT: u64 = 16 * 1024;
+/// The largest answer form: the answer and the code.
+const REPLY_FORM_LIMIT: u64 = TEXT_LIMIT as u64 + 64 * 1024;
+
+/// A thread opened with the code: the reporter's keys live in `reporter` until it drops.
+struct Opened {
+    reporter: Reporter,
+    session: u32,
+    code: Zeroizing<String>,
+    case: CaseNumber,
+    status: CaseStatus,
+    /// `thread_read`'s answer: the messages (decrypted text included), the head, whether
+    /// a reply is possible.
+    thread: Value,
+}
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        self.reporter.session_close(self.session);
+        wipe_json(&mut self.thread);
+    }
+}
+
+fn code_error(kind: &str) -> Refusal {
+    match kind {
+        "typo" => Refusal::new(Status::BadRequest, "check_typo"),
+        "length" => Refusal::new(Status::BadRequest, "check_length"),
+        _ => Refusal::new(Status::BadRequest, "check_character"),
+    }
+}
+
+/// Derives the keys from the typed code, finds the case and reads its thread. Runs
+/// without awaiting anything: the reporter's session is not `Send`.
+fn open(app: &App, typed: &str) -> Result<Opened, Refusal> {
+    let mut reporter = Reporter::default();
+    let mut opened = reporter
+        .session_open(typed.as_bytes())
+        .map_err(|e| code_error(e.kind))?;
+    let session = opened.meta["session"].as_u64().unwrap_or(0) as u32;
+    let credential = opened.meta["mailbox"]
+        .as_str()
+        .and_then(MailboxCredential::from_header_value)
+        .ok_or_else(|| Refusal::internal("the reporter session gave no credential"));
+    wipe_json(&mut opened.meta);
+    let mailbox = credential?.mailbox_id();
+    let code = ReturnCode::parse(typed)
+        .map_err(|_| code_error("typo"))?
+        .to_grouped_string();
+    let Some((case, record)) = app.storage.case_for_mailbox(&mailbox)? else {
+        return Err(Refusal::new(Status::NotFound, "check_unknown"));
+    };
+    let status = record.status;
+    // Exactly what the browser receives from GET /api/v1/thread.
+    let view = crate::api::thread::view(app, case.clone(), record)?;
+    let input = serde_json::to_vec(&view).map_err(Refusal::internal)?;
+    let thread = reporter
+        .thread_read(session, &input)
+        .map_err(|_| Refusal::new(Status::BadGateway, "nojs_cannot_open"))?
+        .meta;
+    Ok(Opened {
+        reporter,
+        session,
+        code,
+        case,
+        status,
+        thread,
+    })
+}
+
+/// The thread page, with an optional error, a "sent" notice and the answer kept for
+/// another try.
+fn thread_page(
+    app: &App,
+    pages: &Pages,
+    lang: Lang,
+    status: Status,
+    opened: &Opened,
+    error: Option<&'static str>,
+    sent: bool,
+    draft: Option<&str>,
+) -> HtmlPage {
+    let mut extra = json!({
+        "case": opened.case,
+        "status": opened.status,
+        "code": opened.code.as_str(),
+        "thread": opened.thread.clone(),
+    });
+    if let Some(key) = error {
+        extra["error"] = pages.text(lang, key).into();
+    }
+    if sent {
+        extra["sent"] = true.into();
+    }
+    if let Some(draft) = draft {
+        extra["draft"] = draft.into();
+    }
+    render(app, pages, Page::NojsCheck, lang, status, extra)
+}
+
+fn code_page(app: &App, pages: &Pages, lang: Lang, refusal: Option<Refusal>) -> HtmlPage {
+    match refusal {
+        None => render(app, pages, Page::NojsCheck, lang, Status::Ok, json!({})),
+        Some(r) => {
+            let extra = json!({ "error": r.text(pages, lang) });
+            render(app, pages, Page::NojsCheck, lang, r.status, extra)
+        }
+    }
+}
+
+/// The text fields of a small form, by name (wiped on drop).
+async fn fields(
+    content_type: Option<&ContentType>,
+    declared: Option<u64>,
+    data: Data<'_>,
+    limit: u64,
+) -> Result<Vec<(String, Zeroizing<String>)>, Refusal> {
+    if declared.is_some_and(|n| n > limit) {
+        return Err(Refusal::new(Status::PayloadTooLarge, "nojs_too_large"));
+    }
+    let mut form = FormReader::new(content_type, data, limit, TEXT_LIMIT, 0)?;
+    let mut out = Vec::new();
+    while let Some(part) = form.next().await? {
+        if let Part::Text { name, value } = part {
+            out.push((name, value));
+        }
+    }
+    Ok(out)
+}
+
+fn field<'a>(fields: &'a [(String, Zeroizing<String>)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+// Rank 1: `/static/<name>` has the same shape and comes first.
+#[get("/<lang>/check-nojs", rank = 1)]
+fn form(lang: LangParam, app: &State<App>, pages: &State<Pages>) -> HtmlPage {
+    code_page(app, pages, lang.0, None)
+}
+
+#[post("/<lang>/check-nojs", data = "<data>")]
+async fn read(
+    lang: LangParam,
+    content_type: Option<&ContentType>,
+    declared: ContentLength,
+    data: Data<'_>,
+    app: &State<App>,
+    pages: &State<Pages>,
+) -> HtmlPage {
+    let fields = match fields(content_type, declared.0, data, CODE_FORM_LIMIT).await {
+        Ok(f) => f,
+        Err(r) => return code_page(app, pages, lang.0, Some(r)),
+    };
+    match open(app, field(&fields, "code")) {
+        Ok(opened) => thread_page(app, pages, lang.0, Status::Ok, &opened, None, false, None),
+        Err(r) => code_page(app, pages, lang.0, Some(r)),
+    }
+}
+
+#[derive(Serialize)]
+struct ReplyRequest<'a> {
+    text: &'a str,
+    date: String,
+}
+
+/// What became of an answer before it is posted.
+enum Sealed {
+    /// Ready: the age file, the head it extends, the case.
+    Ready(Vec<u8>, String, CaseNumber),
+    /// Not sent; show the thread with this error (and the answer, to try again).
+    Refused(Opened, &'static str, Status),
+}
+
+#[post("/<lang>/reply-nojs", data = "<data>")]
+async fn reply(
+    lang: LangParam,
+    content_type: Option<&ContentType>,
+    declared: ContentLength,
+    data: Data<'_>,
+    app: &State<App>,
+    pages: &State<Pages>,
+) -> HtmlPage {
+    let lang = lang.0;
+    let fields = match fields(content_type, declared.0, data, REPLY_FORM_LIMIT).await {
+        Ok(f) => f,
+        Err(r) => return code_page(app, pages, lang, Some(r)),
+    };
+    let (code, seen_head, text) = (
+        field(&fields, "code"),
+        field(&fields, "head"),
+        field(&fields, "text"),
+    );
+    // Everything that holds the keys runs in this block, without awaiting.
+    let (message, extends, case) = {
+        let sealed = (|| -> Result<Sealed, Refusal> {
+            let mut opened = open(app, code)?;
+            if opened.thread["head"].as_str() != Some(seen_head) {
+                return Ok(Sealed::Refused(opened, "check_stale", Status::Conflict));
+            }
+            if opened.thread["can_reply"] != Value::Bool(true) {
+                return Ok(Sealed::Refused(
+                    opened,
+                    "check_cannot_reply",
+                    Status::Conflict,
+                ));
+            }
+            app.limiter.submission()?;
+            let request = Zeroizing::new(
+                serde_json::to_vec(&ReplyRequest {
+                    text,
+                    date: app.storage.today().to_string(),
+                })
+                .map_err(Refusal::internal)?,
+            );
+            let session = opened.session;
+            match opened.reporter.reply_seal(session, &request) {
+                Ok(out) => {
+                    let extends = out.meta["extends"].as_str().unwrap_or_default().to_owned();
+                    Ok(Sealed::Ready(out.bytes, extends, opened.case.clone()))
+                }
+                Err(e) if e.kind == "contains_code" => Ok(Sealed::Refused(
+                    opened,
+                    "nojs_reply_contains_code",
+                    Status::BadRequest,
+                )),
+                Err(e) => Err(Refusal::internal(format!(
+                    "sealing an answer: {}",
+                    e.message
+                ))),
+            }
+        })();
+        match sealed {
+            Ok(Sealed::Ready(message, extends, case)) => (message, extends, case),
+            Ok(Sealed::Refused(opened, key, status)) => {
+                return thread_page(
+                    app,
+                    pages,
+                    lang,
+                    status,
+                    &opened,
+                    Some(key),
+                    false,
+                    Some(text),
+                )
+            }
+            Err(r) => return code_page(app, pages, lang, Some(r)),
+        }
+    };
+    let posted = crate::api::thread::post_from_reporter(app, &case, &extends, &message).await;
+    // Read the thread again, with the answer (or the message that arrived meanwhile).
+    let opened = match open(app, code) {
+        Ok(o) => o,
+        Err(r) => return code_page(app, pages, lang, Some(r)),
+    };
+    match posted {
+        Ok(_) => thread_page(app, pages, lang, Status::Created, &opened, None, true, None),
+        Err(e) if e.status() == Status::Conflict => thread_page(
+            app,
+            pages,
+            lang,
+            Status::Conflict,
+            &opened,
+            Some("check_stale"),
+            false,
+            Some(text),
+        ),
+        Err(e) => {
+            let r = Refusal::from_api(e);
+            let key = r.key;
+            thread_page(
+                app,
+                pages,
+                lang,
+                r.status,
+                &opened,
+                Some(key),
+                false,
+                Some(text),
+            )
+        }
+    }
+}
+
+/// The routes of this page.
+pub fn routes() -> Vec<Route> {
+    routes![form, read, reply]
+}

@@ -1,0 +1,207 @@
+//! The "Safest" tier: the reporter's pages without JavaScript (Tor Browser at "Safest").
+//!
+//! The browser cannot encrypt, so it posts the plaintext (`multipart/form-data`, read
+//! part by part with `multer`, see [`form`]) and the server encrypts it on arrival with
+//! the same crypto crate, to the same files and records as the JavaScript tiers
+//! ([`report`]). Checking back, the server derives the reporter's keys from the posted
+//! code and verifies and decrypts the thread with the very code the browser runs
+//! (`meldpunt_client_wasm::api`), and seals answers the same way ([`check`]).
+//!
+//! What stays in memory, and for how long: each document is held whole in a wiping
+//! buffer ([`secret::SecretBuf`]) until it is encrypted, because its length must be
+//! known for the padding before the first byte is encrypted; hence the per-document
+//! limit [`DOCUMENT_LIMIT`], stated on the form, and at most [`CONCURRENT`] submissions
+//! at once. Text fields, the return code, the rendered pages and the chunks read from
+//! the connection are wiped when dropped. Not wiped: the buffers inside `multer`, hyper
+//! and minijinja, which are freed as soon as the request ends but not overwritten.
+//! Nothing is written to a file except ciphertext, and nothing about a request is
+//! logged.
+
+pub mod check;
+pub mod form;
+pub mod report;
+pub mod secret;
+
+use meldpunt_client_wasm::pages::{Lang, Page, Pages};
+use rocket::http::{ContentType, Status};
+use rocket::request::Request;
+use rocket::response::{self, Responder, Response};
+use rocket::tokio::sync::{Semaphore, SemaphorePermit};
+use rocket::Route;
+use serde_json::Value;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::error::ApiError;
+use crate::App;
+use secret::SecretBuf;
+
+/// The largest document this tier accepts: it is held in memory until encrypted.
+pub const DOCUMENT_LIMIT: u64 = 64 * 1024 * 1024;
+/// The most documents with one report in this tier.
+pub const MAX_DOCUMENTS: u32 = 5;
+/// The largest text field (a description, an answer).
+pub const TEXT_LIMIT: usize = 1024 * 1024;
+/// No-JavaScript submissions handled at once: each may hold a document in memory.
+pub const CONCURRENT: usize = 2;
+
+/// The limits of this tier under the operator's configuration.
+#[derive(Clone, Copy)]
+pub struct Limits {
+    /// Largest document (plaintext bytes).
+    pub document: u64,
+    /// Most documents.
+    pub documents: u32,
+    /// Largest whole form body.
+    pub body: u64,
+}
+
+impl Limits {
+    /// The tier's limits, never above what the configuration allows for attachments
+    /// (whose limit counts the padded ciphertext: leave room for padding and header).
+    pub fn of(app: &App) -> Self {
+        let max_attachment = app.settings.max_attachment.as_u64();
+        let document = DOCUMENT_LIMIT.min(max_attachment - max_attachment / 8);
+        let documents = MAX_DOCUMENTS.min(app.settings.max_attachments);
+        // Documents, the text fields, and the multipart framing.
+        let body = document * u64::from(documents) + 8 * TEXT_LIMIT as u64 + 64 * 1024;
+        Self {
+            document,
+            documents,
+            body,
+        }
+    }
+}
+
+/// The slots for no-JavaScript submissions (see [`CONCURRENT`]).
+pub struct Slots(Semaphore);
+
+impl Default for Slots {
+    fn default() -> Self {
+        Self(Semaphore::new(CONCURRENT))
+    }
+}
+
+impl Slots {
+    fn take(&self) -> Result<SemaphorePermit<'_>, Refusal> {
+        self.0
+            .try_acquire()
+            .map_err(|_| Refusal::new(Status::TooManyRequests, "nojs_busy"))
+    }
+}
+
+/// An HTML page whose bytes are wiped once sent (it may show a return code or
+/// decrypted messages).
+pub struct HtmlPage {
+    status: Status,
+    body: Zeroizing<Vec<u8>>,
+}
+
+impl<'r> Responder<'r, 'static> for HtmlPage {
+    fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
+        Response::build()
+            .status(self.status)
+            .header(ContentType::HTML)
+            .sized_body(self.body.len(), std::io::Cursor::new(self.body))
+            .ok()
+    }
+}
+
+/// Renders `page` with `extra` (then wipes `extra`: it may hold plaintext).
+pub fn render(
+    app: &App,
+    pages: &Pages,
+    page: Page,
+    lang: Lang,
+    status: Status,
+    mut extra: Value,
+) -> HtmlPage {
+    let mut out = SecretBuf::with_capacity(64 * 1024);
+    pages
+        .render_into(page, lang, &crate::pages::views(app), &extra, &mut out)
+        .expect("rendering into memory does not fail");
+    wipe_json(&mut extra);
+    HtmlPage {
+        status,
+        body: out.into_inner(),
+    }
+}
+
+/// Overwrites every string in a JSON value.
+pub fn wipe_json(value: &mut Value) {
+    match value {
+        Value::String(s) => s.zeroize(),
+        Value::Array(items) => items.iter_mut().for_each(wipe_json),
+        Value::Object(map) => map.values_mut().for_each(wipe_json),
+        _ => {}
+    }
+}
+
+/// Why a no-JavaScript request was refused: a status and the key of the text that
+/// tells the reporter (in their language).
+pub struct Refusal {
+    status: Status,
+    key: &'static str,
+}
+
+impl Refusal {
+    /// A refusal with this status and text key.
+    pub fn new(status: Status, key: &'static str) -> Self {
+        Self { status, key }
+    }
+
+    /// From an error of the shared API code; a server fault goes to the operator's log
+    /// (its detail names no client and holds no plaintext).
+    pub fn from_api(e: ApiError) -> Self {
+        if let Some(detail) = e.detail() {
+            eprintln!("meldpunt-server: error: {detail}");
+        }
+        let key = match e.status() {
+            Status::PayloadTooLarge => "nojs_too_large",
+            Status::TooManyRequests => "nojs_busy",
+            _ => "nojs_failed",
+        };
+        Self {
+            status: e.status(),
+            key,
+        }
+    }
+
+    /// A fault of the server, logged without client or plaintext.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        eprintln!("meldpunt-server: error: {detail}");
+        Self::new(Status::InternalServerError, "nojs_failed")
+    }
+
+    /// The reporter's text, in `lang`.
+    pub fn text(&self, pages: &Pages, lang: Lang) -> String {
+        pages.text(lang, self.key)
+    }
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Self {
+        Self::from_api(e)
+    }
+}
+
+impl From<crate::storage::StoreError> for Refusal {
+    fn from(e: crate::storage::StoreError) -> Self {
+        Self::from_api(e.into())
+    }
+}
+
+impl From<form::FormError> for Refusal {
+    fn from(e: form::FormError) -> Self {
+        match e {
+            form::FormError::TooLarge => Self::new(Status::PayloadTooLarge, "nojs_too_large"),
+            form::FormError::Malformed => Self::new(Status::BadRequest, "nojs_bad_form"),
+        }
+    }
+}
+
+/// The routes of the no-JavaScript pages.
+pub fn routes() -> Vec<Route> {
+    let mut all = report::routes();
+    all.extend(check::routes());
+    all
+}

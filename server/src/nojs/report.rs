@@ -1,0 +1,321 @@
+//! `GET /<lang>/report-nojs`: the plain form; `POST /<lang>/report-nojs`: the report and
+//! its documents in plaintext, encrypted here on arrival and filed exactly as a report
+//! from the browser (the upload session, `api::reports::file_report`, the note to
+//! self). Without the reporter's explicit consent nothing is encrypted or stored.
+
+use std::io::Write;
+
+use meldpunt_client_wasm::pages::{Page, Pages};
+use meldpunt_crypto::{
+    encrypt_attachment, seal_report, seal_reporter_note, AttachmentEntry, Category, Day,
+    EncryptedBy, MailboxId, ReportContent, ReporterKeys, ReporterNote, ReturnCode,
+};
+use rand::rngs::OsRng;
+use rocket::data::Data;
+use rocket::http::{ContentType, Status};
+use rocket::{get, post, routes, Route, State};
+use serde::de::value::{Error as DeError, StrDeserializer};
+use serde::Deserialize;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+use super::form::{FormReader, Part};
+use super::secret::SecretBuf;
+use super::{render, HtmlPage, Limits, Refusal, TEXT_LIMIT};
+use crate::config::OfferedDestination;
+use crate::guards::ContentLength;
+use crate::ids::CaseNumber;
+use crate::limits::ensure_disk;
+use crate::pages::LangParam;
+use crate::App;
+
+/// What the result page shows.
+struct Receipt {
+    code: Zeroizing<String>,
+    case: CaseNumber,
+    received: Day,
+    documents: usize,
+}
+
+fn form_page(
+    app: &App,
+    pages: &Pages,
+    lang: LangParam,
+    status: Status,
+    error: Option<String>,
+) -> HtmlPage {
+    let limits = Limits::of(app);
+    let mut extra = json!({
+        "limit": size_text(limits.document),
+        "max_documents": limits.documents,
+    });
+    if let Some(error) = error {
+        extra["error"] = error.into();
+    }
+    render(app, pages, Page::NojsReport, lang.0, status, extra)
+}
+
+/// A size as the form states it: whole MiB, else whole KiB.
+fn size_text(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    if bytes % (KIB * KIB) == 0 {
+        format!("{} MiB", bytes / (KIB * KIB))
+    } else {
+        format!("{} KiB", bytes / KIB)
+    }
+}
+
+// Rank 1: `/static/<name>` has the same shape and comes first.
+#[get("/<lang>/report-nojs", rank = 1)]
+fn form(lang: LangParam, app: &State<App>, pages: &State<Pages>) -> HtmlPage {
+    form_page(app, pages, lang, Status::Ok, None)
+}
+
+#[post("/<lang>/report-nojs", data = "<data>")]
+async fn submit(
+    lang: LangParam,
+    content_type: Option<&ContentType>,
+    declared: ContentLength,
+    data: Data<'_>,
+    app: &State<App>,
+    pages: &State<Pages>,
+) -> HtmlPage {
+    match receive(app, content_type, declared.0, data).await {
+        Ok(receipt) => {
+            let extra = json!({
+                "code": receipt.code.as_str(),
+                "case": receipt.case,
+                "received": receipt.received,
+                "documents": receipt.documents,
+            });
+            render(app, pages, Page::NojsResult, lang.0, Status::Created, extra)
+        }
+        Err(refusal) => {
+            let text = refusal.text(pages, lang.0);
+            form_page(app, pages, lang, refusal.status, Some(text))
+        }
+    }
+}
+
+async fn receive(
+    app: &App,
+    content_type: Option<&ContentType>,
+    declared: Option<u64>,
+    data: Data<'_>,
+) -> Result<Receipt, Refusal> {
+    let _slot = app.nojs.take()?;
+    let limits = Limits::of(app);
+    // 413 before a byte of the body is read.
+    if declared.is_some_and(|n| n > limits.body) {
+        return Err(Refusal::new(Status::PayloadTooLarge, "nojs_too_large"));
+    }
+    app.limiter.submission()?;
+    ensure_disk(
+        app.storage.free_space()?,
+        declared.unwrap_or(0),
+        app.settings.min_free_disk.as_u64(),
+    )?;
+    let mut form = FormReader::new(
+        content_type,
+        data,
+        limits.body,
+        TEXT_LIMIT,
+        limits.document as usize,
+    )?;
+
+    // The server makes the return code, as the browser would.
+    let code = ReturnCode::generate(&mut OsRng);
+    let keys = ReporterKeys::derive_from(&code);
+    let mailbox = keys.credential().mailbox_id();
+    match read_and_file(app, &mut form, &keys, &mailbox, limits).await {
+        Ok((case, received, documents)) => Ok(Receipt {
+            code: code.to_grouped_string(),
+            case,
+            received,
+            documents,
+        }),
+        Err(refusal) => {
+            // Whatever was encrypted before the refusal goes too.
+            if let Err(e) = app.storage.discard_session(&mailbox) {
+                eprintln!(
+                    "meldpunt-server: error: discarding an unfinished no-JavaScript upload: {e}"
+                );
+            }
+            Err(refusal)
+        }
+    }
+}
+
+/// The form's fields as they arrive. Documents are encrypted as they arrive, so the
+/// consent and the destination must come before them (they do, in the form's order).
+async fn read_and_file(
+    app: &App,
+    form: &mut FormReader<'_>,
+    keys: &ReporterKeys,
+    mailbox: &MailboxId,
+    limits: Limits,
+) -> Result<(CaseNumber, Day, usize), Refusal> {
+    let mut consent = false;
+    let mut destination: Option<&OfferedDestination> = None;
+    let mut category = Category::Other;
+    let mut concerning = Zeroizing::new(String::new());
+    let mut description = Zeroizing::new(String::new());
+    let mut when_where = Zeroizing::new(String::new());
+    let mut contact = Zeroizing::new(String::new());
+    let mut attachments: Vec<AttachmentEntry> = Vec::new();
+    while let Some(part) = form.next().await? {
+        match part {
+            Part::Text { name, value } => match name.as_str() {
+                "consent" => consent = value.as_str() == "yes",
+                "destination" => {
+                    destination = Some(
+                        app.destinations
+                            .get(value.as_str())
+                            .ok_or(Refusal::new(Status::BadRequest, "nojs_no_destination"))?,
+                    )
+                }
+                "category" => {
+                    category =
+                        Category::deserialize(StrDeserializer::<DeError>::new(value.as_str()))
+                            .map_err(|_| Refusal::new(Status::BadRequest, "nojs_bad_form"))?
+                }
+                "concerning" => concerning = value,
+                "description" => description = value,
+                "when_where" => when_where = value,
+                "contact" => contact = value,
+                // Anything else is dropped (and wiped) unread.
+                _ => {}
+            },
+            Part::File {
+                name,
+                file_name,
+                bytes,
+            } => {
+                // A file input left empty still sends an empty part.
+                if name != "files" || (file_name.is_empty() && bytes.is_empty()) {
+                    continue;
+                }
+                if !consent {
+                    return Err(Refusal::new(Status::BadRequest, "nojs_consent_missing"));
+                }
+                let to =
+                    destination.ok_or(Refusal::new(Status::BadRequest, "nojs_no_destination"))?;
+                if attachments.len() as u32 >= limits.documents {
+                    return Err(Refusal::new(Status::PayloadTooLarge, "nojs_too_many"));
+                }
+                let n = attachments.len() as u32;
+                attachments.push(store_document(app, mailbox, n, to, file_name, bytes).await?);
+            }
+        }
+    }
+    if !consent {
+        return Err(Refusal::new(Status::BadRequest, "nojs_consent_missing"));
+    }
+    let to = destination.ok_or(Refusal::new(Status::BadRequest, "nojs_no_destination"))?;
+    if description.trim().is_empty() {
+        return Err(Refusal::new(Status::BadRequest, "nojs_no_description"));
+    }
+    let date = app.storage.today();
+    let content = ReportContent {
+        category,
+        concerning: std::mem::take(&mut *concerning),
+        description: std::mem::take(&mut *description),
+        when_where: std::mem::take(&mut *when_where),
+        contact: Some(std::mem::take(&mut *contact)).filter(|c| !c.trim().is_empty()),
+        attachments,
+        date,
+        encrypted_by: EncryptedBy::Server,
+    };
+    let report = seal_report(&content, keys, &to.destination).map_err(Refusal::internal)?;
+    drop(content);
+    let filed =
+        crate::api::reports::file_report(app, mailbox, &to.destination.name, &report).await?;
+    // The note to self, as the browser seals it: where replies go.
+    let note = ReporterNote::for_report(&to.destination, &report, date);
+    let stored = match seal_reporter_note(&note, keys) {
+        Ok(note) => crate::api::reports::store_note(app, &filed.case, &note).await,
+        Err(e) => Err(crate::error::ApiError::internal(format!(
+            "sealing a note to self: {e}"
+        ))),
+    };
+    // The report is filed: the reporter gets the code even if the note failed (replies
+    // then wait for a bureau message that names its recipients).
+    if let Err(e) = stored {
+        eprintln!(
+            "meldpunt-server: error: a no-JavaScript report was filed without its note to self: {}",
+            e.detail().unwrap_or(e.message())
+        );
+    }
+    let documents = filed.record.attachments.len();
+    Ok((filed.case, filed.record.received, documents))
+}
+
+/// Encrypts one document (held whole in memory, see the module docs of `nojs`) into the
+/// next attachment file of the mailbox's upload session, and finishes it there, as the
+/// browser's chunked upload would.
+async fn store_document(
+    app: &App,
+    mailbox: &MailboxId,
+    n: u32,
+    to: &OfferedDestination,
+    mut file_name: Zeroizing<String>,
+    bytes: SecretBuf,
+) -> Result<AttachmentEntry, Refusal> {
+    let size = bytes.len() as u64;
+    if size > app.limiter.bytes_left()? {
+        return Err(crate::limits::Limiter::over_budget().into());
+    }
+    ensure_disk(
+        app.storage.free_space()?,
+        size,
+        app.settings.min_free_disk.as_u64(),
+    )?;
+    if n == 0 {
+        app.storage.open_session(mailbox)?;
+    }
+    let (path, _) = app
+        .storage
+        .attachment(mailbox, n, true, app.settings.max_attachments)?;
+    let recipients = to.destination.recipients().to_vec();
+    let file = path.clone();
+    let digest = rocket::tokio::task::spawn_blocking(move || -> Result<_, String> {
+        let out = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&file)
+            .map_err(|e| format!("opening an attachment file: {e}"))?;
+        let mut out = std::io::BufWriter::new(out);
+        let digest = encrypt_attachment(&recipients, bytes.as_slice(), size, &mut out)
+            .map_err(|e| format!("encrypting a document: {e}"))?;
+        out.flush()
+            .map_err(|e| format!("writing an attachment file: {e}"))?;
+        // The plaintext is wiped here, as soon as it is encrypted.
+        drop(bytes);
+        Ok(digest)
+    })
+    .await
+    .map_err(Refusal::internal)?
+    .map_err(Refusal::internal)?;
+    let storage = app.storage.clone();
+    let hashed = path.clone();
+    let stored = rocket::tokio::task::spawn_blocking(move || storage.digest_file(&hashed))
+        .await
+        .map_err(Refusal::internal)??;
+    if stored.sha256 != hex::encode(digest.sha256) || stored.size != digest.size {
+        return Err(Refusal::internal(
+            "an attachment file does not hold what was encrypted",
+        ));
+    }
+    app.storage.finish_attachment(mailbox, n, stored)?;
+    app.limiter.charge_bytes(size);
+    Ok(AttachmentEntry {
+        name: std::mem::take(&mut *file_name),
+        size,
+        ciphertext_size: digest.size,
+        ciphertext_sha256: hex::encode(digest.sha256),
+    })
+}
+
+/// The routes of this page.
+pub fn routes() -> Vec<Route> {
+    routes![form, submit]
+}
