@@ -1,6 +1,7 @@
 //! Headless Chromium (Debian's `chromium` and `chromium-driver`), driven over WebDriver.
 
 use std::path::PathBuf;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,10 @@ pub struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // ChromeDriver and the Chromium it started share a process group of their own:
+        // end all of it, or the browser outlives the test.
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -33,6 +38,13 @@ impl Drop for Browser {
 /// Starts headless Chromium with a fresh profile; `extra` adds flags (for example
 /// `--js-flags=--jitless`).
 pub async fn start(extra: &[&str]) -> Browser {
+    start_with(extra, json!({})).await
+}
+
+/// Like [`start`], with Chromium profile preferences as well (for example
+/// `{"profile.managed_default_content_settings.javascript": 2}`: JavaScript off, as Tor
+/// Browser at "Safest").
+pub async fn start_with(extra: &[&str], prefs: Value) -> Browser {
     for tool in [CHROMIUM, CHROMEDRIVER] {
         assert!(
             std::path::Path::new(tool).exists(),
@@ -42,6 +54,7 @@ pub async fn start(extra: &[&str]) -> Browser {
     let port = free_port();
     let driver = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -65,7 +78,7 @@ pub async fn start(extra: &[&str]) -> Browser {
     args.push(format!("--user-data-dir={}", profile.path().display()));
     args.extend(extra.iter().map(|s| s.to_string()));
     let caps = json!({
-        "goog:chromeOptions": { "binary": CHROMIUM, "args": args }
+        "goog:chromeOptions": { "binary": CHROMIUM, "args": args, "prefs": prefs }
     });
     let caps = match caps {
         Value::Object(map) => map,
