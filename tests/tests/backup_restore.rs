@@ -237,9 +237,20 @@ fn server_cli(site: &Site, args: &[&str]) -> Output {
         .args(args))
 }
 
+/// A server process that can be stopped the ordinary way; killed if a failed assertion
+/// drops it.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts the server as `Site::start` does, but hands back the process so that it can
 /// be stopped with SIGTERM, as systemd stops it (`Site`'s server is killed when dropped).
-fn start(site: &Site) -> Child {
+fn start(site: &Site) -> Running {
     let log = |name: &str| fs::OpenOptions::new().create(true).append(true).open(site.dir().join(name)).unwrap();
     let child = Command::new(binary("meldpunt-server"))
         .env("MELDPUNT_CONFIG", site.dir().join("Meldpunt.toml"))
@@ -250,27 +261,26 @@ fn start(site: &Site) -> Child {
         .stderr(log("server.err"))
         .spawn()
         .expect("meldpunt-server starts");
+    let running = Running(child);
     let deadline = Instant::now() + Duration::from_secs(60);
     while agent().get(&site.url("/api/v1/destinations")).call().is_err() {
         assert!(Instant::now() < deadline, "the server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    child
+    running
 }
 
-fn stop(mut server: Child) {
-    let pid = server.id().to_string();
+/// SIGTERM, as `systemctl stop` sends it; waits until the server has exited.
+fn stop(mut server: Running) {
+    let pid = server.0.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Some(status) = server.try_wait().unwrap() {
+        if let Some(status) = server.0.try_wait().unwrap() {
             assert!(status.success(), "the server stopped with {status}");
             return;
         }
-        if Instant::now() > deadline {
-            let _ = server.kill();
-            panic!("the server did not stop on SIGTERM");
-        }
+        assert!(Instant::now() < deadline, "the server did not stop on SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     }
 }

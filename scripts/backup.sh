@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Backs up a Meldpunt data directory into one tar file, encrypted with age if you name
+# recipients. Restore it with scripts/restore.sh.
+#
+#   scripts/backup.sh [-r AGE_RECIPIENT]... [-R RECIPIENTS_FILE]... DATA_DIR OUT_FILE
+#
+# Run it while the server is stopped (systemctl stop meldpunt): the database (sled, in
+# DATA_DIR/db) has no way to copy itself consistently while it runs. The script makes
+# sure: it takes the lock the server holds on the database and refuses if the server
+# has it; and it holds that lock, and those of the token and audit commands, until the
+# archive is written, so neither the server nor a token command can change the
+# directory halfway through. Files are read without changing their access times.
+#
+# Encrypt backups (-r or -R): the archive holds only ciphertext, but its records still
+# tell how many cases there are, how many files and messages each has, and on which
+# days things happened. Without a recipient the script writes a plain tar and says so.
+set -euo pipefail
+umask 077
+
+usage() {
+  echo "usage: $0 [-r AGE_RECIPIENT]... [-R RECIPIENTS_FILE]... DATA_DIR OUT_FILE" >&2
+  exit 2
+}
+fail() {
+  echo "backup.sh: $*" >&2
+  exit 1
+}
+
+age_args=()
+while getopts "r:R:h" opt; do
+  case $opt in
+    r) age_args+=(-r "$OPTARG") ;;
+    R) age_args+=(-R "$OPTARG") ;;
+    *) usage ;;
+  esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 2 ] || usage
+data_dir=$1
+out=$2
+
+[ -f "$data_dir/db/db" ] || fail "$data_dir is not a Meldpunt data directory (it has no db/db)"
+[ -e "$out" ] && fail "$out exists: choose a new name (a backup is never overwritten)"
+case "$(realpath -m -- "$out")" in
+  "$(realpath -- "$data_dir")"/*) fail "the backup cannot be written inside the data directory" ;;
+esac
+if [ ${#age_args[@]} -gt 0 ] && ! command -v age >/dev/null 2>&1; then
+  fail "age is not installed (Debian: apt-get install age)"
+fi
+
+# The server holds an exclusive lock on db/db while it runs (sled allows one process).
+exec 7<"$data_dir/db/db"
+flock --nonblock 7 ||
+  fail "the server is running on $data_dir: stop it first (systemctl stop meldpunt), then run this again"
+# Token and audit commands work while the server is stopped; wait for one that is busy.
+for lock in tokens.lock audit.jsonl; do
+  if [ -e "$data_dir/$lock" ]; then
+    exec {fd}<"$data_dir/$lock"
+    flock --wait 60 "$fd" || fail "$data_dir/$lock stays locked: is a token command hanging?"
+  fi
+done
+
+tmp=$(mktemp "$out.XXXXXX.partial")
+trap 'rm -f -- "$tmp"' EXIT
+# GNU format: file times to the second (the day stamps the server set), no access or
+# change times, no user names.
+archive=(tar --create --format=gnu --numeric-owner --atime-preserve=system
+  --directory "$data_dir" --file - .)
+if [ ${#age_args[@]} -gt 0 ]; then
+  "${archive[@]}" | age --encrypt "${age_args[@]}" --output "$tmp"
+  what="encrypted with age"
+else
+  "${archive[@]}" >"$tmp"
+  what="NOT encrypted: it reveals how many cases there are and their days; use -r next time"
+fi
+sync -- "$tmp"
+mv -T -- "$tmp" "$out"
+trap - EXIT
+sync -- "$(dirname -- "$out")"
+echo "backup.sh: $data_dir backed up to $out ($(stat -c %s -- "$out") bytes, $what)"
