@@ -234,6 +234,10 @@ pub fn asset(name: &str) -> Option<(&'static [u8], &'static str)> {
         "style.css" => (include_bytes!("../pages/static/style.css"), "text/css; charset=utf-8"),
         "app.js" => (include_bytes!("../pages/static/app.js"), "text/javascript; charset=utf-8"),
         "crypto.js" => (include_bytes!("../pages/static/crypto.js"), "text/javascript; charset=utf-8"),
+        "upload-worker.js" => (
+            include_bytes!("../pages/static/upload-worker.js"),
+            "text/javascript; charset=utf-8",
+        ),
         "meldpunt.wasm" => (wasm_module()?, "application/wasm"),
         "meldpunt-wasm2js.js" => (js_module()?, "text/javascript; charset=utf-8"),
         _ => return None,

@@ -79,28 +79,38 @@ function progress(label, done, total) {
   $("progress-text").textContent = `${label}: ${(done / 1048576).toFixed(1)} / ${(total / 1048576).toFixed(1)} MiB (${pct}%)`;
 }
 
-// Sends one ciphertext chunk at `offset`, resuming after a dropped connection: the
-// server says how much arrived, and only the rest of this chunk is sent again.
-async function sendChunk(mailbox, n, offset, bytes) {
-  let sent = 0;
-  for (let attempt = 0; attempt < 8; attempt++) {
-    try {
-      const res = await api("PUT", `/uploads/${n}`, {
-        mailbox,
-        body: bytes.subarray(sent),
-        headers: { "Meldpunt-Offset": String(offset + sent), "Content-Type": "application/octet-stream" },
-      });
-      if (res.ok) return;
-      if (res.status !== 409) await json(res);
-    } catch (e) {
-      if (e.status) throw e;
-    }
-    await new Promise((r) => setTimeout(r, 500 * (attempt + 1)));
-    const state = await json(await api("GET", `/uploads/${n}`, { mailbox }));
-    sent = Math.max(0, Math.min(bytes.length, state.received - offset));
-    if (sent === bytes.length) return;
+// Sends ciphertext chunks through a Worker (upload-worker.js), replaced every
+// RECYCLE bytes: Chromium holds fetch() request bodies for as long as the sending context
+// lives, and ending the worker frees them, so memory stays bounded for any size.
+const RECYCLE = 32 * 1024 * 1024;
+
+class Uploader {
+  constructor() {
+    this.worker = null;
+    this.sent = 0;
   }
-  throw new Error("upload failed");
+
+  async send(mailbox, n, offset, bytes) {
+    if (this.worker === null || this.sent >= RECYCLE) {
+      this.close();
+      this.worker = new Worker("/static/upload-worker.js");
+    }
+    // A copy the worker owns (transferred, not cloned); the page reuses its buffer.
+    const copy = bytes.slice();
+    const result = await new Promise((resolve) => {
+      this.worker.onmessage = (e) => resolve(e.data);
+      this.worker.onerror = () => resolve({ ok: false, status: 0, message: "upload worker failed" });
+      this.worker.postMessage({ mailbox, n, offset, bytes: copy }, [copy.buffer]);
+    });
+    this.sent += bytes.length;
+    if (!result.ok) throw Object.assign(new Error(result.message), { status: result.status });
+  }
+
+  close() {
+    if (this.worker !== null) this.worker.terminate();
+    this.worker = null;
+    this.sent = 0;
+  }
 }
 
 // Reads a File in slices into one reused buffer (a BYOB stream reader where the browser
@@ -124,7 +134,7 @@ function sliceReader(file) {
   };
 }
 
-async function uploadFile(crypto, mailbox, recipients, n, file, onProgress) {
+async function uploadFile(crypto, uploader, mailbox, recipients, n, file, onProgress) {
   const handle = crypto.attachmentBegin(recipients, file.size);
   // One reused upload buffer: ciphertext is appended by the module and sent in chunks.
   const sink = { buf: new Uint8Array(SLICE + 64 * 1024), len: 0 };
@@ -132,7 +142,7 @@ async function uploadFile(crypto, mailbox, recipients, n, file, onProgress) {
   let read = 0;
   const flush = async (force) => {
     if (sink.len === 0 || (!force && sink.len < SLICE)) return;
-    await sendChunk(mailbox, n, offset, sink.buf.subarray(0, sink.len));
+    await uploader.send(mailbox, n, offset, sink.buf.subarray(0, sink.len));
     offset += sink.len;
     sink.len = 0;
   };
@@ -212,13 +222,15 @@ async function reportPage() {
       }
       const attachments = [];
       let before = 0;
+      const uploader = new Uploader();
       for (let i = 0; i < files.length; i++) {
-        attachments.push(await uploadFile(crypto, made.mailbox, recipients, i, files[i], (done) => {
+        attachments.push(await uploadFile(crypto, uploader, made.mailbox, recipients, i, files[i], (done) => {
           progress(`${T.report_progress_encrypt} / ${T.report_progress_upload}`, before + done, total);
           $("progress").dataset.moduleMemory = String(crypto.memoryBytes());
         }));
         before += files[i].size;
       }
+      uploader.close();
       const value = (id) => $(id).value;
       const sealed = crypto.sealReport(session, {
         destination: { name: chosen(), recipients },
