@@ -18,8 +18,7 @@ use base64::Engine;
 use meldpunt_crypto::{
     ciphertext_hash, encrypt_attachment, open_message, open_report, seal_from_reporter,
     seal_report, seal_reporter_note, seal_to_reporter, AttachmentEntry, Category, Day, Direction,
-    EncryptedBy, ReportContent, ReporterKeys, ReporterNote, ReturnCode, ThreadSecrets,
-    ThreadState,
+    EncryptedBy, ReportContent, ReporterKeys, ReporterNote, ReturnCode, ThreadSecrets, ThreadState,
 };
 use meldpunt_tests::{agent, binary, json, Site};
 use rand::rngs::OsRng;
@@ -28,7 +27,10 @@ use zeroize::Zeroizing;
 #[test]
 fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
     for tool in ["/usr/bin/age", "/usr/bin/age-keygen"] {
-        assert!(Path::new(tool).exists(), "{tool} is missing: scripts/test.sh installs it (apt-get install age)");
+        assert!(
+            Path::new(tool).exists(),
+            "{tool} is missing: scripts/test.sh installs it (apt-get install age)"
+        );
     }
     let site = Site::new();
     let data = site.data_dir();
@@ -47,8 +49,21 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
     let today = Day::today();
     let evidence = b"the purchase orders, signed by the same person twice".repeat(500);
     let mut evidence_ct = Vec::new();
-    let digest = encrypt_attachment(site.bureau.recipients(), &evidence[..], evidence.len() as u64, &mut evidence_ct).unwrap();
-    assert_eq!(a.post(&site.url("/api/v1/uploads")).header("Meldpunt-Mailbox", &cred).send_empty().unwrap().status(), 200);
+    let digest = encrypt_attachment(
+        site.bureau.recipients(),
+        &evidence[..],
+        evidence.len() as u64,
+        &mut evidence_ct,
+    )
+    .unwrap();
+    assert_eq!(
+        a.post(&site.url("/api/v1/uploads"))
+            .header("Meldpunt-Mailbox", &cred)
+            .send_empty()
+            .unwrap()
+            .status(),
+        200
+    );
     let resp = a
         .put(&site.url("/api/v1/uploads/0"))
         .header("Meldpunt-Mailbox", &cred)
@@ -56,14 +71,25 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
         .send(&evidence_ct[..])
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert_eq!(a.post(&site.url("/api/v1/uploads/0/finish")).header("Meldpunt-Mailbox", &cred).send_empty().unwrap().status(), 200);
+    assert_eq!(
+        a.post(&site.url("/api/v1/uploads/0/finish"))
+            .header("Meldpunt-Mailbox", &cred)
+            .send_empty()
+            .unwrap()
+            .status(),
+        200
+    );
     let content = ReportContent {
         category: Category::Fraud,
         concerning: "the head of purchasing".into(),
         description: "Orders split to stay under the tender limit.".into(),
         when_where: "this year, head office".into(),
         contact: None,
-        attachments: vec![AttachmentEntry::new("orders.pdf".into(), evidence.len() as u64, &digest)],
+        attachments: vec![AttachmentEntry::new(
+            "orders.pdf".into(),
+            evidence.len() as u64,
+            &digest,
+        )],
         date: today,
         encrypted_by: EncryptedBy::Browser,
     };
@@ -76,13 +102,28 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
         .unwrap();
     assert_eq!(resp.status(), 201);
     let case = json(resp)["case"].as_str().unwrap().to_owned();
-    let note = seal_reporter_note(&ReporterNote::for_report(&site.bureau, &report, today), &keys).unwrap();
-    assert_eq!(a.put(&site.url("/api/v1/note")).header("Meldpunt-Mailbox", &cred).send(&note[..]).unwrap().status(), 200);
+    let note = seal_reporter_note(
+        &ReporterNote::for_report(&site.bureau, &report, today),
+        &keys,
+    )
+    .unwrap();
+    assert_eq!(
+        a.put(&site.url("/api/v1/note"))
+            .header("Meldpunt-Mailbox", &cred)
+            .send(&note[..])
+            .unwrap()
+            .status(),
+        200
+    );
 
     // --- the bureau acknowledges and asks a question --------------------------------------
     let opened = open_report(&report, &[site.bureau_key.as_age()]).unwrap();
     let bureau_state = ThreadState::new(opened.ciphertext_sha256);
-    let q = bureau_state.draft(Direction::ToReporter, today, Zeroizing::new("Who signed the second order?".into()));
+    let q = bureau_state.draft(
+        Direction::ToReporter,
+        today,
+        Zeroizing::new("Who signed the second order?".into()),
+    );
     let question = seal_to_reporter(&q, &opened.thread, site.bureau.recipients()).unwrap();
     let resp = a
         .post(&site.url(&format!("/api/v1/cases/{case}/messages")))
@@ -107,9 +148,14 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
 
     // --- backing up ---------------------------------------------------------------------------
     // Not while the server runs: sled cannot be copied consistently under a running server.
-    let refused = run(Command::new(script("backup.sh")).arg(&data).arg(work.path().join("live.tar")));
+    let refused = run(Command::new(script("backup.sh"))
+        .arg(&data)
+        .arg(work.path().join("live.tar")));
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("the server is running"), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("the server is running"),
+        "{refused:?}"
+    );
     assert!(!work.path().join("live.tar").exists());
 
     stop(server);
@@ -120,24 +166,50 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
 
     let key_file = work.path().join("backup-key.txt");
     let keygen = ok(run(Command::new("age-keygen").arg("-o").arg(&key_file)));
-    let recipient = keygen.split_whitespace().find(|w| w.starts_with("age1")).expect("age-keygen prints the public key").to_owned();
+    let recipient = keygen
+        .split_whitespace()
+        .find(|w| w.starts_with("age1"))
+        .expect("age-keygen prints the public key")
+        .to_owned();
     let encrypted = work.path().join("meldpunt.tar.age");
-    ok(run(Command::new(script("backup.sh")).args(["-r", &recipient]).arg(&data).arg(&encrypted)));
+    ok(run(Command::new(script("backup.sh"))
+        .args(["-r", &recipient])
+        .arg(&data)
+        .arg(&encrypted)));
     let plain = work.path().join("meldpunt.tar");
-    let said = ok(run(Command::new(script("backup.sh")).arg(&data).arg(&plain)));
+    let said = ok(run(Command::new(script("backup.sh"))
+        .arg(&data)
+        .arg(&plain)));
     assert!(said.contains("NOT encrypted"), "{said}");
     // A backup never overwrites another.
-    assert!(!run(Command::new(script("backup.sh")).arg(&data).arg(&plain)).status.success());
+    assert!(
+        !run(Command::new(script("backup.sh")).arg(&data).arg(&plain))
+            .status
+            .success()
+    );
 
     // Reading for the backup put no time on the files.
-    assert_eq!(file_stamps(&data), files_before, "the backup changed file times");
+    assert_eq!(
+        file_stamps(&data),
+        files_before,
+        "the backup changed file times"
+    );
     // A plain backup shows the case records; the encrypted one shows nothing.
     let plain_bytes = fs::read(&plain).unwrap();
     let encrypted_bytes = fs::read(&encrypted).unwrap();
     assert!(contains(&plain_bytes, case.as_bytes()));
     assert!(encrypted_bytes.starts_with(b"age-encryption.org/v1\n"));
-    for marker in [case.as_bytes(), b"alice".as_slice(), b"token_created".as_slice(), b"bureau".as_slice()] {
-        assert!(!contains(&encrypted_bytes, marker), "the encrypted backup shows {}", String::from_utf8_lossy(marker));
+    for marker in [
+        case.as_bytes(),
+        b"alice".as_slice(),
+        b"token_created".as_slice(),
+        b"bureau".as_slice(),
+    ] {
+        assert!(
+            !contains(&encrypted_bytes, marker),
+            "the encrypted backup shows {}",
+            String::from_utf8_lossy(marker)
+        );
     }
 
     // --- the disk is lost ------------------------------------------------------------------------
@@ -145,24 +217,50 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
     fs::remove_dir_all(&data).unwrap();
 
     // An encrypted backup needs its key; a failed restore leaves nothing behind.
-    let no_key = run(Command::new(script("restore.sh")).arg(&encrypted).arg(&data));
+    let no_key = run(Command::new(script("restore.sh"))
+        .arg(&encrypted)
+        .arg(&data));
     assert!(!no_key.status.success());
     assert!(!data.exists());
-    ok(run(Command::new(script("restore.sh")).arg("-i").arg(&key_file).arg(&encrypted).arg(&data)));
+    ok(run(Command::new(script("restore.sh"))
+        .arg("-i")
+        .arg(&key_file)
+        .arg(&encrypted)
+        .arg(&data)));
 
     // Every file is back, byte for byte, with its day stamp; the restore left no time of
     // its own. (Stamps first: reading marks access times.)
     let times_after = tree(&data);
     assert_eq!(contents(&data), original);
-    assert_eq!(times_after.keys().collect::<Vec<_>>(), times_before.keys().collect::<Vec<_>>());
+    assert_eq!(
+        times_after.keys().collect::<Vec<_>>(),
+        times_before.keys().collect::<Vec<_>>()
+    );
     for (path, after) in &times_after {
         let before = &times_before[path];
-        assert_eq!((after.mode, after.mtime), (before.mode, before.mtime), "{}", path.display());
-        assert_eq!(after.atime, after.mtime, "{}: the restore left its own access time", path.display());
+        assert_eq!(
+            (after.mode, after.mtime),
+            (before.mode, before.mtime),
+            "{}",
+            path.display()
+        );
+        assert_eq!(
+            after.atime,
+            after.mtime,
+            "{}: the restore left its own access time",
+            path.display()
+        );
     }
-    assert_eq!(fs::metadata(&data).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(
+        fs::metadata(&data).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
     // Never over existing data.
-    assert!(!run(Command::new(script("restore.sh")).arg(&plain).arg(&data)).status.success());
+    assert!(
+        !run(Command::new(script("restore.sh")).arg(&plain).arg(&data))
+            .status
+            .success()
+    );
     // The audit chain is whole, with the same head.
     assert_eq!(ok(server_cli(&site, &["audit", "verify"])), head);
 
@@ -170,7 +268,10 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
     let _server = site.start();
     assert_eq!(cases(&site, &bearer), cases_before);
     let download_after = download(&site, &bearer, &case);
-    assert_eq!(download_after, download_before, "the case download differs after the restore");
+    assert_eq!(
+        download_after, download_before,
+        "the case download differs after the restore"
+    );
     let files = untar(&download_after);
     assert_eq!(files["report.age"], report);
     assert_eq!(files["attachments/000.age"], evidence_ct);
@@ -179,9 +280,23 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
 
     // The tokens: alice's still works, bob's stays revoked.
     let listed = ok(server_cli(&site, &["token", "list"]));
-    assert!(listed.lines().any(|l| l.starts_with("alice\t") && l.ends_with("active")), "{listed}");
-    assert!(listed.lines().any(|l| l.starts_with("bob\t") && l.contains("revoked")), "{listed}");
-    let resp = a.get(&site.url("/api/v1/cases")).header("Authorization", &format!("Bearer {revoked}")).call().unwrap();
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("alice\t") && l.ends_with("active")),
+        "{listed}"
+    );
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("bob\t") && l.contains("revoked")),
+        "{listed}"
+    );
+    let resp = a
+        .get(&site.url("/api/v1/cases"))
+        .header("Authorization", &format!("Bearer {revoked}"))
+        .call()
+        .unwrap();
     assert_eq!(resp.status(), 401);
 
     // The audit log goes on from where it was.
@@ -192,7 +307,9 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
     // The reporter, with only the return code, reads the question and answers it.
     let view = thread(&site, &cred);
     assert_eq!(view["status"], "acknowledged");
-    let ct = B64.decode(view["messages"][0]["ciphertext"].as_str().unwrap()).unwrap();
+    let ct = B64
+        .decode(view["messages"][0]["ciphertext"].as_str().unwrap())
+        .unwrap();
     assert_eq!(ct, question);
     let secrets = ThreadSecrets::from_reporter_keys(&keys);
     let m = open_message(&ct, &[&keys.identity()], &secrets).unwrap();
@@ -200,7 +317,11 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
     let mut state = ThreadState::new(ciphertext_hash(&report));
     state.accept(&ct, &m).unwrap();
     assert_eq!(view["head"], hex::encode(state.head()));
-    let reply = state.draft(Direction::FromReporter, today, Zeroizing::new("The deputy, both times.".into()));
+    let reply = state.draft(
+        Direction::FromReporter,
+        today,
+        Zeroizing::new("The deputy, both times.".into()),
+    );
     let answer = seal_from_reporter(&reply, &keys, &code, site.bureau.recipients()).unwrap();
     let resp = a
         .post(&site.url("/api/v1/thread"))
@@ -215,7 +336,9 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
 // --- helpers ----------------------------------------------------------------------------------
 
 fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scripts")
+        .join(name)
 }
 
 fn run(cmd: &mut Command) -> Output {
@@ -224,7 +347,11 @@ fn run(cmd: &mut Command) -> Output {
 
 /// Insists on success; returns what the command printed (both streams).
 fn ok(out: Output) -> String {
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "failed: {text}");
     text
 }
@@ -251,7 +378,13 @@ impl Drop for Running {
 /// Starts the server as `Site::start` does, but hands back the process so that it can
 /// be stopped with SIGTERM, as systemd stops it (`Site`'s server is killed when dropped).
 fn start(site: &Site) -> Running {
-    let log = |name: &str| fs::OpenOptions::new().create(true).append(true).open(site.dir().join(name)).unwrap();
+    let log = |name: &str| {
+        fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(site.dir().join(name))
+            .unwrap()
+    };
     let child = Command::new(binary("meldpunt-server"))
         .env("MELDPUNT_CONFIG", site.dir().join("Meldpunt.toml"))
         .env_remove("MELDPUNT_DATA_DIR")
@@ -263,7 +396,11 @@ fn start(site: &Site) -> Running {
         .expect("meldpunt-server starts");
     let running = Running(child);
     let deadline = Instant::now() + Duration::from_secs(60);
-    while agent().get(&site.url("/api/v1/destinations")).call().is_err() {
+    while agent()
+        .get(&site.url("/api/v1/destinations"))
+        .call()
+        .is_err()
+    {
         assert!(Instant::now() < deadline, "the server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -273,29 +410,54 @@ fn start(site: &Site) -> Running {
 /// SIGTERM, as `systemctl stop` sends it; waits until the server has exited.
 fn stop(mut server: Running) {
     let pid = server.0.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(status) = server.0.try_wait().unwrap() {
             assert!(status.success(), "the server stopped with {status}");
             return;
         }
-        assert!(Instant::now() < deadline, "the server did not stop on SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "the server did not stop on SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 fn cases(site: &Site, bearer: &str) -> serde_json::Value {
-    json(agent().get(&site.url("/api/v1/cases")).header("Authorization", bearer).call().unwrap())
+    json(
+        agent()
+            .get(&site.url("/api/v1/cases"))
+            .header("Authorization", bearer)
+            .call()
+            .unwrap(),
+    )
 }
 
 fn audit(site: &Site, bearer: &str) -> Vec<serde_json::Value> {
-    let v = json(agent().get(&site.url("/api/v1/audit")).header("Authorization", bearer).call().unwrap());
+    let v = json(
+        agent()
+            .get(&site.url("/api/v1/audit"))
+            .header("Authorization", bearer)
+            .call()
+            .unwrap(),
+    );
     v.as_array().expect("the audit log is a list").clone()
 }
 
 fn thread(site: &Site, cred: &str) -> serde_json::Value {
-    json(agent().get(&site.url("/api/v1/thread")).header("Meldpunt-Mailbox", cred).call().unwrap())
+    json(
+        agent()
+            .get(&site.url("/api/v1/thread"))
+            .header("Meldpunt-Mailbox", cred)
+            .call()
+            .unwrap(),
+    )
 }
 
 fn download(site: &Site, bearer: &str, case: &str) -> Vec<u8> {
@@ -305,7 +467,11 @@ fn download(site: &Site, bearer: &str, case: &str) -> Vec<u8> {
         .call()
         .unwrap();
     assert_eq!(resp.status(), 200);
-    resp.into_body().with_config().limit(1 << 30).read_to_vec().unwrap()
+    resp.into_body()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_vec()
+        .unwrap()
 }
 
 /// The members of a ustar archive (the server's downloads use short names only).
@@ -313,9 +479,13 @@ fn untar(mut bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     while bytes.len() >= 512 && bytes[..512].iter().any(|b| *b != 0) {
         let (header, rest) = bytes.split_at(512);
-        let name = String::from_utf8_lossy(&header[..100]).trim_end_matches('\0').to_owned();
+        let name = String::from_utf8_lossy(&header[..100])
+            .trim_end_matches('\0')
+            .to_owned();
         let size_field = String::from_utf8_lossy(&header[124..136]);
-        let size = usize::from_str_radix(size_field.trim_matches(|c: char| c == '\0' || c == ' '), 8).unwrap();
+        let size =
+            usize::from_str_radix(size_field.trim_matches(|c: char| c == '\0' || c == ' '), 8)
+                .unwrap();
         out.insert(name, rest[..size].to_vec());
         bytes = &rest[size.div_ceil(512) * 512..];
     }
