@@ -16,7 +16,11 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             // OUT_DIR is <target>/<profile>/build/<pkg>-<hash>/out.
-            let target_dir = out.ancestors().nth(4).map(PathBuf::from).unwrap_or_default();
+            let target_dir = out
+                .ancestors()
+                .nth(4)
+                .map(PathBuf::from)
+                .unwrap_or_default();
             target_dir.join("wasm32-unknown-unknown/release/meldpunt_client_wasm.wasm")
         });
     let js = wasm.with_extension("js");

@@ -29,7 +29,10 @@ pub struct Output {
 
 impl Output {
     fn meta(meta: Value) -> Self {
-        Self { bytes: Vec::new(), meta }
+        Self {
+            bytes: Vec::new(),
+            meta,
+        }
     }
 }
 
@@ -97,9 +100,12 @@ impl State {
     }
 
     fn session(&mut self, handle: u32) -> Result<&mut Session, ApiError> {
-        self.sessions
-            .get_mut(&handle)
-            .ok_or_else(|| ApiError::new("session", "this session has been closed; enter the code again"))
+        self.sessions.get_mut(&handle).ok_or_else(|| {
+            ApiError::new(
+                "session",
+                "this session has been closed; enter the code again",
+            )
+        })
     }
 
     /// A new return code, grouped for display.
@@ -109,18 +115,33 @@ impl State {
         let shown = code.to_grouped_string();
         let keys = ReporterKeys::derive_from(&code);
         let meta = session_meta(handle, &keys, Some(shown.as_str()));
-        self.sessions.insert(handle, Session { code, keys, thread: None });
+        self.sessions.insert(
+            handle,
+            Session {
+                code,
+                keys,
+                thread: None,
+            },
+        );
         Output::meta(meta)
     }
 
     /// Opens a session from a typed code; a typo is reported as a typo.
     pub fn session_open(&mut self, typed: &[u8]) -> Result<Output, ApiError> {
-        let typed = std::str::from_utf8(typed).map_err(|_| code_error(CodeError::InvalidCharacter { position: 1 }))?;
+        let typed = std::str::from_utf8(typed)
+            .map_err(|_| code_error(CodeError::InvalidCharacter { position: 1 }))?;
         let code = ReturnCode::parse(typed).map_err(code_error)?;
         let keys = ReporterKeys::derive_from(&code);
         let handle = self.handle();
         let meta = session_meta(handle, &keys, None);
-        self.sessions.insert(handle, Session { code, keys, thread: None });
+        self.sessions.insert(
+            handle,
+            Session {
+                code,
+                keys,
+                thread: None,
+            },
+        );
         Ok(Output::meta(meta))
     }
 
@@ -199,7 +220,9 @@ impl State {
         let req: Req = input(json)?;
         let destination = Destination::new("fingerprint", &req.recipients)
             .map_err(|e| ApiError::new("input", e.to_string()))?;
-        Ok(Output::meta(json!({ "fingerprint": destination.fingerprint() })))
+        Ok(Output::meta(
+            json!({ "fingerprint": destination.fingerprint() }),
+        ))
     }
 
     /// Starts encrypting an attachment of `size` bytes to `recipients`.
@@ -227,7 +250,10 @@ impl State {
             .get_mut(&handle)
             .ok_or_else(|| ApiError::new("session", "no such attachment in progress"))?;
         match enc.push(plaintext) {
-            Ok(bytes) => Ok(Output { bytes, meta: Value::Null }),
+            Ok(bytes) => Ok(Output {
+                bytes,
+                meta: Value::Null,
+            }),
             Err(e) => {
                 self.attachments.remove(&handle);
                 Err(ApiError::new("encrypt", e.to_string()))
@@ -245,7 +271,10 @@ impl State {
         let (bytes, done) = enc
             .pad(1024 * 1024)
             .map_err(|e| ApiError::new("encrypt", e.to_string()))?;
-        Ok(Output { bytes, meta: json!({ "done": done }) })
+        Ok(Output {
+            bytes,
+            meta: json!({ "done": done }),
+        })
     }
 
     /// Finishes an attachment. Meta: `{"ciphertext_sha256": hex, "ciphertext_size": n}`.
@@ -254,7 +283,9 @@ impl State {
             .attachments
             .remove(&handle)
             .ok_or_else(|| ApiError::new("session", "no such attachment in progress"))?;
-        let (bytes, digest) = enc.finish().map_err(|e| ApiError::new("encrypt", e.to_string()))?;
+        let (bytes, digest) = enc
+            .finish()
+            .map_err(|e| ApiError::new("encrypt", e.to_string()))?;
         Ok(Output {
             bytes,
             meta: json!({
@@ -304,7 +335,9 @@ impl State {
         // The note's hash is signed; the server's is checked by the chain (the first
         // bureau message names the report it follows).
         let report_sha256 = match &note {
-            Some(n) => n.report_sha256().map_err(|e| ApiError::new("thread", e.to_string()))?,
+            Some(n) => n
+                .report_sha256()
+                .map_err(|e| ApiError::new("thread", e.to_string()))?,
             None => {
                 let mut out = [0u8; 32];
                 hex::decode_to_slice(&req.report_sha256, &mut out)
@@ -313,10 +346,15 @@ impl State {
             }
         };
         if note.is_some() && hex::encode(report_sha256) != req.report_sha256.to_lowercase() {
-            return Err(ApiError::new("thread", "the server names another report than the one you sent"));
+            return Err(ApiError::new(
+                "thread",
+                "the server names another report than the one you sent",
+            ));
         }
         let mut reply_to = match &note {
-            Some(n) => n.parsed_recipients().map_err(|e| ApiError::new("thread", e.to_string()))?,
+            Some(n) => n
+                .parsed_recipients()
+                .map_err(|e| ApiError::new("thread", e.to_string()))?,
             None => Vec::new(),
         };
         let thread = ThreadSecrets::from_reporter_keys(&session.keys);
@@ -332,7 +370,12 @@ impl State {
             // encrypted to the bureau only, PROTOCOL.md §8.4).
             let opened = open_message(&ct, &[&session.keys.identity()], &thread);
             if item.direction == "from_reporter"
-                && matches!(opened, Err(OpenError::Decrypt(meldpunt_crypto::agefile::DecryptError::NotARecipient)))
+                && matches!(
+                    opened,
+                    Err(OpenError::Decrypt(
+                        meldpunt_crypto::agefile::DecryptError::NotARecipient
+                    ))
+                )
             {
                 if !broken && state.skip_own(&ct).is_err() {
                     broken = true;
@@ -414,11 +457,18 @@ impl State {
         };
         let draft = state.draft(Direction::FromReporter, date, text);
         let extends = hex::encode(state.head());
-        let ct = seal_from_reporter(&draft, &session.keys, &session.code, reply_to).map_err(|e| match e {
-            meldpunt_crypto::SealError::ContainsReturnCode => ApiError::new("contains_code", e.to_string()),
-            other => ApiError::new("encrypt", other.to_string()),
-        })?;
-        Ok(Output { bytes: ct, meta: json!({ "extends": extends }) })
+        let ct = seal_from_reporter(&draft, &session.keys, &session.code, reply_to).map_err(
+            |e| match e {
+                meldpunt_crypto::SealError::ContainsReturnCode => {
+                    ApiError::new("contains_code", e.to_string())
+                }
+                other => ApiError::new("encrypt", other.to_string()),
+            },
+        )?;
+        Ok(Output {
+            bytes: ct,
+            meta: json!({ "extends": extends }),
+        })
     }
 }
 

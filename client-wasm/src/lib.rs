@@ -7,7 +7,7 @@
 //! Natively, `pages` embeds the reporter's pages for the server to serve.
 #![deny(missing_docs)]
 
-pub mod api;
 mod abi;
+pub mod api;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod pages;

@@ -148,11 +148,23 @@ impl Pages {
         for (name, source) in [
             ("base.html", include_str!("../pages/templates/base.html")),
             ("start.html", include_str!("../pages/templates/start.html")),
-            ("report.html", include_str!("../pages/templates/report.html")),
+            (
+                "report.html",
+                include_str!("../pages/templates/report.html"),
+            ),
             ("check.html", include_str!("../pages/templates/check.html")),
-            ("nojs_report.html", include_str!("../pages/templates/nojs_report.html")),
-            ("nojs_result.html", include_str!("../pages/templates/nojs_result.html")),
-            ("nojs_check.html", include_str!("../pages/templates/nojs_check.html")),
+            (
+                "nojs_report.html",
+                include_str!("../pages/templates/nojs_report.html"),
+            ),
+            (
+                "nojs_result.html",
+                include_str!("../pages/templates/nojs_result.html"),
+            ),
+            (
+                "nojs_check.html",
+                include_str!("../pages/templates/nojs_check.html"),
+            ),
         ] {
             env.add_template(name, source)
                 .expect("embedded templates are valid (tested)");
@@ -179,7 +191,11 @@ impl Pages {
             Lang::Nl => &self.nl,
             Lang::En => &self.en,
         };
-        texts.get(key).and_then(Value::as_str).unwrap_or(key).to_owned()
+        texts
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or(key)
+            .to_owned()
     }
 
     /// Renders a page into `out`, with the members of `extra` (a JSON object, or null)
@@ -231,9 +247,18 @@ impl Pages {
 /// An embedded static file and its content type, by its name under `/static/`.
 pub fn asset(name: &str) -> Option<(&'static [u8], &'static str)> {
     Some(match name {
-        "style.css" => (include_bytes!("../pages/static/style.css"), "text/css; charset=utf-8"),
-        "app.js" => (include_bytes!("../pages/static/app.js"), "text/javascript; charset=utf-8"),
-        "crypto.js" => (include_bytes!("../pages/static/crypto.js"), "text/javascript; charset=utf-8"),
+        "style.css" => (
+            include_bytes!("../pages/static/style.css"),
+            "text/css; charset=utf-8",
+        ),
+        "app.js" => (
+            include_bytes!("../pages/static/app.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "crypto.js" => (
+            include_bytes!("../pages/static/crypto.js"),
+            "text/javascript; charset=utf-8",
+        ),
         "upload-worker.js" => (
             include_bytes!("../pages/static/upload-worker.js"),
             "text/javascript; charset=utf-8",
@@ -290,7 +315,14 @@ mod tests {
     #[test]
     fn every_field_is_labelled_and_never_autocompleted() {
         let html = Pages::new().render(Page::Report, Lang::En, &dest());
-        for id in ["concerning", "description", "when_where", "files", "contact", "retype"] {
+        for id in [
+            "concerning",
+            "description",
+            "when_where",
+            "files",
+            "contact",
+            "retype",
+        ] {
             assert!(html.contains(&format!("for=\"{id}\"")), "{id} has no label");
         }
         let inputs = html.matches("<input").count() + html.matches("<textarea").count();
@@ -311,7 +343,9 @@ mod tests {
 
     fn render_with(page: Page, lang: Lang, extra: Value) -> String {
         let mut out = Vec::new();
-        Pages::new().render_into(page, lang, &dest(), &extra, &mut out).unwrap();
+        Pages::new()
+            .render_into(page, lang, &dest(), &extra, &mut out)
+            .unwrap();
         String::from_utf8(out).unwrap()
     }
 
@@ -342,7 +376,10 @@ mod tests {
                 }),
             );
             for html in [&form, &error, &result, &check, &thread] {
-                assert!(!html.contains("<script type=\"module\""), "no script runs on these pages");
+                assert!(
+                    !html.contains("<script type=\"module\""),
+                    "no script runs on these pages"
+                );
                 assert!(!html.contains("app.js"));
                 assert!(!html.contains("method=\"get\""));
             }
@@ -351,19 +388,31 @@ mod tests {
             assert!(form.contains(&format!("action=\"/{}/report-nojs\"", lang.code())));
             let help = &form[form.find("id=\"files-help\"").unwrap()..];
             let help = &help[..help.find("</p>").unwrap()];
-            assert!(help.contains("64 MiB") && help.contains('5') && !help.contains('{'), "{help}");
+            assert!(
+                help.contains("64 MiB") && help.contains('5') && !help.contains('{'),
+                "{help}"
+            );
             assert!(error.contains("E&lt;1&gt;"));
             assert!(result.contains("AAAA-BBBB") && result.contains("MP-1"));
             assert!(check.contains("type=\"password\""));
             assert!(thread.contains("Q&lt;b&gt;"), "the bureau's text, escaped");
-            assert_eq!(thread.matches("class=\"error\"").count(), 1, "one unverified message, shown without text");
+            assert_eq!(
+                thread.matches("class=\"error\"").count(),
+                1,
+                "one unverified message, shown without text"
+            );
             assert!(thread.contains("name=\"code\" value=\"AAAA-BBBB\""));
-            assert!(thread.contains("action=\"/{}/reply-nojs\"".replace("{}", lang.code()).as_str()));
+            assert!(thread.contains(
+                "action=\"/{}/reply-nojs\""
+                    .replace("{}", lang.code())
+                    .as_str()
+            ));
         }
         // The JavaScript pages point to these from their <noscript> notice.
         for page in [Page::Report, Page::Check] {
             let html = Pages::new().render(page, Lang::En, &dest());
-            let noscript = &html[html.find("<noscript>").unwrap()..html.find("</noscript>").unwrap()];
+            let noscript =
+                &html[html.find("<noscript>").unwrap()..html.find("</noscript>").unwrap()];
             assert!(noscript.contains("-nojs\""), "{noscript}");
         }
         // The JavaScript report form can post nothing itself.

@@ -29,7 +29,11 @@ fn report_attachment_thread_and_reply() {
     // An attachment in three slices.
     let data = vec![42u8; 150_000];
     let begin = api
-        .attachment_begin(json!({"recipients": recipients, "size": data.len()}).to_string().as_bytes())
+        .attachment_begin(
+            json!({"recipients": recipients, "size": data.len()})
+                .to_string()
+                .as_bytes(),
+        )
         .unwrap();
     let a = begin.meta["attachment"].as_u64().unwrap() as u32;
     let mut ct = Vec::new();
@@ -38,7 +42,10 @@ fn report_attachment_thread_and_reply() {
     }
     let fin = api.attachment_finish(a).unwrap();
     ct.extend(fin.bytes);
-    assert_eq!(fin.meta["ciphertext_size"].as_u64().unwrap(), ct.len() as u64);
+    assert_eq!(
+        fin.meta["ciphertext_size"].as_u64().unwrap(),
+        ct.len() as u64
+    );
 
     // The report lists it.
     let req = json!({
@@ -61,26 +68,39 @@ fn report_attachment_thread_and_reply() {
     let sealed = api.report_seal(s, req.to_string().as_bytes()).unwrap();
     let opened = open_report(&sealed.bytes, &[bureau.as_age()]).unwrap();
     assert_eq!(opened.content.description, "Typed in the browser.");
-    assert_eq!(opened.content.contact, None, "an empty contact field is no contact");
-    assert_eq!(opened.content.attachments[0].ciphertext_size, ct.len() as u64);
+    assert_eq!(
+        opened.content.contact, None,
+        "an empty contact field is no contact"
+    );
+    assert_eq!(
+        opened.content.attachments[0].ciphertext_size,
+        ct.len() as u64
+    );
     let note = sealed.meta["note"].as_str().unwrap().to_owned();
     // A report with the code in it is refused.
     let mut leaky = req.clone();
     leaky["content"]["when_where"] = json!(format!("my code: {code}"));
-    assert_eq!(api.report_seal(s, leaky.to_string().as_bytes()).err().unwrap().kind, "contains_code");
+    assert_eq!(
+        api.report_seal(s, leaky.to_string().as_bytes())
+            .err()
+            .unwrap()
+            .kind,
+        "contains_code"
+    );
     api.session_close(s);
 
     // The bureau asks a question.
     let day = Day::parse("2026-11-24").unwrap();
     let state = ThreadState::new(opened.ciphertext_sha256);
-    let q = state.draft(Direction::ToReporter, day, Zeroizing::new("Which month?".into()));
+    let q = state.draft(
+        Direction::ToReporter,
+        day,
+        Zeroizing::new("Which month?".into()),
+    );
     let question = seal_to_reporter(&q, &opened.thread, &[bureau.recipient()]).unwrap();
 
     // The reporter comes back with the code, typed sloppily.
-    assert_eq!(
-        api.session_open(b"AAAA-AAAA").err().unwrap().kind,
-        "length"
-    );
+    assert_eq!(api.session_open(b"AAAA-AAAA").err().unwrap().kind, "length");
     let sloppy = code.to_lowercase().replace('-', " ");
     let s = session(&api.session_open(sloppy.as_bytes()).unwrap().meta);
     let read = api
@@ -96,11 +116,25 @@ fn report_attachment_thread_and_reply() {
 
     // A reply that contains the code is refused; a normal one goes to the bureau.
     let leak = json!({"text": format!("code: {code}"), "date": "2026-11-25"});
-    assert_eq!(api.reply_seal(s, leak.to_string().as_bytes()).err().unwrap().kind, "contains_code");
+    assert_eq!(
+        api.reply_seal(s, leak.to_string().as_bytes())
+            .err()
+            .unwrap()
+            .kind,
+        "contains_code"
+    );
     let reply = api
-        .reply_seal(s, json!({"text": "In March.", "date": "2026-11-25"}).to_string().as_bytes())
+        .reply_seal(
+            s,
+            json!({"text": "In March.", "date": "2026-11-25"})
+                .to_string()
+                .as_bytes(),
+        )
         .unwrap();
-    assert_eq!(reply.meta["extends"], hex::encode(meldpunt_crypto::ciphertext_hash(&question)));
+    assert_eq!(
+        reply.meta["extends"],
+        hex::encode(meldpunt_crypto::ciphertext_hash(&question))
+    );
     let mut bureau_state = ThreadState::new(opened.ciphertext_sha256);
     let m = open_message(&question, &[bureau.as_age()], &opened.thread).unwrap();
     bureau_state.accept(&question, &m).unwrap();
@@ -130,7 +164,10 @@ fn report_attachment_thread_and_reply() {
         .thread_read(s, json!({"note": note, "report_sha256": hex::encode(opened.ciphertext_sha256), "messages": msgs}).to_string().as_bytes())
         .unwrap();
     assert_eq!(read.meta["messages"][0]["verified"], true);
-    assert_eq!(read.meta["messages"][1]["verified"], serde_json::Value::Null);
+    assert_eq!(
+        read.meta["messages"][1]["verified"],
+        serde_json::Value::Null
+    );
     assert_eq!(read.meta["sent_by_you"], 1);
 }
 
@@ -151,7 +188,11 @@ fn a_forged_bureau_message_is_shown_as_unverified() {
     let mut fake = opened.thread.clone();
     fake.thread_key = meldpunt_crypto::ThreadKey::from_bytes([3u8; 32]);
     let state = ThreadState::new(opened.ciphertext_sha256);
-    let draft = state.draft(Direction::ToReporter, Day::parse("2026-11-24").unwrap(), Zeroizing::new("Please send your name.".into()));
+    let draft = state.draft(
+        Direction::ToReporter,
+        Day::parse("2026-11-24").unwrap(),
+        Zeroizing::new("Please send your name.".into()),
+    );
     let forged = seal_to_reporter(&draft, &fake, &[]).unwrap();
     let read = api
         .thread_read(
@@ -162,6 +203,9 @@ fn a_forged_bureau_message_is_shown_as_unverified() {
         )
         .unwrap();
     assert_eq!(read.meta["messages"][0]["verified"], false);
-    assert!(read.meta["messages"][0].get("text").is_none(), "a forged text is never shown");
+    assert!(
+        read.meta["messages"][0].get("text").is_none(),
+        "a forged text is never shown"
+    );
     assert_eq!(read.meta["can_reply"], false);
 }

@@ -10,8 +10,8 @@ use std::path::Path;
 use meldpunt_crypto::envelope::forge;
 use meldpunt_crypto::{
     encrypt_attachment, seal_from_reporter, seal_report, seal_to_reporter, AttachmentEntry,
-    CaseStatus, Category, Day, Destination, Direction, EncryptedBy, InvestigatorKey,
-    ReportContent, ReporterKeys, ReturnCode, ThreadKey, ThreadSecrets, ThreadState,
+    CaseStatus, Category, Day, Destination, Direction, EncryptedBy, InvestigatorKey, ReportContent,
+    ReporterKeys, ReturnCode, ThreadKey, ThreadSecrets, ThreadState,
 };
 use rand::rngs::OsRng;
 use serde_json::json;
@@ -74,7 +74,11 @@ fn main() {
         description: "Looked up a neighbour's immigration file without any need.".into(),
         when_where: "12 October, office Den Haag".into(),
         contact: Some("reporter@example.org".into()),
-        attachments: vec![AttachmentEntry::new("minutes.txt".into(), attachment.len() as u64, &digest)],
+        attachments: vec![AttachmentEntry::new(
+            "minutes.txt".into(),
+            attachment.len() as u64,
+            &digest,
+        )],
         date: day,
         encrypted_by: EncryptedBy::Browser,
     };
@@ -83,10 +87,19 @@ fn main() {
 
     // The reporter's note to self, and a note forged with anything but the reporter's key.
     let note = meldpunt_crypto::ReporterNote::for_report(&bureau, &report, day);
-    write("note.age", &meldpunt_crypto::seal_reporter_note(&note, &keys).unwrap());
+    write(
+        "note.age",
+        &meldpunt_crypto::seal_reporter_note(&note, &keys).unwrap(),
+    );
     write(
         "fail_note_bad_signature.age",
-        &forge::raw_envelope(1, 4, &serde_json::to_vec(&note).unwrap(), &[0x11u8; 64], &[keys.recipient()]),
+        &forge::raw_envelope(
+            1,
+            4,
+            &serde_json::to_vec(&note).unwrap(),
+            &[0x11u8; 64],
+            &[keys.recipient()],
+        ),
     );
 
     // The bureau key again, protected by the passphrase "meldpunt test vectors".
@@ -95,7 +108,9 @@ fn main() {
         &bureau_key
             .to_protected_key_file(
                 day,
-                meldpunt_crypto::age::secrecy::SecretString::from("meldpunt test vectors".to_owned()),
+                meldpunt_crypto::age::secrecy::SecretString::from(
+                    "meldpunt test vectors".to_owned(),
+                ),
             )
             .unwrap(),
     );
@@ -103,20 +118,32 @@ fn main() {
     // A thread: question, answer, follow-up.
     let thread = ThreadSecrets::from_reporter_keys(&keys);
     let mut state = ThreadState::new(meldpunt_crypto::ciphertext_hash(&report));
-    let mut q = state.draft(Direction::ToReporter, day, Zeroizing::new("Thank you. Which office?".into()));
+    let mut q = state.draft(
+        Direction::ToReporter,
+        day,
+        Zeroizing::new("Thank you. Which office?".into()),
+    );
     q.status = Some(CaseStatus::Acknowledged);
     let m1 = seal_to_reporter(&q, &thread, bureau.recipients()).unwrap();
     let opened = meldpunt_crypto::open_message(&m1, &[&keys.identity()], &thread).unwrap();
     state.accept(&m1, &opened).unwrap();
     write("message-1-to_reporter.age", &m1);
 
-    let a = state.draft(Direction::FromReporter, day, Zeroizing::new("Den Haag, second floor.".into()));
+    let a = state.draft(
+        Direction::FromReporter,
+        day,
+        Zeroizing::new("Den Haag, second floor.".into()),
+    );
     let m2 = seal_from_reporter(&a, &keys, &code, bureau.recipients()).unwrap();
     let opened = meldpunt_crypto::open_message(&m2, &[bureau_key.as_age()], &thread).unwrap();
     state.accept(&m2, &opened).unwrap();
     write("message-2-from_reporter.age", &m2);
 
-    let f = state.draft(Direction::ToReporter, day, Zeroizing::new("Understood.".into()));
+    let f = state.draft(
+        Direction::ToReporter,
+        day,
+        Zeroizing::new("Understood.".into()),
+    );
     let m3 = seal_to_reporter(&f, &thread, bureau.recipients()).unwrap();
     write("message-3-to_reporter.age", &m3);
 
@@ -124,10 +151,17 @@ fn main() {
     let next = state.draft(Direction::ToReporter, day, Zeroizing::new("forged".into()));
     let mut wrong_key = thread.clone();
     wrong_key.thread_key = ThreadKey::from_bytes([7u8; 32]);
-    write("fail_message_bad_mac.age", &seal_to_reporter(&next, &wrong_key, bureau.recipients()).unwrap());
+    write(
+        "fail_message_bad_mac.age",
+        &seal_to_reporter(&next, &wrong_key, bureau.recipients()).unwrap(),
+    );
 
     let insider = ReporterKeys::derive(ReturnCode::generate(&mut OsRng));
-    let claim = state.draft(Direction::FromReporter, day, Zeroizing::new("I withdraw everything.".into()));
+    let claim = state.draft(
+        Direction::FromReporter,
+        day,
+        Zeroizing::new("I withdraw everything.".into()),
+    );
     write(
         "fail_message_bad_signature.age",
         &forge::reporter_message_signed_by(&claim, &thread, &insider, bureau.recipients()),
@@ -165,13 +199,19 @@ fn main() {
 
     // The attachment with a non-zero byte in its padding.
     let mut padded = attachment.to_vec();
-    padded.resize(meldpunt_crypto::padding::padded_len(attachment.len() as u64) as usize, 0);
+    padded.resize(
+        meldpunt_crypto::padding::padded_len(attachment.len() as u64) as usize,
+        0,
+    );
     *padded.last_mut().unwrap() = 1;
     write(
         "fail_attachment_bad_padding.age",
         &meldpunt_crypto::agefile::encrypt(bureau.recipients(), &padded).unwrap(),
     );
-    write("fail_header_not_age.age", b"%PDF-1.7\n% a plaintext document, not age\n");
+    write(
+        "fail_header_not_age.age",
+        b"%PDF-1.7\n% a plaintext document, not age\n",
+    );
     let mut scrypt_ct = Vec::new();
     let mut w = meldpunt_crypto::age::Encryptor::with_user_passphrase(
         meldpunt_crypto::age::secrecy::SecretString::from("hunter2".to_owned()),
@@ -185,13 +225,19 @@ fn main() {
     let shown = code.to_grouped_string();
     let mut typo: Vec<char> = shown.chars().collect();
     typo[5] = if typo[5] == 'A' { 'B' } else { 'A' };
-    write("fail_code_typo.txt", typo.iter().collect::<String>().as_bytes());
+    write(
+        "fail_code_typo.txt",
+        typo.iter().collect::<String>().as_bytes(),
+    );
     let mut swapped: Vec<char> = shown.chars().collect();
     let i = (0..swapped.len() - 1)
         .find(|&i| swapped[i] != swapped[i + 1] && swapped[i] != '-' && swapped[i + 1] != '-')
         .unwrap();
     swapped.swap(i, i + 1);
-    write("fail_code_swapped.txt", swapped.iter().collect::<String>().as_bytes());
+    write(
+        "fail_code_swapped.txt",
+        swapped.iter().collect::<String>().as_bytes(),
+    );
     write("fail_code_short.txt", &shown.as_bytes()[..shown.len() - 5]);
     println!("vectors written to {}", dir.display());
 }

@@ -96,7 +96,9 @@ fn map_age_decrypt(e: age::DecryptError) -> DecryptError {
     match e {
         age::DecryptError::NoMatchingKeys => DecryptError::NotARecipient,
         age::DecryptError::Io(io) => DecryptError::Io(io),
-        age::DecryptError::DecryptionFailed | age::DecryptError::InvalidMac => DecryptError::Damaged,
+        age::DecryptError::DecryptionFailed | age::DecryptError::InvalidMac => {
+            DecryptError::Damaged
+        }
         _ => DecryptError::NotAgeFile,
     }
 }
@@ -131,7 +133,10 @@ fn decryptor<R: Read>(input: R) -> Result<age::Decryptor<R>, DecryptError> {
     let d = age::Decryptor::new(input).map_err(|e| match e {
         // A header that ends early or cannot be read is not an age file at all.
         age::DecryptError::Io(ref io)
-            if matches!(io.kind(), io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidData) =>
+            if matches!(
+                io.kind(),
+                io::ErrorKind::UnexpectedEof | io::ErrorKind::InvalidData
+            ) =>
         {
             DecryptError::NotAgeFile
         }
@@ -434,12 +439,21 @@ mod tests {
         let (other, _) = pair();
         let ct = encrypt(&[r], b"hello").unwrap();
         assert_eq!(&decrypt(&[&id], &ct).unwrap()[..], b"hello");
-        assert!(matches!(decrypt(&[&other], &ct), Err(DecryptError::NotARecipient)));
-        assert!(matches!(decrypt(&[&id], b"garbage"), Err(DecryptError::NotAgeFile)));
+        assert!(matches!(
+            decrypt(&[&other], &ct),
+            Err(DecryptError::NotARecipient)
+        ));
+        assert!(matches!(
+            decrypt(&[&id], b"garbage"),
+            Err(DecryptError::NotAgeFile)
+        ));
         let mut cut = ct.clone();
         cut.truncate(ct.len() - 3);
         assert!(matches!(decrypt(&[&id], &cut), Err(DecryptError::Damaged)));
-        assert!(matches!(encrypt(&[], b"x"), Err(EncryptError::NoRecipients)));
+        assert!(matches!(
+            encrypt(&[], b"x"),
+            Err(EncryptError::NoRecipients)
+        ));
     }
 
     #[test]
@@ -447,7 +461,8 @@ mod tests {
         let (id, r) = pair();
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         let mut ct = Vec::new();
-        let digest = encrypt_attachment(&[r.clone()], &data[..], data.len() as u64, &mut ct).unwrap();
+        let digest =
+            encrypt_attachment(std::slice::from_ref(&r), &data[..], data.len() as u64, &mut ct).unwrap();
         assert_eq!(digest.size, ct.len() as u64);
         assert_eq!(digest.sha256, <[u8; 32]>::from(Sha256::digest(&ct)));
         let mut out = Vec::new();
@@ -482,7 +497,7 @@ mod tests {
     #[test]
     fn length_mismatch_is_refused() {
         let (_, r) = pair();
-        let err = encrypt_attachment(&[r.clone()], &b"abc"[..], 4, Vec::new());
+        let err = encrypt_attachment(std::slice::from_ref(&r), &b"abc"[..], 4, Vec::new());
         assert!(matches!(err, Err(EncryptError::LengthMismatch { .. })));
         let err = encrypt_attachment(&[r], &b"abcde"[..], 4, Vec::new());
         assert!(matches!(err, Err(EncryptError::LengthMismatch { .. })));

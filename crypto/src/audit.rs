@@ -34,9 +34,16 @@ mod tests {
     fn the_formula_is_fixed() {
         let day = Day::parse("2026-11-23").unwrap();
         let expected = hex::encode(Sha256::digest(
-            format!("meldpunt audit v1\n0\n2026-11-23\nalice\nstatus closed\nMP-1\n{GENESIS}\n").as_bytes(),
+            format!("meldpunt audit v1\n0\n2026-11-23\nalice\nstatus closed\nMP-1\n{GENESIS}\n")
+                .as_bytes(),
         ));
-        assert_eq!(entry_hash(0, day, "alice", "status closed", Some("MP-1"), GENESIS), expected);
-        assert_ne!(entry_hash(0, day, "alice", "x", None, GENESIS), entry_hash(0, day, "alice", "x", Some("-x"), GENESIS));
+        assert_eq!(
+            entry_hash(0, day, "alice", "status closed", Some("MP-1"), GENESIS),
+            expected
+        );
+        assert_ne!(
+            entry_hash(0, day, "alice", "x", None, GENESIS),
+            entry_hash(0, day, "alice", "x", Some("-x"), GENESIS)
+        );
     }
 }

@@ -169,7 +169,8 @@ fn is_separator(c: char) -> bool {
     c.is_whitespace()
         || matches!(
             c,
-            '-' | '.' | '_' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{fe58}' | '\u{fe63}' | '\u{ff0d}'
+            '-' | '.' | '_' | '\u{2010}'
+                ..='\u{2015}' | '\u{2212}' | '\u{fe58}' | '\u{fe63}' | '\u{ff0d}'
         )
 }
 
@@ -266,7 +267,10 @@ mod tests {
         let shown = code.to_grouped_string();
         for sep in ["\u{2014}", "\u{2013}", "\u{2212}", "\u{202f}", " \u{2011} "] {
             let typed = shown.replace('-', sep);
-            assert_eq!(ReturnCode::parse(&typed).unwrap().canonical_bytes(), code.canonical_bytes());
+            assert_eq!(
+                ReturnCode::parse(&typed).unwrap().canonical_bytes(),
+                code.canonical_bytes()
+            );
         }
     }
 
@@ -315,7 +319,10 @@ mod tests {
             ReturnCode::parse("ABCU").err(),
             Some(CodeError::InvalidCharacter { position: 4 })
         );
-        assert_eq!(ReturnCode::parse("").err(), Some(CodeError::WrongLength { found: 0 }));
+        assert_eq!(
+            ReturnCode::parse("").err(),
+            Some(CodeError::WrongLength { found: 0 })
+        );
     }
 
     #[test]
@@ -330,7 +337,11 @@ mod tests {
                     continue;
                 }
                 let s = std::str::from_utf8(&typed).unwrap();
-                assert_eq!(ReturnCode::parse(s).err(), Some(CodeError::Typo), "pos {pos}");
+                assert_eq!(
+                    ReturnCode::parse(s).err(),
+                    Some(CodeError::Typo),
+                    "pos {pos}"
+                );
             }
         }
     }

@@ -136,11 +136,20 @@ mod tests {
     fn arithmetic() {
         let d = Day::parse("2026-11-28").unwrap();
         assert_eq!(d.add_days(7).to_string(), "2026-12-05");
-        assert_eq!(Day::parse("2026-11-30").unwrap().add_months(3).to_string(), "2027-02-28");
-        assert_eq!(Day::parse("2027-11-30").unwrap().add_months(3).to_string(), "2028-02-29");
+        assert_eq!(
+            Day::parse("2026-11-30").unwrap().add_months(3).to_string(),
+            "2027-02-28"
+        );
+        assert_eq!(
+            Day::parse("2027-11-30").unwrap().add_months(3).to_string(),
+            "2028-02-29"
+        );
         assert_eq!(d.days_until(d.add_days(-3)), -3);
         assert_eq!(Day::from_unix_seconds(0).unwrap().to_string(), "1970-01-01");
-        assert_eq!(Day::from_unix_seconds(-1).unwrap().to_string(), "1969-12-31");
+        assert_eq!(
+            Day::from_unix_seconds(-1).unwrap().to_string(),
+            "1969-12-31"
+        );
     }
 
     #[test]

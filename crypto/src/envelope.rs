@@ -390,9 +390,7 @@ impl fmt::Display for OpenError {
                 "this message is NOT authentic: it claims to come from the reporter but the \
                  reporter's signature does not verify",
             ),
-            OpenError::WrongThread => {
-                f.write_str("this message belongs to another case's thread")
-            }
+            OpenError::WrongThread => f.write_str("this message belongs to another case's thread"),
         }
     }
 }
@@ -470,7 +468,9 @@ struct Frame<'a> {
 
 fn unframe(plaintext: &[u8]) -> Result<Frame<'_>, OpenError> {
     if plaintext.len() < FRAME_HEADER || &plaintext[..8] != MAGIC {
-        return Err(OpenError::Malformed("it does not start with the Meldpunt magic bytes"));
+        return Err(OpenError::Malformed(
+            "it does not start with the Meldpunt magic bytes",
+        ));
     }
     if plaintext[8] != VERSION {
         return Err(OpenError::UnsupportedVersion(plaintext[8]));
@@ -598,15 +598,28 @@ fn open_report_plaintext(plaintext: &[u8], hash: [u8; 32]) -> Result<OpenedRepor
     let vk = VerifyingKey::from_bytes(&vk_bytes)
         .map_err(|_| OpenError::Malformed("bad verifying key"))?;
     verify_signature(&vk, Kind::Report, frame.body, frame.auth)?;
-    let recipients = parse_recipients(&body.recipients, "a listed recipient is not an age recipient")?;
-    if body.content.attachments.iter().any(|a| a.sha256().is_none()) {
-        return Err(OpenError::Malformed("an attachment hash is not 64 hex digits"));
+    let recipients = parse_recipients(
+        &body.recipients,
+        "a listed recipient is not an age recipient",
+    )?;
+    if body
+        .content
+        .attachments
+        .iter()
+        .any(|a| a.sha256().is_none())
+    {
+        return Err(OpenError::Malformed(
+            "an attachment hash is not 64 hex digits",
+        ));
     }
     let reporter_recipient = Recipient::parse(&body.reporter.recipient)
         .map_err(|_| OpenError::Malformed("the reporter's recipient is not an age recipient"))?;
     let thread = ThreadSecrets {
         thread_id: ThreadId(parse_hex::<16>(&body.reporter.thread_id, "bad thread id")?),
-        thread_key: ThreadKey(parse_hex::<32>(&body.reporter.thread_key, "bad thread key")?),
+        thread_key: ThreadKey(parse_hex::<32>(
+            &body.reporter.thread_key,
+            "bad thread key",
+        )?),
         reporter_recipient,
         reporter_verifying_key: vk,
     };
@@ -630,7 +643,11 @@ fn message_body(draft: &MessageDraft, thread_id: ThreadId) -> MessageBody {
         date: draft.date,
         text: draft.text.as_str().to_owned(),
         status: draft.status,
-        reply_to: draft.reply_to.iter().map(|r| r.as_str().to_owned()).collect(),
+        reply_to: draft
+            .reply_to
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect(),
     }
 }
 
@@ -646,7 +663,12 @@ pub fn seal_to_reporter(
     let tag = mac(&thread.thread_key, Kind::ToReporter, &json);
     let plaintext = frame(Kind::ToReporter, &json, &tag);
     let mut to: Vec<Recipient> = vec![thread.reporter_recipient.clone()];
-    to.extend(bureau.iter().filter(|r| **r != thread.reporter_recipient).cloned());
+    to.extend(
+        bureau
+            .iter()
+            .filter(|r| **r != thread.reporter_recipient)
+            .cloned(),
+    );
     Ok(agefile::encrypt(&to, &plaintext)?)
 }
 
@@ -691,7 +713,12 @@ fn open_message_plaintext(plaintext: &[u8], thread: &ThreadSecrets) -> Result<Me
         Kind::FromReporter => Direction::FromReporter,
         Kind::Report | Kind::ReporterNote => return Err(OpenError::WrongKind),
     };
-    verify_mac(&thread.thread_key, frame.kind, frame.body, &frame.auth[..MAC_LEN])?;
+    verify_mac(
+        &thread.thread_key,
+        frame.kind,
+        frame.body,
+        &frame.auth[..MAC_LEN],
+    )?;
     if direction == Direction::FromReporter {
         verify_signature(
             &thread.reporter_verifying_key,
@@ -707,9 +734,14 @@ fn open_message_plaintext(plaintext: &[u8], thread: &ThreadSecrets) -> Result<Me
     }
     if direction == Direction::FromReporter && (!body.reply_to.is_empty() || body.status.is_some())
     {
-        return Err(OpenError::Malformed("a reporter's message cannot carry bureau fields"));
+        return Err(OpenError::Malformed(
+            "a reporter's message cannot carry bureau fields",
+        ));
     }
-    let reply_to = parse_recipients(&body.reply_to, "a reply-to recipient is not an age recipient")?;
+    let reply_to = parse_recipients(
+        &body.reply_to,
+        "a reply-to recipient is not an age recipient",
+    )?;
     Ok(Message {
         direction,
         seq: body.seq,
@@ -768,12 +800,18 @@ impl ReporterNote {
 
     /// The report's ciphertext hash as bytes.
     pub fn report_sha256(&self) -> Result<[u8; 32], OpenError> {
-        parse_hex::<32>(&self.report_sha256, "the note's report hash is not 64 hex digits")
+        parse_hex::<32>(
+            &self.report_sha256,
+            "the note's report hash is not 64 hex digits",
+        )
     }
 
     /// The recipients, parsed.
     pub fn parsed_recipients(&self) -> Result<Vec<Recipient>, OpenError> {
-        parse_recipients(&self.recipients, "a recipient in the note is not an age recipient")
+        parse_recipients(
+            &self.recipients,
+            "a recipient in the note is not an age recipient",
+        )
     }
 }
 
@@ -786,7 +824,10 @@ pub fn seal_reporter_note(note: &ReporterNote, keys: &ReporterKeys) -> Result<Ve
 }
 
 /// Opens and verifies the note to self with the keys derived from the code.
-pub fn open_reporter_note(ciphertext: &[u8], keys: &ReporterKeys) -> Result<ReporterNote, OpenError> {
+pub fn open_reporter_note(
+    ciphertext: &[u8],
+    keys: &ReporterKeys,
+) -> Result<ReporterNote, OpenError> {
     let plaintext = agefile::decrypt(&[&keys.identity()], ciphertext)?;
     let frame = unframe(&plaintext)?;
     if frame.kind != Kind::ReporterNote {
@@ -821,7 +862,13 @@ pub mod forge {
     }
 
     /// Any frame with any body and authenticator, encrypted to `recipients`.
-    pub fn raw_envelope(version: u8, kind: u8, body: &[u8], auth: &[u8], recipients: &[Recipient]) -> Vec<u8> {
+    pub fn raw_envelope(
+        version: u8,
+        kind: u8,
+        body: &[u8],
+        auth: &[u8],
+        recipients: &[Recipient],
+    ) -> Vec<u8> {
         let mut framed = frame(Kind::Report, body, auth).to_vec();
         framed[8] = version;
         framed[9] = kind;
@@ -838,7 +885,9 @@ impl AttachmentEntry {
     /// The listed SHA-256 as bytes (`None` if it is not 64 hex digits).
     pub fn sha256(&self) -> Option<[u8; 32]> {
         let mut out = [0u8; 32];
-        hex::decode_to_slice(&self.ciphertext_sha256, &mut out).ok().map(|_| out)
+        hex::decode_to_slice(&self.ciphertext_sha256, &mut out)
+            .ok()
+            .map(|_| out)
     }
 
     /// An entry for an attachment just encrypted.
@@ -876,7 +925,12 @@ mod tests {
         }
     }
 
-    fn insider_setup() -> (crate::ReturnCode, ReporterKeys, ThreadSecrets, age::x25519::Identity) {
+    fn insider_setup() -> (
+        crate::ReturnCode,
+        ReporterKeys,
+        ThreadSecrets,
+        age::x25519::Identity,
+    ) {
         let code = crate::ReturnCode::generate(&mut rand::rngs::OsRng);
         let keys = ReporterKeys::derive_from(&code);
         let thread = ThreadSecrets::from_reporter_keys(&keys);
@@ -898,37 +952,64 @@ mod tests {
         let other = ReporterKeys::derive(crate::ReturnCode::generate(&mut rand::rngs::OsRng));
         let mut auth = mac(&thread.thread_key, Kind::FromReporter, &json).to_vec();
         auth.extend_from_slice(&sign(&other, Kind::FromReporter, &json));
-        let ct = agefile::encrypt(&[bureau_r.clone()], &frame(Kind::FromReporter, &json, &auth)).unwrap();
-        assert!(matches!(open_message(&ct, &[&bureau], &thread), Err(OpenError::BadSignature)));
+        let ct = agefile::encrypt(
+            std::slice::from_ref(&bureau_r),
+            &frame(Kind::FromReporter, &json, &auth),
+        )
+        .unwrap();
+        assert!(matches!(
+            open_message(&ct, &[&bureau], &thread),
+            Err(OpenError::BadSignature)
+        ));
 
         // Nor pass it off as a bureau message with the reporter's kind byte stripped of
         // its signature: the MAC covers the kind byte.
         let tag = mac(&thread.thread_key, Kind::FromReporter, &json);
         let ct = agefile::encrypt(&[bureau_r], &frame(Kind::ToReporter, &json, &tag)).unwrap();
-        assert!(matches!(open_message(&ct, &[&bureau], &thread), Err(OpenError::BadMac)));
+        assert!(matches!(
+            open_message(&ct, &[&bureau], &thread),
+            Err(OpenError::BadMac)
+        ));
     }
 
     #[test]
     fn the_note_to_self_round_trips_and_resists_forgery() {
         let (_code, keys, thread, bureau) = insider_setup();
-        let dest = Destination::from_recipients("bureau", vec![Recipient::from_age(bureau.to_public())]).unwrap();
-        let note = ReporterNote::for_report(&dest, b"report bytes", Day::parse("2026-11-23").unwrap());
+        let dest =
+            Destination::from_recipients("bureau", vec![Recipient::from_age(bureau.to_public())])
+                .unwrap();
+        let note =
+            ReporterNote::for_report(&dest, b"report bytes", Day::parse("2026-11-23").unwrap());
         let ct = seal_reporter_note(&note, &keys).unwrap();
         let back = open_reporter_note(&ct, &keys).unwrap();
         assert_eq!(back.recipients, note.recipients);
-        assert_eq!(back.report_sha256, hex::encode(ciphertext_hash(b"report bytes")));
+        assert_eq!(
+            back.report_sha256,
+            hex::encode(ciphertext_hash(b"report bytes"))
+        );
         // A server that swaps in its own key cannot MAC the note.
         let mut fake = note.clone();
-        fake.recipients = vec![Recipient::from_age(age::x25519::Identity::generate().to_public()).to_string()];
+        fake.recipients =
+            vec![Recipient::from_age(age::x25519::Identity::generate().to_public()).to_string()];
         let json = to_json(&fake).unwrap();
         // Not even with the thread key, which the bureau holds too.
         let tag = mac(&thread.thread_key, Kind::ReporterNote, &json);
         let mut auth = tag.to_vec();
         auth.extend_from_slice(&[0u8; 32]);
-        let forged = agefile::encrypt(&[keys.recipient()], &frame(Kind::ReporterNote, &json, &auth)).unwrap();
-        assert!(matches!(open_reporter_note(&forged, &keys), Err(OpenError::BadSignature)));
+        let forged = agefile::encrypt(
+            &[keys.recipient()],
+            &frame(Kind::ReporterNote, &json, &auth),
+        )
+        .unwrap();
+        assert!(matches!(
+            open_reporter_note(&forged, &keys),
+            Err(OpenError::BadSignature)
+        ));
         // A note is not a message, and the bureau cannot read it.
-        assert!(matches!(open_message(&ct, &[&keys.identity()], &thread), Err(OpenError::WrongKind)));
+        assert!(matches!(
+            open_message(&ct, &[&keys.identity()], &thread),
+            Err(OpenError::WrongKind)
+        ));
         assert!(open_message(&ct, &[&bureau], &thread).is_err());
     }
 
@@ -944,7 +1025,10 @@ mod tests {
         assert!(matches!(unframe(&bad), Err(OpenError::Malformed(_))));
         let mut newer = framed.clone();
         newer[8] = 2;
-        assert!(matches!(unframe(&newer), Err(OpenError::UnsupportedVersion(2))));
+        assert!(matches!(
+            unframe(&newer),
+            Err(OpenError::UnsupportedVersion(2))
+        ));
         let short = &framed[..framed.len() - 1];
         assert!(matches!(unframe(short), Err(OpenError::Malformed(_))));
     }

@@ -159,15 +159,18 @@ mod tests {
         let s = check_header(&ct).unwrap();
         assert_eq!(s.x25519_stanzas, 2);
         for cut in [0, 5, 30, s.header_len, s.header_len + 15] {
-            assert_eq!(check_header(&ct[..cut]), Err(HeaderError::Incomplete), "cut {cut}");
+            assert_eq!(
+                check_header(&ct[..cut]),
+                Err(HeaderError::Incomplete),
+                "cut {cut}"
+            );
         }
     }
 
     #[test]
     fn passphrase_files_are_refused() {
-        let enc = age::Encryptor::with_user_passphrase(age::secrecy::SecretString::from(
-            "pw".to_owned(),
-        ));
+        let enc =
+            age::Encryptor::with_user_passphrase(age::secrecy::SecretString::from("pw".to_owned()));
         let mut ct = Vec::new();
         let mut w = enc.wrap_output(&mut ct).unwrap();
         std::io::Write::write_all(&mut w, b"x").unwrap();
@@ -177,7 +180,10 @@ mod tests {
 
     #[test]
     fn garbage_is_refused() {
-        assert_eq!(check_header(b"hello world, not age"), Err(HeaderError::NotAge));
+        assert_eq!(
+            check_header(b"hello world, not age"),
+            Err(HeaderError::NotAge)
+        );
         assert_eq!(check_header(b"%PDF-1.4"), Err(HeaderError::NotAge));
         let mut fake = AGE_V1_LINE.to_vec();
         fake.extend_from_slice(b"-> ssh-ed25519 abc\nAAAA\n--- AAAA\n");

@@ -70,10 +70,14 @@ impl InvestigatorKey {
             age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
                 .map_err(|_| KeyFileError::Write)?;
         let mut out = Vec::new();
-        let armored = age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor)
+        let armored =
+            age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor)
+                .map_err(|_| KeyFileError::Write)?;
+        let mut w = encryptor
+            .wrap_output(armored)
             .map_err(|_| KeyFileError::Write)?;
-        let mut w = encryptor.wrap_output(armored).map_err(|_| KeyFileError::Write)?;
-        w.write_all(text.as_bytes()).map_err(|_| KeyFileError::Write)?;
+        w.write_all(text.as_bytes())
+            .map_err(|_| KeyFileError::Write)?;
         w.finish()
             .and_then(|armored| armored.finish())
             .map_err(|_| KeyFileError::Write)?;
@@ -237,19 +241,27 @@ mod tests {
             load_keys(&file, || Some(SecretString::from("wrong".to_owned()))).err(),
             Some(KeyFileError::WrongPassphrase)
         );
-        let loaded =
-            load_keys(&file, || Some(SecretString::from("correct horse".to_owned()))).unwrap();
+        let loaded = load_keys(&file, || {
+            Some(SecretString::from("correct horse".to_owned()))
+        })
+        .unwrap();
         assert_eq!(loaded[0].recipient(), key.recipient());
     }
 
     #[test]
     fn bad_key_files() {
-        assert_eq!(load_keys(b"# nothing\n", || None).err(), Some(KeyFileError::NoKeys));
+        assert_eq!(
+            load_keys(b"# nothing\n", || None).err(),
+            Some(KeyFileError::NoKeys)
+        );
         assert_eq!(
             load_keys(b"# c\nhello\n", || None).err(),
             Some(KeyFileError::BadLine { line: 2 })
         );
-        assert_eq!(load_keys(&[0xff, 0xfe], || None).err(), Some(KeyFileError::NotText));
+        assert_eq!(
+            load_keys(&[0xff, 0xfe], || None).err(),
+            Some(KeyFileError::NotText)
+        );
         let damaged = b"-----BEGIN AGE ENCRYPTED FILE-----\nnot base64 at all\n-----END AGE ENCRYPTED FILE-----\n";
         assert_eq!(
             load_keys(damaged, || Some(SecretString::from("x".to_owned()))).err(),

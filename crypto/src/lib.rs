@@ -64,16 +64,15 @@ mod symbols;
 pub mod thread;
 
 pub use age;
-pub use agefile::{
-    decrypt_attachment, encrypt_attachment, AttachmentEncryptor, CiphertextDigest,
-};
+pub use agefile::{decrypt_attachment, encrypt_attachment, AttachmentEncryptor, CiphertextDigest};
 pub use code::{CodeError, ReturnCode};
 pub use day::Day;
 pub use derive::{MailboxCredential, MailboxId, ReporterKeys, ThreadId, ThreadKey};
 pub use envelope::{
     ciphertext_hash, open_message, open_report, open_reporter_note, seal_from_reporter,
-    seal_report, seal_reporter_note, seal_to_reporter, ReporterNote, AttachmentEntry, CaseStatus, Category, Direction, EncryptedBy, Message,
-    MessageDraft, OpenError, OpenedReport, ReportContent, SealError, ThreadSecrets,
+    seal_report, seal_reporter_note, seal_to_reporter, AttachmentEntry, CaseStatus, Category,
+    Direction, EncryptedBy, Message, MessageDraft, OpenError, OpenedReport, ReportContent,
+    ReporterNote, SealError, ThreadSecrets,
 };
 pub use header::{check_header, HeaderError, HeaderSummary};
 pub use identity::{load_keys, InvestigatorKey, KeyFileError};

@@ -13,7 +13,7 @@ pub const MAX_PADDED_INPUT: u64 = 1 << 62;
 
 /// Padmé: the padded length of a length `len`.
 pub fn padme(len: u64) -> u64 {
-    if len < 2 || len > MAX_PADDED_INPUT {
+    if !(2..=MAX_PADDED_INPUT).contains(&len) {
         return len;
     }
     let e = 63 - u64::from(len.leading_zeros()); // floor(log2 len)
@@ -53,7 +53,12 @@ mod tests {
 
     #[test]
     fn absurd_lengths_do_not_overflow() {
-        for len in [u64::MAX, u64::MAX - 1, MAX_PADDED_INPUT, MAX_PADDED_INPUT + 1] {
+        for len in [
+            u64::MAX,
+            u64::MAX - 1,
+            MAX_PADDED_INPUT,
+            MAX_PADDED_INPUT + 1,
+        ] {
             assert!(padded_len(len) >= len);
         }
     }

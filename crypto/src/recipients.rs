@@ -156,7 +156,10 @@ impl Destination {
     }
 
     /// A destination from parsed recipients. Duplicates are dropped; order is kept.
-    pub fn from_recipients(name: &str, recipients: Vec<Recipient>) -> Result<Self, DestinationError> {
+    pub fn from_recipients(
+        name: &str,
+        recipients: Vec<Recipient>,
+    ) -> Result<Self, DestinationError> {
         let mut unique: Vec<Recipient> = Vec::with_capacity(recipients.len());
         for r in recipients {
             if !unique.contains(&r) {

@@ -56,9 +56,9 @@ impl fmt::Display for ThreadError {
                 "this message is numbered {found} where {expected} was expected: its author \
                  (who holds the thread key) numbered it inconsistently"
             ),
-            ThreadError::BadAcknowledgement => f.write_str(
-                "this message acknowledges messages that the thread does not contain",
-            ),
+            ThreadError::BadAcknowledgement => {
+                f.write_str("this message acknowledges messages that the thread does not contain")
+            }
         }
     }
 }

@@ -50,7 +50,10 @@ fn what_the_crate_encrypts_opens_with_age() {
     encrypt_attachment(bureau.recipients(), &data[..], data.len() as u64, &mut ct).unwrap();
     fs::write(&ct_path, &ct).unwrap();
     let out = age(&["-d", "-i", path(&key_file), path(&ct_path)]);
-    assert_eq!(out.stdout.len() as u64, meldpunt_crypto::padding::padded_len(data.len() as u64));
+    assert_eq!(
+        out.stdout.len() as u64,
+        meldpunt_crypto::padding::padded_len(data.len() as u64)
+    );
     assert_eq!(&out.stdout[..data.len()], &data[..]);
     assert!(out.stdout[data.len()..].iter().all(|&b| b == 0));
 
@@ -81,7 +84,13 @@ fn what_age_encrypts_opens_with_the_crate() {
     let plain = dir.path().join("plain.txt");
     fs::write(&plain, b"encrypted by the Go age CLI").unwrap();
     let ct_path = dir.path().join("ct.age");
-    age(&["-r", key.recipient().as_str(), "-o", path(&ct_path), path(&plain)]);
+    age(&[
+        "-r",
+        key.recipient().as_str(),
+        "-o",
+        path(&ct_path),
+        path(&plain),
+    ]);
     let ct = fs::read(&ct_path).unwrap();
     // The server's header check accepts it too.
     assert_eq!(check_header(&ct).unwrap().x25519_stanzas, 1);
@@ -115,8 +124,14 @@ fn an_identity_derived_from_a_return_code_works_with_age() {
     let out = age(&["-d", "-i", path(&id_file), path(&ct_path)]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Could you tell us the date?"));
     // age derives the same public key from it as the crate.
-    let out = Command::new("age-keygen").args(["-y", path(&id_file)]).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), keys.recipient().as_str());
+    let out = Command::new("age-keygen")
+        .args(["-y", path(&id_file)])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        keys.recipient().as_str()
+    );
 }
 
 #[test]
@@ -124,15 +139,30 @@ fn key_files_are_shared_with_age_keygen() {
     let dir = tempfile::tempdir().unwrap();
     // age-keygen's file loads in the crate...
     let go_key = dir.path().join("go.txt");
-    let out = Command::new("age-keygen").args(["-o", path(&go_key)]).output().unwrap();
+    let out = Command::new("age-keygen")
+        .args(["-o", path(&go_key)])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let keys = load_keys(&fs::read(&go_key).unwrap(), || None).unwrap();
-    let pubkey = Command::new("age-keygen").args(["-y", path(&go_key)]).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&pubkey.stdout).trim(), keys[0].recipient().as_str());
+    let pubkey = Command::new("age-keygen")
+        .args(["-y", path(&go_key)])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&pubkey.stdout).trim(),
+        keys[0].recipient().as_str()
+    );
     // ...and the crate's file works with age-keygen.
     let ours = dir.path().join("ours.txt");
     let key = InvestigatorKey::generate();
     meldpunt_crypto::identity::write_key_file(&ours, key.to_key_file(day()).as_bytes()).unwrap();
-    let pubkey = Command::new("age-keygen").args(["-y", path(&ours)]).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&pubkey.stdout).trim(), key.recipient().as_str());
+    let pubkey = Command::new("age-keygen")
+        .args(["-y", path(&ours)])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&pubkey.stdout).trim(),
+        key.recipient().as_str()
+    );
 }

@@ -59,19 +59,29 @@ fn case() -> Case {
         let draft = state.draft(direction, day(), Zeroizing::new(format!("message {i}")));
         let ct = match direction {
             Direction::ToReporter => seal_to_reporter(&draft, &secrets, bureau.recipients()),
-            Direction::FromReporter => seal_from_reporter(&draft, &keys, &code, bureau.recipients()),
+            Direction::FromReporter => {
+                seal_from_reporter(&draft, &keys, &code, bureau.recipients())
+            }
         }
         .unwrap();
         let m = open_message(&ct, &[bureau_key.as_age()], &secrets).unwrap();
         state.accept(&ct, &m).unwrap();
         thread.push(ct);
     }
-    Case { code, keys, bureau_key, bureau, report, thread }
+    Case {
+        code,
+        keys,
+        bureau_key,
+        bureau,
+        report,
+        thread,
+    }
 }
 
 /// The bureau's check of a thread as the server hands it over.
 fn bureau_verifies(case: &Case, thread: &[Vec<u8>]) -> Result<(), String> {
-    let report = open_report(&case.report, &[case.bureau_key.as_age()]).map_err(|e| e.to_string())?;
+    let report =
+        open_report(&case.report, &[case.bureau_key.as_age()]).map_err(|e| e.to_string())?;
     let mut state = ThreadState::new(report.ciphertext_sha256);
     for ct in thread {
         let m: Message = open_message(ct, &[case.bureau_key.as_age()], &report.thread)
@@ -102,7 +112,10 @@ fn a_reordered_thread_is_detected() {
     let mut t = c.thread.clone();
     t.swap(0, 2);
     let err = bureau_verifies(&c, &t).unwrap_err();
-    assert!(err.contains("removed") || err.contains("reordered"), "{err}");
+    assert!(
+        err.contains("removed") || err.contains("reordered"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -123,7 +136,10 @@ fn a_replayed_message_is_detected() {
     let m = open_message(&renumbered, &[c.bureau_key.as_age()], &secrets).unwrap();
     assert_eq!(
         state.accept(&renumbered, &m),
-        Err(ThreadError::BadNumbering { expected: 2, found: 1 })
+        Err(ThreadError::BadNumbering {
+            expected: 2,
+            found: 1
+        })
     );
 }
 
@@ -162,7 +178,11 @@ fn a_breached_server_cannot_write_as_the_bureau() {
     let mut fake = ThreadSecrets::from_reporter_keys(&c.keys);
     fake.thread_key = ThreadKey::from_bytes([1u8; 32]);
     let state = ThreadState::new(ciphertext_hash(&c.report));
-    let draft = state.draft(Direction::ToReporter, day(), Zeroizing::new("Your case is closed, no further action.".into()));
+    let draft = state.draft(
+        Direction::ToReporter,
+        day(),
+        Zeroizing::new("Your case is closed, no further action.".into()),
+    );
     let forged = seal_to_reporter(&draft, &fake, c.bureau.recipients()).unwrap();
     let real = ThreadSecrets::from_reporter_keys(&c.keys);
     assert!(matches!(
@@ -180,9 +200,14 @@ fn nobody_else_can_sign_as_the_reporter() {
         let m = open_message(ct, &[c.bureau_key.as_age()], &secrets).unwrap();
         state.accept(ct, &m).unwrap();
     }
-    let draft = state.draft(Direction::FromReporter, day(), Zeroizing::new("I made it all up.".into()));
+    let draft = state.draft(
+        Direction::FromReporter,
+        day(),
+        Zeroizing::new("I made it all up.".into()),
+    );
     let insider = ReporterKeys::derive(ReturnCode::generate(&mut OsRng));
-    let forged = forge::reporter_message_signed_by(&draft, &secrets, &insider, c.bureau.recipients());
+    let forged =
+        forge::reporter_message_signed_by(&draft, &secrets, &insider, c.bureau.recipients());
     assert!(matches!(
         open_message(&forged, &[c.bureau_key.as_age()], &secrets),
         Err(OpenError::BadSignature)

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use meldpunt_crypto::{
     check_header, decrypt_attachment, load_keys, open_message, open_report, CaseStatus,
-    CiphertextDigest, CodeError, Destination, Direction, InvestigatorKey, OpenError,
-    ReporterKeys, ReturnCode, ThreadSecrets, ThreadState,
+    CiphertextDigest, CodeError, Destination, Direction, InvestigatorKey, OpenError, ReporterKeys,
+    ReturnCode, ThreadSecrets, ThreadState,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -25,7 +25,9 @@ fn json(name: &str) -> Value {
 }
 
 fn bureau_key() -> InvestigatorKey {
-    load_keys(&read("bureau-key.txt"), || None).unwrap().remove(0)
+    load_keys(&read("bureau-key.txt"), || None)
+        .unwrap()
+        .remove(0)
 }
 
 #[test]
@@ -33,10 +35,16 @@ fn code_derives_the_recorded_values() {
     let v = json("code.json");
     let code = ReturnCode::parse(v["code"].as_str().unwrap()).unwrap();
     let keys = ReporterKeys::derive(code);
-    assert_eq!(keys.credential().to_header_value().as_str(), v["mailbox_credential"]);
+    assert_eq!(
+        keys.credential().to_header_value().as_str(),
+        v["mailbox_credential"]
+    );
     assert_eq!(keys.credential().mailbox_id().to_hex(), v["mailbox_id"]);
     assert_eq!(keys.recipient().as_str(), v["reporter_recipient"]);
-    assert_eq!(hex::encode(keys.verifying_key().as_bytes()), v["reporter_verifying_key"]);
+    assert_eq!(
+        hex::encode(keys.verifying_key().as_bytes()),
+        v["reporter_verifying_key"]
+    );
     assert_eq!(hex::encode(keys.thread_id().0), v["thread_id"]);
 }
 
@@ -60,7 +68,10 @@ fn report_attachment_and_thread_open_and_verify() {
     let report = open_report(&report_ct, &[key.as_age()]).unwrap();
     assert_eq!(report.destination, "bureau");
     assert_eq!(report.recipients, vec![key.recipient()]);
-    assert_eq!(report.content.contact.as_deref(), Some("reporter@example.org"));
+    assert_eq!(
+        report.content.contact.as_deref(),
+        Some("reporter@example.org")
+    );
     assert!(report.content.description.contains("neighbour"));
 
     // The attachment matches the manifest and decrypts to the recorded plaintext.
@@ -106,7 +117,10 @@ fn report_attachment_and_thread_open_and_verify() {
         Err(OpenError::Decrypt(_))
     ));
     state.skip_own(&m2).unwrap();
-    assert_eq!(state.clone().skip_own(&m2), Err(meldpunt_crypto::ThreadError::Replayed));
+    assert_eq!(
+        state.clone().skip_own(&m2),
+        Err(meldpunt_crypto::ThreadError::Replayed)
+    );
     let m3 = read("message-3-to_reporter.age");
     let m = open_message(&m3, &[&keys.identity()], &thread).unwrap();
     state.accept(&m3, &m).unwrap();
@@ -133,8 +147,7 @@ fn every_fail_vector_is_rejected() {
             }
             err.is_some()
         } else if name.starts_with("fail_header_") {
-            check_header(&bytes).is_err()
-                && open_report(&bytes, &[key.as_age()]).is_err()
+            check_header(&bytes).is_err() && open_report(&bytes, &[key.as_age()]).is_err()
         } else if name.starts_with("fail_report_") {
             matches!(
                 open_report(&bytes, &[key.as_age()]),
@@ -150,7 +163,8 @@ fn every_fail_vector_is_rejected() {
             }
         } else if name.starts_with("fail_note_") {
             let v = json("code.json");
-            let keys = ReporterKeys::derive(ReturnCode::parse(v["code"].as_str().unwrap()).unwrap());
+            let keys =
+                ReporterKeys::derive(ReturnCode::parse(v["code"].as_str().unwrap()).unwrap());
             matches!(
                 meldpunt_crypto::open_reporter_note(&bytes, &keys),
                 Err(OpenError::BadSignature)
@@ -169,7 +183,10 @@ fn every_fail_vector_is_rejected() {
         };
         assert!(rejected, "{name} was not rejected as it should be");
     }
-    assert!(seen >= 14, "expected the committed fail_* vectors, found {seen}");
+    assert!(
+        seen >= 14,
+        "expected the committed fail_* vectors, found {seen}"
+    );
 }
 
 #[test]
@@ -178,23 +195,35 @@ fn the_note_to_self_opens_with_the_code_only() {
     let keys = ReporterKeys::derive(ReturnCode::parse(v["code"].as_str().unwrap()).unwrap());
     let note = meldpunt_crypto::open_reporter_note(&read("note.age"), &keys).unwrap();
     assert_eq!(note.destination, "bureau");
-    assert_eq!(note.recipients, vec![bureau_key().recipient().as_str().to_owned()]);
-    assert_eq!(note.report_sha256, hex::encode(Sha256::digest(read("report.age"))));
+    assert_eq!(
+        note.recipients,
+        vec![bureau_key().recipient().as_str().to_owned()]
+    );
+    assert_eq!(
+        note.report_sha256,
+        hex::encode(Sha256::digest(read("report.age")))
+    );
     // The bureau cannot read it.
-    assert!(meldpunt_crypto::agefile::decrypt(&[bureau_key().as_age()], &read("note.age")).is_err());
+    assert!(
+        meldpunt_crypto::agefile::decrypt(&[bureau_key().as_age()], &read("note.age")).is_err()
+    );
 }
 
 #[test]
 fn the_protected_key_file_opens_with_its_passphrase() {
     let file = read("bureau-key-protected.age");
     let keys = load_keys(&file, || {
-        Some(meldpunt_crypto::age::secrecy::SecretString::from("meldpunt test vectors".to_owned()))
+        Some(meldpunt_crypto::age::secrecy::SecretString::from(
+            "meldpunt test vectors".to_owned(),
+        ))
     })
     .unwrap();
     assert_eq!(keys[0].recipient(), bureau_key().recipient());
     assert_eq!(
-        load_keys(&file, || Some(meldpunt_crypto::age::secrecy::SecretString::from("wrong".to_owned())))
-            .err(),
+        load_keys(&file, || Some(
+            meldpunt_crypto::age::secrecy::SecretString::from("wrong".to_owned())
+        ))
+        .err(),
         Some(meldpunt_crypto::KeyFileError::WrongPassphrase)
     );
 }

@@ -109,7 +109,7 @@ pub fn cases(bundle_dir: &Path, on: Option<Day>) -> Result<ExitCode, CasesError>
         let meta = bundle.case_meta(&case)?;
         // The investigator's own decision counts when it is newer than the server's copy.
         let (status, label) = match outbox.latest_status(&case) {
-            Some((local, day, state)) if meta.updated.map_or(true, |u| day >= u) => {
+            Some((local, day, state)) if meta.updated.is_none_or(|u| day >= u) => {
                 let note = if state == State::Queued {
                     " (queued)"
                 } else {

@@ -38,7 +38,6 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
-
 /// Why the log cannot be read or checked.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -84,7 +83,13 @@ impl AuditLog {
     }
 
     /// Appends an entry and syncs it to disk.
-    pub fn append(&self, day: Day, token: &str, action: &str, case: Option<&str>) -> Result<AuditEntry, AuditError> {
+    pub fn append(
+        &self,
+        day: Day,
+        token: &str,
+        action: &str,
+        case: Option<&str>,
+    ) -> Result<AuditEntry, AuditError> {
         let io = |e: std::io::Error| AuditError::File(e.to_string());
         let _g = self.local.lock().unwrap_or_else(|p| p.into_inner());
         let mut f = OpenOptions::new()
@@ -109,7 +114,8 @@ impl AuditLog {
                 prev,
                 hash,
             };
-            let mut line = serde_json::to_vec(&entry).map_err(|e| AuditError::File(e.to_string()))?;
+            let mut line =
+                serde_json::to_vec(&entry).map_err(|e| AuditError::File(e.to_string()))?;
             line.push(b'\n');
             f.write_all(&line).map_err(io)?;
             f.sync_data().map_err(io)?;
@@ -151,10 +157,13 @@ fn last_entry(f: &mut File) -> Result<Option<AuditEntry>, AuditError> {
         .rsplit('\n')
         .next()
         .unwrap_or_default();
-    serde_json::from_str(line).map(Some).map_err(|_| AuditError::Broken {
-        index: u64::MAX,
-        reason: "the last line is not an audit entry; run `meldpunt-server audit verify`".into(),
-    })
+    serde_json::from_str(line)
+        .map(Some)
+        .map_err(|_| AuditError::Broken {
+            index: u64::MAX,
+            reason: "the last line is not an audit entry; run `meldpunt-server audit verify`"
+                .into(),
+        })
 }
 
 /// Checks a whole log text and returns its entries, or names the first broken entry.
@@ -170,13 +179,27 @@ pub fn verify_text(text: &str) -> Result<Vec<AuditEntry>, AuditError> {
         let e: AuditEntry =
             serde_json::from_str(line).map_err(|_| broken("the line is not an audit entry"))?;
         if e.index != index {
-            return Err(broken(&format!("it says it is entry {}: an entry was removed or inserted", e.index)));
+            return Err(broken(&format!(
+                "it says it is entry {}: an entry was removed or inserted",
+                e.index
+            )));
         }
         if e.prev != prev {
             return Err(broken("it does not follow the entry before it"));
         }
-        if e.hash != entry_hash(e.index, e.day, &e.token, &e.action, e.case.as_deref(), &e.prev) {
-            return Err(broken("its content does not match its hash: it was altered"));
+        if e.hash
+            != entry_hash(
+                e.index,
+                e.day,
+                &e.token,
+                &e.action,
+                e.case.as_deref(),
+                &e.prev,
+            )
+        {
+            return Err(broken(
+                "its content does not match its hash: it was altered",
+            ));
         }
         prev = e.hash.clone();
         entries.push(e);
@@ -194,7 +217,8 @@ mod tests {
         let log = AuditLog::new(dir.path());
         let day = Day::parse("2026-11-23").unwrap();
         for i in 0..4 {
-            log.append(day, "alice", "download", Some(&format!("MP-000000000{i}"))).unwrap();
+            log.append(day, "alice", "download", Some(&format!("MP-000000000{i}")))
+                .unwrap();
         }
         let entries = log.read_verified().unwrap();
         assert_eq!(entries.len(), 4);

@@ -17,7 +17,11 @@ pub fn too_large(limit: ByteUnit) -> ApiError {
 
 /// Reads a whole (small) body: refused with 413 before reading if the declared length
 /// is over `limit`, and as soon as more than `limit` bytes arrive.
-pub async fn read_limited(data: Data<'_>, limit: ByteUnit, declared: Option<u64>) -> Result<Vec<u8>, ApiError> {
+pub async fn read_limited(
+    data: Data<'_>,
+    limit: ByteUnit,
+    declared: Option<u64>,
+) -> Result<Vec<u8>, ApiError> {
     if declared.is_some_and(|n| n > limit.as_u64()) {
         return Err(too_large(limit));
     }

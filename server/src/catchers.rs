@@ -29,7 +29,10 @@ fn any(status: Status, req: &Request<'_>) -> (Status, (ContentType, String)) {
     if req.uri().path().starts_with(crate::api::BASE) {
         (status, (ContentType::JSON, error_body(&text, None)))
     } else {
-        (status, (ContentType::Plain, format!("{} {}\n", status.code, text)))
+        (
+            status,
+            (ContentType::Plain, format!("{} {}\n", status.code, text)),
+        )
     }
 }
 

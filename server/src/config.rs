@@ -179,7 +179,12 @@ impl std::error::Error for ConfigError {}
 pub fn figment(config_file: &Path) -> Figment {
     Figment::from(rocket::Config::default())
         .merge(Toml::file(config_file))
-        .merge(Env::prefixed("MELDPUNT_").ignore(&["CONFIG"]).split("__").global())
+        .merge(
+            Env::prefixed("MELDPUNT_")
+                .ignore(&["CONFIG"])
+                .split("__")
+                .global(),
+        )
         // No client address is ever read from a header (X-Real-IP, X-Forwarded-For).
         .merge(Serialized::global(rocket::Config::IP_HEADER, false))
         // No line per request: Rocket's logging is off; the server prints its start-up
@@ -192,8 +197,11 @@ pub fn figment(config_file: &Path) -> Figment {
 
 /// Reads and checks Meldpunt's settings.
 pub fn settings(figment: &Figment) -> Result<Settings, ConfigError> {
-    let settings: Settings = figment.extract().map_err(|e| ConfigError::Read(e.to_string()))?;
-    if settings.max_attachments == 0 || settings.max_attachments > crate::ids::MAX_ATTACHMENT_NUMBER {
+    let settings: Settings = figment
+        .extract()
+        .map_err(|e| ConfigError::Read(e.to_string()))?;
+    if settings.max_attachments == 0 || settings.max_attachments > crate::ids::MAX_ATTACHMENT_NUMBER
+    {
         return Err(ConfigError::BadValue(format!(
             "max_attachments must be between 1 and {}",
             crate::ids::MAX_ATTACHMENT_NUMBER
@@ -205,7 +213,9 @@ pub fn settings(figment: &Figment) -> Result<Settings, ConfigError> {
         ));
     }
     if settings.submissions_per_hour == 0 {
-        return Err(ConfigError::BadValue("submissions_per_hour must be at least 1".into()));
+        return Err(ConfigError::BadValue(
+            "submissions_per_hour must be at least 1".into(),
+        ));
     }
     Ok(settings)
 }
@@ -258,7 +268,10 @@ impl Destinations {
             });
         }
         if !list.is_empty() {
-            return Ok(Self { list, demo_key_file: None });
+            return Ok(Self {
+                list,
+                demo_key_file: None,
+            });
         }
         if !settings.demo {
             return Err(ConfigError::NoDestinations);
@@ -275,7 +288,10 @@ impl Destinations {
                 .into(),
             published_at: String::new(),
         });
-        Ok(Self { list, demo_key_file: Some(path) })
+        Ok(Self {
+            list,
+            demo_key_file: Some(path),
+        })
     }
 
     /// The names tokens may refer to, without making a demo key.
@@ -283,7 +299,11 @@ impl Destinations {
         if settings.destinations.is_empty() && settings.demo {
             vec![DEMO_DESTINATION.to_owned()]
         } else {
-            settings.destinations.iter().map(|d| d.name.clone()).collect()
+            settings
+                .destinations
+                .iter()
+                .map(|d| d.name.clone())
+                .collect()
         }
     }
 }
@@ -291,7 +311,9 @@ impl Destinations {
 fn check_name(name: &str) -> Result<(), ConfigError> {
     let ok = !name.is_empty()
         && name.len() <= 40
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
@@ -336,8 +358,13 @@ mod tests {
             "#,
         )
         .unwrap();
-        let err = Destinations::from_settings(&s, Day::today()).unwrap_err().to_string();
-        assert!(err.contains("age1notarealkey") && err.contains("bureau"), "{err}");
+        let err = Destinations::from_settings(&s, Day::today())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("age1notarealkey") && err.contains("bureau"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -72,14 +72,26 @@ impl<'r> FromRequest<'r> for Authorized {
             .get_one("Authorization")
             .and_then(|v| v.strip_prefix("Bearer "))
         else {
-            return refuse(req, Status::Unauthorized, "send an investigator token: Authorization: Bearer <token>");
+            return refuse(
+                req,
+                Status::Unauthorized,
+                "send an investigator token: Authorization: Bearer <token>",
+            );
         };
         match app.tokens.authenticate(token.trim()) {
             Ok(Some(investigator)) => Outcome::Success(Authorized(investigator)),
-            Ok(None) => refuse(req, Status::Unauthorized, "this token is not valid (wrong or revoked)"),
+            Ok(None) => refuse(
+                req,
+                Status::Unauthorized,
+                "this token is not valid (wrong or revoked)",
+            ),
             Err(e) => {
                 eprintln!("meldpunt-server: error: {e}");
-                refuse(req, Status::InternalServerError, "the token store cannot be read")
+                refuse(
+                    req,
+                    Status::InternalServerError,
+                    "the token store cannot be read",
+                )
             }
         }
     }
@@ -114,11 +126,13 @@ impl<'r> FromRequest<'r> for CaseAccess {
             _ => return refuse(req, Status::NotFound, "not a case number"),
         };
         match app.storage.case(&case) {
-            Ok(Some(record)) if investigator.sees(&record.destination) => Outcome::Success(CaseAccess {
-                investigator,
-                case,
-                record,
-            }),
+            Ok(Some(record)) if investigator.sees(&record.destination) => {
+                Outcome::Success(CaseAccess {
+                    investigator,
+                    case,
+                    record,
+                })
+            }
             Ok(Some(_)) => refuse(
                 req,
                 Status::Forbidden,
@@ -160,7 +174,11 @@ pub struct Offset(pub u64);
 impl<'r> FromRequest<'r> for Offset {
     type Error = ();
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
-        match req.headers().get_one(OFFSET_HEADER).map(|v| v.trim().parse::<u64>()) {
+        match req
+            .headers()
+            .get_one(OFFSET_HEADER)
+            .map(|v| v.trim().parse::<u64>())
+        {
             Some(Ok(n)) => Outcome::Success(Offset(n)),
             _ => refuse(
                 req,
@@ -204,10 +222,18 @@ pub struct ContentLength(pub Option<u64>);
 impl<'r> FromRequest<'r> for ContentLength {
     type Error = ();
     async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
-        match req.headers().get_one("Content-Length").map(|v| v.trim().parse::<u64>()) {
+        match req
+            .headers()
+            .get_one("Content-Length")
+            .map(|v| v.trim().parse::<u64>())
+        {
             None => Outcome::Success(ContentLength(None)),
             Some(Ok(n)) => Outcome::Success(ContentLength(Some(n))),
-            Some(Err(_)) => refuse(req, Status::BadRequest, "the Content-Length header is not a number"),
+            Some(Err(_)) => refuse(
+                req,
+                Status::BadRequest,
+                "the Content-Length header is not a number",
+            ),
         }
     }
 }

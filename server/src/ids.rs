@@ -25,7 +25,10 @@ impl CaseNumber {
         let mut bytes = [0u8; CASE_SYMBOLS];
         OsRng.fill_bytes(&mut bytes);
         // 256 is a multiple of 32, so masking keeps every symbol equally likely.
-        let symbols: String = bytes.iter().map(|b| CROCKFORD[(b & 31) as usize] as char).collect();
+        let symbols: String = bytes
+            .iter()
+            .map(|b| CROCKFORD[(b & 31) as usize] as char)
+            .collect();
         CaseNumber(format!("{CASE_PREFIX}{symbols}"))
     }
 

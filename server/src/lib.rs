@@ -37,7 +37,7 @@ use crate::audit::AuditLog;
 use crate::clock::Clock;
 use crate::config::{ConfigError, Destinations, Settings};
 use crate::limits::Limiter;
-use crate::storage::{StoreError, Storage};
+use crate::storage::{Storage, StoreError};
 use crate::tokens::Tokens;
 
 /// Everything a request handler may use.
@@ -95,12 +95,16 @@ impl std::error::Error for StartError {}
 /// Builds the server from a figment (see [`config::figment`]).
 pub fn build(figment: Figment, clock: Clock) -> Result<(Rocket<Build>, App), StartError> {
     let settings = config::settings(&figment).map_err(StartError::Config)?;
-    let destinations = Destinations::from_settings(&settings, clock.today()).map_err(StartError::Config)?;
+    let destinations =
+        Destinations::from_settings(&settings, clock.today()).map_err(StartError::Config)?;
     let storage = Storage::open(&settings.data_dir, clock).map_err(StartError::Storage)?;
     let app = App(Arc::new(AppState {
         tokens: Tokens::new(&settings.data_dir),
         audit: AuditLog::new(&settings.data_dir),
-        limiter: Limiter::new(settings.submissions_per_hour, settings.upload_bytes_per_hour.as_u64()),
+        limiter: Limiter::new(
+            settings.submissions_per_hour,
+            settings.upload_bytes_per_hour.as_u64(),
+        ),
         busy: Busy::default(),
         nojs: nojs::Slots::default(),
         storage: Arc::new(storage),

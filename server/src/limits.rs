@@ -116,7 +116,10 @@ mod tests {
         let l = Limiter::new(2, 100);
         assert!(l.submission().is_ok());
         assert!(l.submission().is_ok());
-        assert_eq!(l.submission().unwrap_err().status(), Status::TooManyRequests);
+        assert_eq!(
+            l.submission().unwrap_err().status(),
+            Status::TooManyRequests
+        );
         assert_eq!(l.bytes_left().unwrap(), 100);
         l.charge_bytes(100);
         assert!(l.bytes_left().is_err());

@@ -14,7 +14,11 @@ use rocket::figment::providers::Serialized;
 use rocket::figment::Figment;
 
 #[derive(Parser)]
-#[command(name = "meldpunt-server", version, about = "The Meldpunt drop box: stores age ciphertext and minimal case metadata.")]
+#[command(
+    name = "meldpunt-server",
+    version,
+    about = "The Meldpunt drop box: stores age ciphertext and minimal case metadata."
+)]
 struct Cli {
     /// The configuration file (every key: docs/CONFIG.md). Environment variables
     /// MELDPUNT_<KEY> override it.
@@ -137,14 +141,18 @@ fn run(cli: Cli) -> Result<(), String> {
                             t.name,
                             t.destinations.join(","),
                             t.created,
-                            t.revoked.map(|d| format!("revoked {d}")).unwrap_or_else(|| "active".into())
+                            t.revoked
+                                .map(|d| format!("revoked {d}"))
+                                .unwrap_or_else(|| "active".into())
                         );
                     }
                     Ok(())
                 }
             }
         }
-        Command::Audit { action: AuditCommand::Verify } => {
+        Command::Audit {
+            action: AuditCommand::Verify,
+        } => {
             let settings = config::settings(&figment).map_err(|e| e.to_string())?;
             let entries = AuditLog::new(&settings.data_dir)
                 .read_verified()
@@ -170,19 +178,27 @@ fn print_destinations(destinations: &Destinations) {
             d.destination.name,
             d.destination.fingerprint(),
             d.destination.recipients().len(),
-            if d.destination.recipients().len() == 1 { "" } else { "s" }
+            if d.destination.recipients().len() == 1 {
+                ""
+            } else {
+                "s"
+            }
         );
     }
 }
 
 fn serve(figment: Figment) -> Result<(), String> {
-    let (rocket, app) = meldpunt_server::build(figment, Clock::system()).map_err(|e| e.to_string())?;
+    let (rocket, app) =
+        meldpunt_server::build(figment, Clock::system()).map_err(|e| e.to_string())?;
     print_destinations(&app.destinations);
     if let Some(path) = &app.destinations.demo_key_file {
         let line = "!".repeat(78);
         println!("{line}");
         println!("!! DEMO ONLY: the private key is on the server.");
-        println!("!! The demo destination's identity file is {}", path.display());
+        println!(
+            "!! The demo destination's identity file is {}",
+            path.display()
+        );
         println!("!! Anyone with this server's disk can read every report sent to it.");
         println!("!! Never send a real report here; configure real destinations (docs/CONFIG.md).");
         println!("{line}");
@@ -190,7 +206,10 @@ fn serve(figment: Figment) -> Result<(), String> {
     let rocket = rocket.attach(AdHoc::on_liftoff("announce", |rocket| {
         Box::pin(async move {
             let c = rocket.config();
-            println!("Meldpunt drop box listening on http://{}:{}", c.address, c.port);
+            println!(
+                "Meldpunt drop box listening on http://{}:{}",
+                c.address, c.port
+            );
         })
     }));
     rocket::execute(async move { rocket.launch().await })

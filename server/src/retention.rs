@@ -19,7 +19,10 @@ pub async fn sweep(app: &App) -> Result<Vec<CaseNumber>, String> {
     let today = app.storage.today();
     let mut shredded = Vec::new();
     for (case, record) in app.storage.cases().map_err(|e| e.to_string())? {
-        let due = record.retention_until(app.settings.retention_days, app.settings.retention_grace_days);
+        let due = record.retention_until(
+            app.settings.retention_days,
+            app.settings.retention_grace_days,
+        );
         if due.is_some_and(|d| d <= today) {
             app.storage.shred(&case).map_err(|e| e.to_string())?;
             app.storage.flush().await.map_err(|e| e.to_string())?;
@@ -40,7 +43,9 @@ pub async fn sweep(app: &App) -> Result<Vec<CaseNumber>, String> {
 pub fn fairing() -> AdHoc {
     AdHoc::on_liftoff("retention", |rocket| {
         Box::pin(async move {
-            let Some(app) = rocket.state::<App>() else { return };
+            let Some(app) = rocket.state::<App>() else {
+                return;
+            };
             let app: Arc<App> = Arc::new(app.clone());
             rocket::tokio::spawn(async move {
                 loop {

@@ -124,12 +124,16 @@ pub struct Tokens {
 impl Tokens {
     /// The store in `data_dir`.
     pub fn new(data_dir: &Path) -> Self {
-        Self { dir: data_dir.to_owned() }
+        Self {
+            dir: data_dir.to_owned(),
+        }
     }
 
     fn read(&self) -> Result<TokenFile, TokenError> {
         match std::fs::read(self.dir.join(TOKENS_FILE)) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| TokenError::File(e.to_string())),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| TokenError::File(e.to_string()))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(TokenFile::default()),
             Err(e) => Err(TokenError::File(e.to_string())),
         }
@@ -138,12 +142,19 @@ impl Tokens {
     fn write(&self, file: &TokenFile, today: Day) -> Result<(), TokenError> {
         let io = |e: std::io::Error| TokenError::File(e.to_string());
         let tmp = self.dir.join(format!("{TOKENS_FILE}.new"));
-        let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp).map_err(io)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(io)?;
         f.write_all(&serde_json::to_vec_pretty(file).map_err(|e| TokenError::File(e.to_string()))?)
             .map_err(io)?;
         f.sync_all().map_err(io)?;
         std::fs::rename(&tmp, self.dir.join(TOKENS_FILE)).map_err(io)?;
-        File::open(&self.dir).and_then(|d| d.sync_all()).map_err(io)?;
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
         let day = crate::storage::FileDay(crate::clock::midnight(today));
         day.apply(&self.dir.join(TOKENS_FILE));
         day.apply(&self.dir);
@@ -158,10 +169,12 @@ impl Tokens {
             .truncate(false)
             .open(self.dir.join(LOCK_FILE))
             .map_err(|e| TokenError::File(e.to_string()))?;
-        lock.lock_exclusive().map_err(|e| TokenError::File(e.to_string()))?;
+        lock.lock_exclusive()
+            .map_err(|e| TokenError::File(e.to_string()))?;
         let result = f();
         let _ = FileExt::unlock(&lock);
-        crate::storage::FileDay(crate::clock::midnight(Day::today())).apply(&self.dir.join(LOCK_FILE));
+        crate::storage::FileDay(crate::clock::midnight(Day::today()))
+            .apply(&self.dir.join(LOCK_FILE));
         result
     }
 
@@ -254,7 +267,9 @@ mod tests {
         let tokens = Tokens::new(dir.path());
         let known = vec!["bureau".to_owned(), "commission".to_owned()];
         let today = Day::today();
-        let t = tokens.create("alice", &["bureau".into()], &known, today).unwrap();
+        let t = tokens
+            .create("alice", &["bureau".into()], &known, today)
+            .unwrap();
         let who = tokens.authenticate(&t).unwrap().unwrap();
         assert_eq!(who.name, "alice");
         assert!(who.sees("bureau") && !who.sees("commission"));
@@ -272,6 +287,9 @@ mod tests {
         ));
         tokens.revoke("alice", today).unwrap();
         assert!(tokens.authenticate(&t).unwrap().is_none());
-        assert!(matches!(tokens.revoke("carol", today), Err(TokenError::Unknown(_))));
+        assert!(matches!(
+            tokens.revoke("carol", today),
+            Err(TokenError::Unknown(_))
+        ));
     }
 }

@@ -49,7 +49,13 @@ fn server_with(more: impl FnOnce(rocket::figment::Figment) -> rocket::figment::F
     let figment = more(figment);
     let (rocket, app) = meldpunt_server::build(figment, clock.clone()).unwrap();
     let client = Client::tracked(rocket).unwrap();
-    Server { client, app, keys, clock, _dir: dir }
+    Server {
+        client,
+        app,
+        keys,
+        clock,
+        _dir: dir,
+    }
 }
 
 fn mailbox(r: &Reporter) -> Header<'static> {
@@ -72,7 +78,11 @@ impl Server {
     fn token(&self, name: &str, destinations: &[&str]) -> String {
         let known = vec!["bureau".to_owned(), "commission".to_owned()];
         let d: Vec<String> = destinations.iter().map(|s| s.to_string()).collect();
-        self.app.tokens.create(name, &d, &known, self.clock.today()).unwrap().to_string()
+        self.app
+            .tokens
+            .create(name, &d, &known, self.clock.today())
+            .unwrap()
+            .to_string()
     }
 
     fn file_report(&self, r: &Reporter, dest: &str, report: &[u8]) -> LocalResponse<'_> {
@@ -93,9 +103,19 @@ impl Server {
     }
 
     fn nothing_stored(&self) {
-        assert!(self.app.storage.cases().unwrap().is_empty(), "a case was stored");
-        for e in std::fs::read_dir(self.app.storage.data_dir().join("files")).unwrap().flatten() {
-            assert_eq!(e.metadata().unwrap().len(), 0, "attachment bytes were stored");
+        assert!(
+            self.app.storage.cases().unwrap().is_empty(),
+            "a case was stored"
+        );
+        for e in std::fs::read_dir(self.app.storage.data_dir().join("files"))
+            .unwrap()
+            .flatten()
+        {
+            assert_eq!(
+                e.metadata().unwrap().len(),
+                0,
+                "attachment bytes were stored"
+            );
         }
     }
 }
@@ -103,8 +123,14 @@ impl Server {
 fn assert_security_headers(resp: &LocalResponse<'_>) {
     let h = resp.headers();
     let csp = h.get_one("Content-Security-Policy").expect("a CSP");
-    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
-    assert!(!csp.contains("unsafe-inline") && !csp.contains("wasm-unsafe-eval"), "{csp}");
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("wasm-unsafe-eval"),
+        "{csp}"
+    );
     assert_eq!(h.get_one("Referrer-Policy"), Some("no-referrer"));
     assert_eq!(h.get_one("X-Content-Type-Options"), Some("nosniff"));
     assert_eq!(h.get_one("Cache-Control"), Some("no-store"));
@@ -134,18 +160,32 @@ fn destinations_and_start_page() {
         let page = resp.into_string().unwrap();
         assert!(page.contains(&format!("<html lang=\"{lang}\">")));
         assert!(page.contains(&s.keys.commission.fingerprint()));
-        assert!(!page.contains("<script type=\"module\""), "the start page runs no script");
+        assert!(
+            !page.contains("<script type=\"module\""),
+            "the start page runs no script"
+        );
         assert!(!page.contains("<form"), "the start page has no form");
     }
     // The report and check pages load the crypto module, and only they may run WebAssembly.
     for path in ["/en/report", "/nl/check"] {
         let resp = s.client.get(path).dispatch();
         assert_eq!(resp.status(), Status::Ok);
-        let csp = resp.headers().get_one("Content-Security-Policy").unwrap().to_owned();
+        let csp = resp
+            .headers()
+            .get_one("Content-Security-Policy")
+            .unwrap()
+            .to_owned();
         assert!(csp.contains("'wasm-unsafe-eval'"), "{path}: {csp}");
         assert!(resp.into_string().unwrap().contains("/static/app.js"));
     }
-    let csp = s.client.get("/en/").dispatch().headers().get_one("Content-Security-Policy").unwrap().to_owned();
+    let csp = s
+        .client
+        .get("/en/")
+        .dispatch()
+        .headers()
+        .get_one("Content-Security-Policy")
+        .unwrap()
+        .to_owned();
     assert!(!csp.contains("wasm-unsafe-eval"));
     let css = s.client.get("/static/style.css").dispatch();
     assert_eq!(css.status(), Status::Ok);
@@ -154,7 +194,16 @@ fn destinations_and_start_page() {
     assert_eq!(js.content_type(), Some(ContentType::JavaScript));
 
     // Only embedded assets: no path reaches the file system.
-    for path in ["/static/../Cargo.toml", "/static/..%2fCargo.toml", "/Cargo.toml", "/assets/index.html", "/src/main.rs", "/nl/../Cargo.toml", "/de/", "/nl/elsewhere"] {
+    for path in [
+        "/static/../Cargo.toml",
+        "/static/..%2fCargo.toml",
+        "/Cargo.toml",
+        "/assets/index.html",
+        "/src/main.rs",
+        "/nl/../Cargo.toml",
+        "/de/",
+        "/nl/elsewhere",
+    ] {
         let resp = s.client.get(path).dispatch();
         assert_eq!(resp.status(), Status::NotFound, "{path}");
         assert_security_headers(&resp);
@@ -166,7 +215,10 @@ fn a_real_report_gets_a_receipt_once() {
     let s = server();
     let r = Reporter::new();
     let report = r.report(&s.keys.bureau, "marker", vec![]);
-    assert!(has_grease(&report), "age 0.12 adds a grease stanza: the test must cover it");
+    assert!(
+        has_grease(&report),
+        "age 0.12 adds a grease stanza: the test must cover it"
+    );
     let resp = s.file_report(&r, "bureau", &report);
     assert_eq!(resp.status(), Status::Created);
     assert_security_headers(&resp);
@@ -174,14 +226,20 @@ fn a_real_report_gets_a_receipt_once() {
     let case = receipt["case"].as_str().unwrap().to_owned();
     assert!(case.starts_with("MP-") && case.len() == 13, "{case}");
     assert_eq!(receipt["received"], "2026-11-23");
-    assert_eq!(receipt["report_sha256"], hex::encode(meldpunt_crypto::ciphertext_hash(&report)));
+    assert_eq!(
+        receipt["report_sha256"],
+        hex::encode(meldpunt_crypto::ciphertext_hash(&report))
+    );
 
     // The same report again (a lost receipt): the same case.
     let again = json_of(s.file_report(&r, "bureau", &report));
     assert_eq!(again["case"], case.as_str());
     // Another report with the same code: refused.
     let other = r.report(&s.keys.bureau, "second", vec![]);
-    assert_eq!(s.file_report(&r, "bureau", &other).status(), Status::Conflict);
+    assert_eq!(
+        s.file_report(&r, "bureau", &other).status(),
+        Status::Conflict
+    );
     // A second reporter gets a different, random case number.
     let (case2, _) = s.new_case(&Reporter::new());
     assert_ne!(case, case2);
@@ -192,10 +250,19 @@ fn bad_reports_are_refused_and_nothing_is_stored() {
     let s = server();
     let r = Reporter::new();
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("garbage", b"hello, this is not encrypted at all".repeat(100)),
-        ("non-age", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n".repeat(50)),
+        (
+            "garbage",
+            b"hello, this is not encrypted at all".repeat(100),
+        ),
+        (
+            "non-age",
+            b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n".repeat(50),
+        ),
         ("scrypt", scrypt_file()),
-        ("cut off", r.report(&s.keys.bureau, "x", vec![])[..120].to_vec()),
+        (
+            "cut off",
+            r.report(&s.keys.bureau, "x", vec![])[..120].to_vec(),
+        ),
         ("empty", vec![]),
     ];
     for (what, body) in cases {
@@ -207,8 +274,14 @@ fn bad_reports_are_refused_and_nothing_is_stored() {
     }
     // Encrypted to the bureau, but sent as a report to the commission (two keys).
     let report = r.report(&s.keys.bureau, "x", vec![]);
-    assert_eq!(s.file_report(&r, "commission", &report).status(), Status::BadRequest);
-    assert_eq!(s.file_report(&r, "nowhere", &report).status(), Status::BadRequest);
+    assert_eq!(
+        s.file_report(&r, "commission", &report).status(),
+        Status::BadRequest
+    );
+    assert_eq!(
+        s.file_report(&r, "nowhere", &report).status(),
+        Status::BadRequest
+    );
     s.nothing_stored();
 }
 
@@ -229,7 +302,10 @@ fn oversize_reports_are_refused_before_reading() {
     // Not declared, and larger than the limit: refused once the limit is passed.
     let mut big = r.report(&s.keys.bureau, "x", vec![]);
     big.resize(300 * 1024, 7);
-    assert_eq!(s.file_report(&r, "bureau", &big).status(), Status::PayloadTooLarge);
+    assert_eq!(
+        s.file_report(&r, "bureau", &big).status(),
+        Status::PayloadTooLarge
+    );
     s.nothing_stored();
 }
 
@@ -238,10 +314,18 @@ fn the_mailbox_credential_is_required_and_checked() {
     let s = server();
     let r = Reporter::new();
     let report = r.report(&s.keys.bureau, "x", vec![]);
-    let resp = s.client.post("/api/v1/reports").header(to("bureau")).body(&report).dispatch();
+    let resp = s
+        .client
+        .post("/api/v1/reports")
+        .header(to("bureau"))
+        .body(&report)
+        .dispatch();
     assert_eq!(resp.status(), Status::Unauthorized);
     assert_security_headers(&resp);
-    assert!(json_of(resp)["error"].as_str().unwrap().contains("Meldpunt-Mailbox"));
+    assert!(json_of(resp)["error"]
+        .as_str()
+        .unwrap()
+        .contains("Meldpunt-Mailbox"));
     for bad in ["abc", "zz".repeat(32).as_str(), &"0".repeat(63)] {
         let resp = s
             .client
@@ -256,9 +340,26 @@ fn the_mailbox_credential_is_required_and_checked() {
     s.new_case(&r);
     // The wrong credential (another code) finds no thread.
     let stranger = Reporter::new();
-    assert_eq!(s.client.get("/api/v1/thread").header(mailbox(&stranger)).dispatch().status(), Status::NotFound);
-    assert_eq!(s.client.get("/api/v1/thread").dispatch().status(), Status::Unauthorized);
-    assert_eq!(s.client.get("/api/v1/thread").header(mailbox(&r)).dispatch().status(), Status::Ok);
+    assert_eq!(
+        s.client
+            .get("/api/v1/thread")
+            .header(mailbox(&stranger))
+            .dispatch()
+            .status(),
+        Status::NotFound
+    );
+    assert_eq!(
+        s.client.get("/api/v1/thread").dispatch().status(),
+        Status::Unauthorized
+    );
+    assert_eq!(
+        s.client
+            .get("/api/v1/thread")
+            .header(mailbox(&r))
+            .dispatch()
+            .status(),
+        Status::Ok
+    );
 }
 
 fn put_chunk(s: &Server, r: &Reporter, n: u32, offset: u64, chunk: &[u8]) -> (Status, Value) {
@@ -283,7 +384,11 @@ fn attachments_upload_in_chunks_resume_and_join_the_report() {
 
     // No session yet.
     assert_eq!(put_chunk(&s, &r, 0, 0, &ct[..100]).0, Status::NotFound);
-    let resp = s.client.post("/api/v1/uploads").header(mailbox(&r)).dispatch();
+    let resp = s
+        .client
+        .post("/api/v1/uploads")
+        .header(mailbox(&r))
+        .dispatch();
     assert_eq!(resp.status(), Status::Ok);
     assert_eq!(json_of(resp)["attachments"].as_array().unwrap().len(), 0);
 
@@ -299,7 +404,12 @@ fn attachments_upload_in_chunks_resume_and_join_the_report() {
     let (status, body) = put_chunk(&s, &r, 0, 5, &ct[5..100]);
     assert_eq!(status, Status::Conflict);
     assert_eq!(body["received"], sent);
-    let progress = json_of(s.client.get("/api/v1/uploads/0").header(mailbox(&r)).dispatch());
+    let progress = json_of(
+        s.client
+            .get("/api/v1/uploads/0")
+            .header(mailbox(&r))
+            .dispatch(),
+    );
     assert_eq!(progress["received"], sent);
     // Finishing too early is refused without losing anything... (the payload is cut,
     // but the header is whole, so finishing would hash a short file: the client's
@@ -309,31 +419,62 @@ fn attachments_upload_in_chunks_resume_and_join_the_report() {
     // Skipping a number is refused.
     assert_eq!(put_chunk(&s, &r, 2, 0, &ct[..100]).0, Status::NotFound);
 
-    let resp = s.client.post("/api/v1/uploads/0/finish").header(mailbox(&r)).dispatch();
+    let resp = s
+        .client
+        .post("/api/v1/uploads/0/finish")
+        .header(mailbox(&r))
+        .dispatch();
     assert_eq!(resp.status(), Status::Ok);
     let digest = json_of(resp);
     assert_eq!(digest["sha256"], entry.ciphertext_sha256);
     assert_eq!(digest["size"], entry.ciphertext_size);
     // Finished means fixed.
-    assert_eq!(put_chunk(&s, &r, 0, ct.len() as u64, b"more").0, Status::Conflict);
+    assert_eq!(
+        put_chunk(&s, &r, 0, ct.len() as u64, b"more").0,
+        Status::Conflict
+    );
 
     // A second attachment, started but not finished, holds the report back.
     let (ct2, entry2) = attachment(&s.keys.bureau, b"short note", "note.txt");
     assert_eq!(put_chunk(&s, &r, 1, 0, &ct2[..50]).0, Status::Ok);
-    let report = r.report(&s.keys.bureau, "with attachments", vec![entry.clone(), entry2.clone()]);
+    let report = r.report(
+        &s.keys.bureau,
+        "with attachments",
+        vec![entry.clone(), entry2.clone()],
+    );
     let resp = s.file_report(&r, "bureau", &report);
     assert_eq!(resp.status(), Status::Conflict);
-    assert!(json_of(resp)["error"].as_str().unwrap().contains("attachment 1"));
+    assert!(json_of(resp)["error"]
+        .as_str()
+        .unwrap()
+        .contains("attachment 1"));
     assert_eq!(put_chunk(&s, &r, 1, 50, &ct2[50..]).0, Status::Ok);
-    assert_eq!(s.client.post("/api/v1/uploads/1/finish").header(mailbox(&r)).dispatch().status(), Status::Ok);
+    assert_eq!(
+        s.client
+            .post("/api/v1/uploads/1/finish")
+            .header(mailbox(&r))
+            .dispatch()
+            .status(),
+        Status::Ok
+    );
 
     let resp = s.file_report(&r, "bureau", &report);
     assert_eq!(resp.status(), Status::Created);
     let receipt = json_of(resp);
     assert_eq!(receipt["attachments"][0]["sha256"], entry.ciphertext_sha256);
-    assert_eq!(receipt["attachments"][1]["sha256"], entry2.ciphertext_sha256);
+    assert_eq!(
+        receipt["attachments"][1]["sha256"],
+        entry2.ciphertext_sha256
+    );
     // After the report the session is closed.
-    assert_eq!(s.client.post("/api/v1/uploads").header(mailbox(&r)).dispatch().status(), Status::Conflict);
+    assert_eq!(
+        s.client
+            .post("/api/v1/uploads")
+            .header(mailbox(&r))
+            .dispatch()
+            .status(),
+        Status::Conflict
+    );
 
     // The investigator gets byte-identical files, and they decrypt.
     let token = s.token("alice", &["bureau"]);
@@ -343,10 +484,12 @@ fn attachments_upload_in_chunks_resume_and_join_the_report() {
     assert_eq!(files["attachments/000.age"], ct);
     assert_eq!(files["attachments/001.age"], ct2);
     let opened = open_report(&files["report.age"], &[s.keys.bureau_key.as_age()]).unwrap();
-    assert!(opened.content.attachments[0].matches(&meldpunt_crypto::CiphertextDigest {
-        sha256: meldpunt_crypto::ciphertext_hash(&files["attachments/000.age"]),
-        size: files["attachments/000.age"].len() as u64,
-    }));
+    assert!(
+        opened.content.attachments[0].matches(&meldpunt_crypto::CiphertextDigest {
+            sha256: meldpunt_crypto::ciphertext_hash(&files["attachments/000.age"]),
+            size: files["attachments/000.age"].len() as u64,
+        })
+    );
     let manifest: Value = serde_json::from_slice(&files["case.json"]).unwrap();
     assert_eq!(manifest["case"], case);
     assert_eq!(manifest["files"].as_array().unwrap().len(), 3);
@@ -356,7 +499,10 @@ fn attachments_upload_in_chunks_resume_and_join_the_report() {
 fn bad_attachments_are_refused_and_nothing_is_stored() {
     let s = server();
     let r = Reporter::new();
-    s.client.post("/api/v1/uploads").header(mailbox(&r)).dispatch();
+    s.client
+        .post("/api/v1/uploads")
+        .header(mailbox(&r))
+        .dispatch();
     for (what, body) in [
         ("garbage", b"just some bytes, no age here".repeat(1000)),
         ("scrypt", scrypt_file()),
@@ -364,7 +510,12 @@ fn bad_attachments_are_refused_and_nothing_is_stored() {
     ] {
         let (status, err) = put_chunk(&s, &r, 0, 0, &body);
         assert_eq!(status, Status::BadRequest, "{what}: {err}");
-        let progress = json_of(s.client.get("/api/v1/uploads/0").header(mailbox(&r)).dispatch());
+        let progress = json_of(
+            s.client
+                .get("/api/v1/uploads/0")
+                .header(mailbox(&r))
+                .dispatch(),
+        );
         assert_eq!(progress["received"], 0, "{what}");
         s.nothing_stored();
     }
@@ -373,13 +524,23 @@ fn bad_attachments_are_refused_and_nothing_is_stored() {
     let (ct, _) = attachment(&s.keys.bureau, b"x", "x");
     let cut = 30;
     assert_eq!(put_chunk(&s, &r, 0, 0, &ct[..cut]).0, Status::Ok);
-    let (status, _) = put_chunk(&s, &r, 0, cut as u64, &b"\n-> ssh-rsa AAAA\nBBBB\n--- CCCC\n".repeat(3));
+    let (status, _) = put_chunk(
+        &s,
+        &r,
+        0,
+        cut as u64,
+        &b"\n-> ssh-rsa AAAA\nBBBB\n--- CCCC\n".repeat(3),
+    );
     assert_eq!(status, Status::BadRequest);
     s.nothing_stored();
     // Finishing an attachment that holds only the start of a header is refused.
     assert_eq!(put_chunk(&s, &r, 0, 0, &ct[..cut]).0, Status::Ok);
     assert_eq!(
-        s.client.post("/api/v1/uploads/0/finish").header(mailbox(&r)).dispatch().status(),
+        s.client
+            .post("/api/v1/uploads/0/finish")
+            .header(mailbox(&r))
+            .dispatch()
+            .status(),
         Status::BadRequest
     );
 }
@@ -388,14 +549,20 @@ fn bad_attachments_are_refused_and_nothing_is_stored() {
 fn oversize_attachments_are_refused() {
     let s = server();
     let r = Reporter::new();
-    s.client.post("/api/v1/uploads").header(mailbox(&r)).dispatch();
+    s.client
+        .post("/api/v1/uploads")
+        .header(mailbox(&r))
+        .dispatch();
     // Declared too large: refused before the body is read.
     let resp = s
         .client
         .put("/api/v1/uploads/0")
         .header(mailbox(&r))
         .header(Header::new("Meldpunt-Offset", "0"))
-        .header(Header::new("Content-Length", (MAX_ATTACHMENT + 1).to_string()))
+        .header(Header::new(
+            "Content-Length",
+            (MAX_ATTACHMENT + 1).to_string(),
+        ))
         .body(&b"age-encryption.org/v1\n"[..])
         .dispatch();
     assert_eq!(resp.status(), Status::PayloadTooLarge);
@@ -404,12 +571,20 @@ fn oversize_attachments_are_refused() {
     let (ct, _) = attachment(&s.keys.bureau, &big, "big.bin");
     let (status, _) = put_chunk(&s, &r, 0, 0, &ct);
     assert_eq!(status, Status::PayloadTooLarge);
-    let progress = json_of(s.client.get("/api/v1/uploads/0").header(mailbox(&r)).dispatch());
+    let progress = json_of(
+        s.client
+            .get("/api/v1/uploads/0")
+            .header(mailbox(&r))
+            .dispatch(),
+    );
     assert_eq!(progress["received"], 0);
     // Up to the limit is fine.
     let (status, _) = put_chunk(&s, &r, 0, 0, &ct[..MAX_ATTACHMENT as usize]);
     assert_eq!(status, Status::Ok);
-    assert_eq!(put_chunk(&s, &r, 0, MAX_ATTACHMENT, b"1").0, Status::PayloadTooLarge);
+    assert_eq!(
+        put_chunk(&s, &r, 0, MAX_ATTACHMENT, b"1").0,
+        Status::PayloadTooLarge
+    );
     // The number of attachments is limited too (max_attachments = 4).
     let (small, _) = attachment(&s.keys.bureau, b"s", "s");
     for n in 1..4 {
@@ -420,9 +595,16 @@ fn oversize_attachments_are_refused() {
 
 /// Downloads a case and returns its tar entries.
 fn download(s: &Server, token: &str, case: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
-    let resp = s.client.get(format!("/api/v1/cases/{case}/download")).header(bearer(token)).dispatch();
+    let resp = s
+        .client
+        .get(format!("/api/v1/cases/{case}/download"))
+        .header(bearer(token))
+        .dispatch();
     assert_eq!(resp.status(), Status::Ok);
-    assert_eq!(resp.content_type(), Some(ContentType::new("application", "x-tar")));
+    assert_eq!(
+        resp.content_type(),
+        Some(ContentType::new("application", "x-tar"))
+    );
     let bytes = resp.into_bytes().unwrap();
     let mut archive = tar::Archive::new(bytes.as_slice());
     let mut out = std::collections::BTreeMap::new();
@@ -447,7 +629,11 @@ fn the_thread_never_forks() {
     // The bureau asks a question, extending the report.
     let opened = open_report(&report, &[s.keys.bureau_key.as_age()]).unwrap();
     let bureau_state = ThreadState::new(opened.ciphertext_sha256);
-    let q = bureau_state.draft(Direction::ToReporter, Day::today(), Zeroizing::new("When exactly?".into()));
+    let q = bureau_state.draft(
+        Direction::ToReporter,
+        Day::today(),
+        Zeroizing::new("When exactly?".into()),
+    );
     let question = seal_to_reporter(&q, &opened.thread, s.keys.bureau.recipients()).unwrap();
     let post = |path: String, head: &str, body: &[u8], auth: Header<'static>| {
         let resp = s
@@ -460,28 +646,61 @@ fn the_thread_never_forks() {
         let status = resp.status();
         (status, json_of(resp))
     };
-    let (status, body) = post(format!("/api/v1/cases/{case}/messages"), &report_head, &question, bearer(&token));
+    let (status, body) = post(
+        format!("/api/v1/cases/{case}/messages"),
+        &report_head,
+        &question,
+        bearer(&token),
+    );
     assert_eq!(status, Status::Created, "{body}");
     let head1 = body["head"].as_str().unwrap().to_owned();
-    assert_eq!(head1, hex::encode(meldpunt_crypto::ciphertext_hash(&question)));
+    assert_eq!(
+        head1,
+        hex::encode(meldpunt_crypto::ciphertext_hash(&question))
+    );
 
     // A second bureau post against the old head is stale: 409 with the real head.
-    let (status, body) = post(format!("/api/v1/cases/{case}/messages"), &report_head, &question[..], bearer(&token));
+    let (status, body) = post(
+        format!("/api/v1/cases/{case}/messages"),
+        &report_head,
+        &question[..],
+        bearer(&token),
+    );
     // Posting the very same message again is a retry, answered with the same place.
     assert_eq!(status, Status::Created, "{body}");
     assert_eq!(body["seq_in_thread"], 1);
     let other = seal_to_reporter(&q, &opened.thread, s.keys.bureau.recipients()).unwrap();
-    let (status, body) = post(format!("/api/v1/cases/{case}/messages"), &report_head, &other, bearer(&token));
+    let (status, body) = post(
+        format!("/api/v1/cases/{case}/messages"),
+        &report_head,
+        &other,
+        bearer(&token),
+    );
     assert_eq!(status, Status::Conflict);
     assert_eq!(body["head"], head1.as_str());
     // Posts without a head, or with garbage, are refused.
-    let resp = s.client.post(format!("/api/v1/cases/{case}/messages")).header(bearer(&token)).body(&other).dispatch();
+    let resp = s
+        .client
+        .post(format!("/api/v1/cases/{case}/messages"))
+        .header(bearer(&token))
+        .body(&other)
+        .dispatch();
     assert_eq!(resp.status(), Status::BadRequest);
-    let (status, _) = post(format!("/api/v1/cases/{case}/messages"), &head1, b"garbage", bearer(&token));
+    let (status, _) = post(
+        format!("/api/v1/cases/{case}/messages"),
+        &head1,
+        b"garbage",
+        bearer(&token),
+    );
     assert_eq!(status, Status::BadRequest);
 
     // The reporter reads the thread with only the code.
-    let thread = json_of(s.client.get("/api/v1/thread").header(mailbox(&r)).dispatch());
+    let thread = json_of(
+        s.client
+            .get("/api/v1/thread")
+            .header(mailbox(&r))
+            .dispatch(),
+    );
     assert_eq!(thread["case"], case.as_str());
     assert_eq!(thread["head"], head1.as_str());
     assert_eq!(thread["status"], "received");
@@ -490,9 +709,22 @@ fn the_thread_never_forks() {
         .unwrap();
     assert_eq!(ct, question);
     assert_eq!(thread["messages"][0]["direction"], "to_reporter");
-    let raw = s.client.get("/api/v1/thread/1").header(mailbox(&r)).dispatch().into_bytes().unwrap();
+    let raw = s
+        .client
+        .get("/api/v1/thread/1")
+        .header(mailbox(&r))
+        .dispatch()
+        .into_bytes()
+        .unwrap();
     assert_eq!(raw, question);
-    assert_eq!(s.client.get("/api/v1/thread/2").header(mailbox(&r)).dispatch().status(), Status::NotFound);
+    assert_eq!(
+        s.client
+            .get("/api/v1/thread/2")
+            .header(mailbox(&r))
+            .dispatch()
+            .status(),
+        Status::NotFound
+    );
     let secrets = ThreadSecrets::from_reporter_keys(&r.keys);
     let message = open_message(&ct, &[&r.keys.identity()], &secrets).unwrap();
     assert_eq!(message.text, "When exactly?");
@@ -500,7 +732,11 @@ fn the_thread_never_forks() {
     // The reporter answers; a stale head is refused.
     let mut reporter_state = ThreadState::new(meldpunt_crypto::ciphertext_hash(&report));
     reporter_state.accept(&ct, &message).unwrap();
-    let a = reporter_state.draft(Direction::FromReporter, Day::today(), Zeroizing::new("Tuesday.".into()));
+    let a = reporter_state.draft(
+        Direction::FromReporter,
+        Day::today(),
+        Zeroizing::new("Tuesday.".into()),
+    );
     let answer = seal_from_reporter(&a, &r.keys, &r.code, s.keys.bureau.recipients()).unwrap();
     let (status, body) = post("/api/v1/thread".into(), &report_head, &answer, mailbox(&r));
     assert_eq!(status, Status::Conflict);
@@ -522,16 +758,40 @@ fn the_thread_never_forks() {
         &r.keys,
     )
     .unwrap();
-    let put_note = |body: &[u8]| s.client.put("/api/v1/note").header(mailbox(&r)).body(body).dispatch().status();
+    let put_note = |body: &[u8]| {
+        s.client
+            .put("/api/v1/note")
+            .header(mailbox(&r))
+            .body(body)
+            .dispatch()
+            .status()
+    };
     assert_eq!(put_note(b"garbage"), Status::BadRequest);
     assert_eq!(put_note(&note), Status::Ok);
     assert_eq!(put_note(&note), Status::Ok);
     assert_eq!(put_note(&question), Status::Conflict);
-    let thread = json_of(s.client.get("/api/v1/thread").header(mailbox(&r)).dispatch());
-    let stored = base64::engine::general_purpose::STANDARD.decode(thread["note"].as_str().unwrap()).unwrap();
-    assert_eq!(meldpunt_crypto::open_reporter_note(&stored, &r.keys).unwrap().destination, "bureau");
+    let thread = json_of(
+        s.client
+            .get("/api/v1/thread")
+            .header(mailbox(&r))
+            .dispatch(),
+    );
+    let stored = base64::engine::general_purpose::STANDARD
+        .decode(thread["note"].as_str().unwrap())
+        .unwrap();
     assert_eq!(
-        s.client.put("/api/v1/note").header(mailbox(&Reporter::new())).body(&note).dispatch().status(),
+        meldpunt_crypto::open_reporter_note(&stored, &r.keys)
+            .unwrap()
+            .destination,
+        "bureau"
+    );
+    assert_eq!(
+        s.client
+            .put("/api/v1/note")
+            .header(mailbox(&Reporter::new()))
+            .body(&note)
+            .dispatch()
+            .status(),
         Status::NotFound
     );
 }
@@ -542,7 +802,11 @@ fn tokens_see_only_their_destinations() {
     let r1 = Reporter::new();
     let (bureau_case, _) = s.new_case(&r1);
     let r2 = Reporter::new();
-    let report = r2.report(&s.keys.commission, "about the bureau's own management", vec![]);
+    let report = r2.report(
+        &s.keys.commission,
+        "about the bureau's own management",
+        vec![],
+    );
     let resp = s.file_report(&r2, "commission", &report);
     assert_eq!(resp.status(), Status::Created);
     let commission_case = json_of(resp)["case"].as_str().unwrap().to_owned();
@@ -576,28 +840,102 @@ fn tokens_see_only_their_destinations() {
             .dispatch()
             .status()
     };
-    for (method, path) in routes(&commission_case).iter().chain(&[("GET", "/api/v1/cases".to_owned()), ("GET", "/api/v1/audit".to_owned())]) {
-        assert_eq!(call(method, path, None), Status::Unauthorized, "{method} {path} without token");
-        assert_eq!(call(method, path, Some(bearer("mpt_wrong"))), Status::Unauthorized, "{method} {path}");
-        assert_eq!(call(method, path, Some(bearer(&format!("mpt_{}", "a".repeat(64))))), Status::Unauthorized);
-        assert_eq!(call(method, path, Some(bearer(&revoked))), Status::Unauthorized, "{method} {path} revoked");
-        assert_eq!(call(method, path, Some(Header::new("Authorization", bureau.clone()))), Status::Unauthorized);
+    for (method, path) in routes(&commission_case).iter().chain(&[
+        ("GET", "/api/v1/cases".to_owned()),
+        ("GET", "/api/v1/audit".to_owned()),
+    ]) {
+        assert_eq!(
+            call(method, path, None),
+            Status::Unauthorized,
+            "{method} {path} without token"
+        );
+        assert_eq!(
+            call(method, path, Some(bearer("mpt_wrong"))),
+            Status::Unauthorized,
+            "{method} {path}"
+        );
+        assert_eq!(
+            call(
+                method,
+                path,
+                Some(bearer(&format!("mpt_{}", "a".repeat(64))))
+            ),
+            Status::Unauthorized
+        );
+        assert_eq!(
+            call(method, path, Some(bearer(&revoked))),
+            Status::Unauthorized,
+            "{method} {path} revoked"
+        );
+        assert_eq!(
+            call(
+                method,
+                path,
+                Some(Header::new("Authorization", bureau.clone()))
+            ),
+            Status::Unauthorized
+        );
     }
     // The bureau's token cannot touch the commission's case.
     for (method, path) in routes(&commission_case) {
-        assert_eq!(call(method, &path, Some(bearer(&bureau))), Status::Forbidden, "{method} {path}");
+        assert_eq!(
+            call(method, &path, Some(bearer(&bureau))),
+            Status::Forbidden,
+            "{method} {path}"
+        );
     }
-    let list = json_of(s.client.get("/api/v1/cases").header(bearer(&bureau)).dispatch());
-    let cases: Vec<&str> = list.as_array().unwrap().iter().map(|c| c["case"].as_str().unwrap()).collect();
+    let list = json_of(
+        s.client
+            .get("/api/v1/cases")
+            .header(bearer(&bureau))
+            .dispatch(),
+    );
+    let cases: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["case"].as_str().unwrap())
+        .collect();
     assert_eq!(cases, vec![bureau_case.as_str()]);
-    let list = json_of(s.client.get("/api/v1/cases").header(bearer(&commission)).dispatch());
+    let list = json_of(
+        s.client
+            .get("/api/v1/cases")
+            .header(bearer(&commission))
+            .dispatch(),
+    );
     assert_eq!(list[0]["case"], commission_case.as_str());
     // The commission's own token works on it; an unknown case is 404.
-    assert_eq!(s.client.get(format!("/api/v1/cases/{commission_case}")).header(bearer(&commission)).dispatch().status(), Status::Ok);
-    assert_eq!(s.client.get("/api/v1/cases/MP-0000000000").header(bearer(&commission)).dispatch().status(), Status::NotFound);
-    assert_eq!(s.client.get("/api/v1/cases/not-a-case").header(bearer(&commission)).dispatch().status(), Status::NotFound);
+    assert_eq!(
+        s.client
+            .get(format!("/api/v1/cases/{commission_case}"))
+            .header(bearer(&commission))
+            .dispatch()
+            .status(),
+        Status::Ok
+    );
+    assert_eq!(
+        s.client
+            .get("/api/v1/cases/MP-0000000000")
+            .header(bearer(&commission))
+            .dispatch()
+            .status(),
+        Status::NotFound
+    );
+    assert_eq!(
+        s.client
+            .get("/api/v1/cases/not-a-case")
+            .header(bearer(&commission))
+            .dispatch()
+            .status(),
+        Status::NotFound
+    );
     // Nothing was changed by the refused calls.
-    let record = s.app.storage.case(&meldpunt_server::ids::CaseNumber::parse(&commission_case).unwrap()).unwrap().unwrap();
+    let record = s
+        .app
+        .storage
+        .case(&meldpunt_server::ids::CaseNumber::parse(&commission_case).unwrap())
+        .unwrap()
+        .unwrap();
     assert_eq!(record.thread.len(), 0);
     assert_eq!(record.status, meldpunt_crypto::CaseStatus::Received);
 }
@@ -608,7 +946,13 @@ fn status_deadlines_shredding_and_the_audit_chain() {
     let token = s.token("alice", &["bureau"]);
     let r = Reporter::new();
     let (case, _) = s.new_case(&r);
-    let summary = json_of(s.client.get("/api/v1/cases").header(bearer(&token)).dispatch())[0].clone();
+    let summary = json_of(
+        s.client
+            .get("/api/v1/cases")
+            .header(bearer(&token))
+            .dispatch(),
+    )[0]
+    .clone();
     assert_eq!(summary["received"], "2026-11-23");
     assert_eq!(summary["acknowledge_by"], "2026-11-30");
     assert_eq!(summary["feedback_by"], "2027-02-28");
@@ -624,7 +968,14 @@ fn status_deadlines_shredding_and_the_audit_chain() {
             .dispatch()
     };
     // Not closed: cannot be shredded.
-    assert_eq!(s.client.delete(format!("/api/v1/cases/{case}")).header(bearer(&token)).dispatch().status(), Status::Conflict);
+    assert_eq!(
+        s.client
+            .delete(format!("/api/v1/cases/{case}"))
+            .header(bearer(&token))
+            .dispatch()
+            .status(),
+        Status::Conflict
+    );
     s.clock.set(Day::parse("2026-11-25").unwrap());
     let resp = set("acknowledged");
     assert_eq!(resp.status(), Status::Ok);
@@ -635,7 +986,12 @@ fn status_deadlines_shredding_and_the_audit_chain() {
     assert_eq!(set("acknowledged").status(), Status::Conflict);
     assert!(set("reopened").status().code >= 400);
     // The reporter sees the status.
-    let thread = json_of(s.client.get("/api/v1/thread").header(mailbox(&r)).dispatch());
+    let thread = json_of(
+        s.client
+            .get("/api/v1/thread")
+            .header(mailbox(&r))
+            .dispatch(),
+    );
     assert_eq!(thread["status"], "investigating");
     s.clock.set(Day::parse("2026-12-01").unwrap());
     let summary = json_of(set("closed"));
@@ -643,14 +999,51 @@ fn status_deadlines_shredding_and_the_audit_chain() {
     // retention_days 180 (default) after closing; grace 30 after the last content.
     assert_eq!(summary["retention_until"], "2027-05-30");
 
-    let resp = s.client.delete(format!("/api/v1/cases/{case}")).header(bearer(&token)).dispatch();
+    let resp = s
+        .client
+        .delete(format!("/api/v1/cases/{case}"))
+        .header(bearer(&token))
+        .dispatch();
     assert_eq!(resp.status(), Status::Ok);
-    assert_eq!(s.client.get(format!("/api/v1/cases/{case}")).header(bearer(&token)).dispatch().status(), Status::NotFound);
-    assert_eq!(s.client.get("/api/v1/thread").header(mailbox(&r)).dispatch().status(), Status::NotFound);
+    assert_eq!(
+        s.client
+            .get(format!("/api/v1/cases/{case}"))
+            .header(bearer(&token))
+            .dispatch()
+            .status(),
+        Status::NotFound
+    );
+    assert_eq!(
+        s.client
+            .get("/api/v1/thread")
+            .header(mailbox(&r))
+            .dispatch()
+            .status(),
+        Status::NotFound
+    );
 
-    let audit = json_of(s.client.get("/api/v1/audit").header(bearer(&token)).dispatch());
-    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["list", "status_acknowledged", "status_investigating", "status_closed", "shred"]);
+    let audit = json_of(
+        s.client
+            .get("/api/v1/audit")
+            .header(bearer(&token))
+            .dispatch(),
+    );
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "list",
+            "status_acknowledged",
+            "status_investigating",
+            "status_closed",
+            "shred"
+        ]
+    );
     assert_eq!(audit[4]["case"], case.as_str());
     assert_eq!(audit[4]["token"], "alice");
     assert_eq!(audit[4]["day"], "2026-12-01");
@@ -659,7 +1052,10 @@ fn status_deadlines_shredding_and_the_audit_chain() {
 
 #[test]
 fn retention_shreds_closed_cases_only_after_the_grace_period() {
-    let rt = rocket::tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = rocket::tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let s = server();
     let token = s.token("alice", &["bureau"]);
     let (old, _) = s.new_case(&Reporter::new());
@@ -678,9 +1074,19 @@ fn retention_shreds_closed_cases_only_after_the_grace_period() {
     }
     // New content on `recent` 175 days later: the grace period (30 days) holds it.
     s.clock.set(Day::parse("2026-11-23").unwrap().add_days(175));
-    let record = s.app.storage.case(&meldpunt_server::ids::CaseNumber::parse(&recent).unwrap()).unwrap().unwrap();
+    let record = s
+        .app
+        .storage
+        .case(&meldpunt_server::ids::CaseNumber::parse(&recent).unwrap())
+        .unwrap()
+        .unwrap();
     let note = meldpunt_crypto::seal_reporter_note(
-        &meldpunt_crypto::ReporterNote { destination: "bureau".into(), recipients: vec![], report_sha256: record.report.sha256.clone(), date: Day::today() },
+        &meldpunt_crypto::ReporterNote {
+            destination: "bureau".into(),
+            recipients: vec![],
+            report_sha256: record.report.sha256.clone(),
+            date: Day::today(),
+        },
         &r.keys,
     )
     .unwrap();
@@ -694,7 +1100,10 @@ fn retention_shreds_closed_cases_only_after_the_grace_period() {
     assert_eq!(resp.status(), Status::Created);
 
     s.clock.set(Day::parse("2026-11-23").unwrap().add_days(179));
-    assert!(rt.block_on(meldpunt_server::retention::sweep(&s.app)).unwrap().is_empty());
+    assert!(rt
+        .block_on(meldpunt_server::retention::sweep(&s.app))
+        .unwrap()
+        .is_empty());
     s.clock.set(Day::parse("2026-11-23").unwrap().add_days(180));
     let shredded: Vec<String> = rt
         .block_on(meldpunt_server::retention::sweep(&s.app))
@@ -704,13 +1113,24 @@ fn retention_shreds_closed_cases_only_after_the_grace_period() {
         .collect();
     assert_eq!(shredded, vec![old.clone()]);
     s.clock.set(Day::parse("2026-11-23").unwrap().add_days(205));
-    let shredded = rt.block_on(meldpunt_server::retention::sweep(&s.app)).unwrap();
+    let shredded = rt
+        .block_on(meldpunt_server::retention::sweep(&s.app))
+        .unwrap();
     assert_eq!(shredded.len(), 1);
     assert_eq!(shredded[0].to_string(), recent);
-    let left: Vec<String> = s.app.storage.cases().unwrap().into_iter().map(|(c, _)| c.to_string()).collect();
+    let left: Vec<String> = s
+        .app
+        .storage
+        .cases()
+        .unwrap()
+        .into_iter()
+        .map(|(c, _)| c.to_string())
+        .collect();
     assert_eq!(left, vec![open]);
     let audit = s.app.audit.read_verified().unwrap();
-    assert!(audit.iter().any(|e| e.action == "retention_shred" && e.token == "server" && e.case.as_deref() == Some(old.as_str())));
+    assert!(audit.iter().any(|e| e.action == "retention_shred"
+        && e.token == "server"
+        && e.case.as_deref() == Some(old.as_str())));
 }
 
 #[test]
@@ -724,7 +1144,11 @@ fn concurrent_submissions_share_flushes() {
         })
         .collect();
     let before = s.app.storage.flush_count();
-    let rt = rocket::tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = rocket::tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let storage = s.app.storage.clone();
     // All writes first, then every writer asks for durability at once (as concurrent
     // requests do): the flushes must be shared, whatever the disk's speed.
@@ -748,12 +1172,16 @@ fn concurrent_submissions_share_flushes() {
     let flushes = s.app.storage.flush_count() - before;
     eprintln!("24 concurrent submissions: {flushes} flushes");
     assert_eq!(s.app.storage.cases().unwrap().len(), 24);
-    assert!(flushes <= 12, "24 submissions took {flushes} flushes: they were not grouped");
+    assert!(
+        flushes <= 12,
+        "24 submissions took {flushes} flushes: they were not grouped"
+    );
 }
 
 #[test]
 fn every_api_route_is_in_the_openapi_document() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.yaml")).unwrap();
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.yaml"))
+        .unwrap();
     for route in meldpunt_server::api::routes() {
         let path = route.uri.path().to_string();
         let documented = path.replace("<_", "{").replace('<', "{").replace('>', "}");
@@ -762,7 +1190,10 @@ fn every_api_route_is_in_the_openapi_document() {
             .find(&format!("\n  {documented}:\n"))
             .unwrap_or_else(|| panic!("{path} is not in docs/openapi.yaml"));
         let section = &doc[at + 1..];
-        let end = section[1..].find("\n  /").map(|i| i + 1).unwrap_or(section.len());
+        let end = section[1..]
+            .find("\n  /")
+            .map(|i| i + 1)
+            .unwrap_or(section.len());
         assert!(
             section[..end].contains(&format!("\n    {method}:")),
             "{method} {path} is not in docs/openapi.yaml"
@@ -779,20 +1210,41 @@ fn global_limits_and_the_disk_reserve() {
     let resp = s.file_report(&r, "bureau", &r.report(&s.keys.bureau, "x", vec![]));
     assert_eq!(resp.status(), Status::TooManyRequests);
     assert_security_headers(&resp);
-    assert_eq!(s.client.post("/api/v1/uploads").header(mailbox(&r)).dispatch().status(), Status::TooManyRequests);
+    assert_eq!(
+        s.client
+            .post("/api/v1/uploads")
+            .header(mailbox(&r))
+            .dispatch()
+            .status(),
+        Status::TooManyRequests
+    );
 
     let s = server_with(|f| f.merge(Serialized::global("upload_bytes_per_hour", 1000)));
     let r = Reporter::new();
-    s.client.post("/api/v1/uploads").header(mailbox(&r)).dispatch();
+    s.client
+        .post("/api/v1/uploads")
+        .header(mailbox(&r))
+        .dispatch();
     let (ct, _) = attachment(&s.keys.bureau, &[1u8; 5000], "x");
     assert_eq!(put_chunk(&s, &r, 0, 0, &ct).0, Status::TooManyRequests);
-    assert_eq!(json_of(s.client.get("/api/v1/uploads/0").header(mailbox(&r)).dispatch())["received"], 0);
+    assert_eq!(
+        json_of(
+            s.client
+                .get("/api/v1/uploads/0")
+                .header(mailbox(&r))
+                .dispatch()
+        )["received"],
+        0
+    );
 
     let s = server_with(|f| f.merge(Serialized::global("min_free_disk", "1000 TiB")));
     let r = Reporter::new();
     let resp = s.file_report(&r, "bureau", &r.report(&s.keys.bureau, "x", vec![]));
     assert_eq!(resp.status(), Status::InsufficientStorage);
-    s.client.post("/api/v1/uploads").header(mailbox(&r)).dispatch();
+    s.client
+        .post("/api/v1/uploads")
+        .header(mailbox(&r))
+        .dispatch();
     assert_eq!(put_chunk(&s, &r, 0, 0, &ct).0, Status::InsufficientStorage);
     s.nothing_stored();
 }
@@ -802,14 +1254,25 @@ fn a_new_case_runs_the_content_free_notification() {
     let out = tempfile::tempdir().unwrap();
     let flag = out.path().join("new-case");
     let script = format!("echo \"$#:$(env | wc -l)\" >> {}", flag.display());
-    let s = server_with(|f| f.merge(Serialized::global("notify_command", vec!["/bin/sh".to_owned(), "-c".into(), script])));
+    let s = server_with(|f| {
+        f.merge(Serialized::global(
+            "notify_command",
+            vec!["/bin/sh".to_owned(), "-c".into(), script],
+        ))
+    });
     let r = Reporter::new();
     let report = r.report(&s.keys.bureau, "x", vec![]);
-    assert_eq!(s.file_report(&r, "bureau", &report).status(), Status::Created);
+    assert_eq!(
+        s.file_report(&r, "bureau", &report).status(),
+        Status::Created
+    );
     assert_eq!(s.file_report(&r, "bureau", &report).status(), Status::Ok);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while !flag.exists() {
-        assert!(std::time::Instant::now() < deadline, "the notify command did not run");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the notify command did not run"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     std::thread::sleep(std::time::Duration::from_millis(300));

@@ -21,7 +21,11 @@ fn run(dir: &std::path::Path, config: &str, args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
@@ -38,7 +42,11 @@ fn an_invalid_key_refuses_to_start_and_names_the_key() {
     // Nothing configured and no demo: refuses, and says what to do.
     let out = run(dir.path(), "", &["serve"]);
     assert!(!out.status.success());
-    assert!(text(&out).contains("no destination is configured"), "{}", text(&out));
+    assert!(
+        text(&out).contains("no destination is configured"),
+        "{}",
+        text(&out)
+    );
     // The same file checked without starting.
     let out = run(dir.path(), &config, &["check-config"]);
     assert!(!out.status.success());
@@ -47,7 +55,11 @@ fn an_invalid_key_refuses_to_start_and_names_the_key() {
 #[test]
 fn demo_mode_writes_the_key_and_warns() {
     let dir = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     std::fs::write(dir.path().join("Meldpunt.toml"), format!("port = {port}\n")).unwrap();
     let log = dir.path().join("out.log");
     let mut child = Command::new(BIN)
@@ -59,18 +71,33 @@ fn demo_mode_writes_the_key_and_warns() {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !std::fs::read_to_string(&log).unwrap().contains("listening on") {
+    while !std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("listening on")
+    {
         assert!(Instant::now() < deadline, "the demo server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
     child.kill().unwrap();
     child.wait().unwrap();
     let out = std::fs::read_to_string(&log).unwrap();
-    assert!(out.contains("DEMO ONLY: the private key is on the server"), "{out}");
-    let key_path = dir.path().join("meldpunt-data").join("DEMO-ONLY-destination-key.txt");
-    assert!(out.contains(&key_path.canonicalize().unwrap().display().to_string()), "{out}");
+    assert!(
+        out.contains("DEMO ONLY: the private key is on the server"),
+        "{out}"
+    );
+    let key_path = dir
+        .path()
+        .join("meldpunt-data")
+        .join("DEMO-ONLY-destination-key.txt");
+    assert!(
+        out.contains(&key_path.canonicalize().unwrap().display().to_string()),
+        "{out}"
+    );
     let keys = meldpunt_crypto::load_keys(&std::fs::read(&key_path).unwrap(), || None).unwrap();
-    assert!(out.contains(&meldpunt_crypto::fingerprint(&[keys[0].recipient()])), "{out}");
+    assert!(
+        out.contains(&meldpunt_crypto::fingerprint(&[keys[0].recipient()])),
+        "{out}"
+    );
 }
 
 #[test]
@@ -78,12 +105,23 @@ fn tokens_are_shown_once_revoked_and_audited() {
     let dir = tempfile::tempdir().unwrap();
     let keys = Keys::new();
     let config = keys.toml();
-    let out = run(dir.path(), &config, &["token", "create", "alice", "--destination", "bureau"]);
+    let out = run(
+        dir.path(),
+        &config,
+        &["token", "create", "alice", "--destination", "bureau"],
+    );
     assert!(out.status.success(), "{}", text(&out));
-    let token = String::from_utf8(out.stdout.clone()).unwrap().trim().to_owned();
+    let token = String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .trim()
+        .to_owned();
     let stored = std::fs::read_to_string(dir.path().join("meldpunt-data/tokens.json")).unwrap();
     assert!(!stored.contains(&token), "the token itself is stored");
-    let out = run(dir.path(), &config, &["token", "create", "bob", "--destination", "nowhere"]);
+    let out = run(
+        dir.path(),
+        &config,
+        &["token", "create", "bob", "--destination", "nowhere"],
+    );
     assert!(!out.status.success());
     assert!(text(&out).contains("nowhere"));
     let out = run(dir.path(), &config, &["token", "list"]);
@@ -99,7 +137,11 @@ fn tokens_are_shown_once_revoked_and_audited() {
     // Alter one entry: verify names it.
     let path = dir.path().join("meldpunt-data/audit.jsonl");
     let log = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, log.replacen("\"token_revoked\"", "\"token_created\"", 1)).unwrap();
+    std::fs::write(
+        &path,
+        log.replacen("\"token_revoked\"", "\"token_created\"", 1),
+    )
+    .unwrap();
     let out = run(dir.path(), &config, &["audit", "verify"]);
     assert!(!out.status.success());
     assert!(text(&out).contains("broken at entry 1"), "{}", text(&out));

@@ -122,10 +122,7 @@ fn document() -> Vec<u8> {
     DOCUMENT_LINE.repeat(3000)
 }
 
-fn report_parts<'a>(
-    consent: bool,
-    doc: &'a [u8],
-) -> Vec<(&'static str, Option<&'static str>, &'a [u8])> {
+fn report_parts(consent: bool, doc: &[u8]) -> Vec<(&'static str, Option<&'static str>, &[u8])> {
     let mut parts: Vec<(&str, Option<&str>, &[u8])> = Vec::new();
     if consent {
         parts.push(("consent", None, b"yes"));

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use common::{all_files, attachment, contains, Keys, Reporter};
-use meldpunt_crypto::{open_report, seal_from_reporter, seal_to_reporter, Day, Direction, ThreadState};
+use meldpunt_crypto::{
+    open_report, seal_from_reporter, seal_to_reporter, Day, Direction, ThreadState,
+};
 use rand::Rng;
 use serde_json::Value;
 use zeroize::Zeroizing;
@@ -22,7 +24,11 @@ use zeroize::Zeroizing;
 const BIN: &str = env!("CARGO_BIN_EXE_meldpunt-server");
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A data directory, a configuration file and log files that outlive restarts.
@@ -102,7 +108,11 @@ impl Site {
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if agent().get(&self.url("/api/v1/destinations")).call().is_ok() {
+            if agent()
+                .get(&self.url("/api/v1/destinations"))
+                .call()
+                .is_ok()
+            {
                 return child;
             }
             if Instant::now() > deadline {
@@ -119,7 +129,10 @@ impl Site {
     }
 
     fn target(&self) -> Target {
-        Target { bureau: self.keys.bureau.clone(), port: self.port }
+        Target {
+            bureau: self.keys.bureau.clone(),
+            port: self.port,
+        }
     }
 }
 
@@ -144,7 +157,8 @@ fn agent() -> ureq::Agent {
 }
 
 fn json(resp: ureq::http::Response<ureq::Body>) -> Value {
-    serde_json::from_str(&resp.into_body().read_to_string().unwrap_or_default()).unwrap_or(Value::Null)
+    serde_json::from_str(&resp.into_body().read_to_string().unwrap_or_default())
+        .unwrap_or(Value::Null)
 }
 
 /// What a receipt promised: the case and the exact bytes behind it.
@@ -158,7 +172,12 @@ struct Promise {
 
 /// One reporter's whole submission. Every confirmed step is recorded in `confirmed`
 /// the moment its answer arrives.
-fn submit(site: &Target, agent: &ureq::Agent, with_attachment: bool, confirmed: &Mutex<Vec<Promise>>) -> Result<(), String> {
+fn submit(
+    site: &Target,
+    agent: &ureq::Agent,
+    with_attachment: bool,
+    confirmed: &Mutex<Vec<Promise>>,
+) -> Result<(), String> {
     let e = |e: ureq::Error| e.to_string();
     let r = Reporter::new();
     let cred = r.credential();
@@ -167,7 +186,11 @@ fn submit(site: &Target, agent: &ureq::Agent, with_attachment: bool, confirmed: 
     if with_attachment {
         let plaintext: Vec<u8> = (0..40_000).map(|_| rand::random::<u8>()).collect();
         let (ct, entry) = attachment(&site.bureau, &plaintext, "scan.pdf");
-        let resp = agent.post(&site.url("/api/v1/uploads")).header("Meldpunt-Mailbox", &cred).send_empty().map_err(e)?;
+        let resp = agent
+            .post(&site.url("/api/v1/uploads"))
+            .header("Meldpunt-Mailbox", &cred)
+            .send_empty()
+            .map_err(e)?;
         if resp.status() != 200 {
             return Err(format!("session: {}", resp.status()));
         }
@@ -183,7 +206,11 @@ fn submit(site: &Target, agent: &ureq::Agent, with_attachment: bool, confirmed: 
                 return Err(format!("chunk: {}", resp.status()));
             }
         }
-        let resp = agent.post(&site.url("/api/v1/uploads/0/finish")).header("Meldpunt-Mailbox", &cred).send_empty().map_err(e)?;
+        let resp = agent
+            .post(&site.url("/api/v1/uploads/0/finish"))
+            .header("Meldpunt-Mailbox", &cred)
+            .send_empty()
+            .map_err(e)?;
         if resp.status() != 200 {
             return Err(format!("finish: {}", resp.status()));
         }
@@ -202,11 +229,20 @@ fn submit(site: &Target, agent: &ureq::Agent, with_attachment: bool, confirmed: 
     }
     let receipt = json(resp);
     let case = receipt["case"].as_str().ok_or("no case")?.to_owned();
-    confirmed.lock().unwrap().push(Promise { case: case.clone(), report: report.clone(), attachments, messages: vec![] });
+    confirmed.lock().unwrap().push(Promise {
+        case: case.clone(),
+        report: report.clone(),
+        attachments,
+        messages: vec![],
+    });
 
     // Then a reply in the thread, extending the report.
     let state = ThreadState::new(meldpunt_crypto::ciphertext_hash(&report));
-    let draft = state.draft(Direction::FromReporter, Day::today(), Zeroizing::new("more details".into()));
+    let draft = state.draft(
+        Direction::FromReporter,
+        Day::today(),
+        Zeroizing::new("more details".into()),
+    );
     let message = seal_from_reporter(&draft, &r.keys, &r.code, site.bureau.recipients()).unwrap();
     let resp = agent
         .post(&site.url("/api/v1/thread"))
@@ -218,7 +254,11 @@ fn submit(site: &Target, agent: &ureq::Agent, with_attachment: bool, confirmed: 
         return Err(format!("message: {}", resp.status()));
     }
     let mut all = confirmed.lock().unwrap();
-    all.iter_mut().find(|p| p.case == case).unwrap().messages.push(message);
+    all.iter_mut()
+        .find(|p| p.case == case)
+        .unwrap()
+        .messages
+        .push(message);
     Ok(())
 }
 
@@ -229,7 +269,12 @@ fn download(site: &Site, token: &str, case: &str) -> BTreeMap<String, Vec<u8>> {
         .call()
         .unwrap();
     assert_eq!(resp.status(), 200, "download of {case}");
-    let bytes = resp.into_body().with_config().limit(1 << 30).read_to_vec().unwrap();
+    let bytes = resp
+        .into_body()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_vec()
+        .unwrap();
     let mut out = BTreeMap::new();
     for entry in tar::Archive::new(bytes.as_slice()).entries().unwrap() {
         let mut entry = entry.unwrap();
@@ -285,10 +330,20 @@ fn every_receipt_survives_sigkill() {
         let files = download(&site, &token, &p.case);
         assert_eq!(files["report.age"], p.report, "report of {}", p.case);
         for (i, a) in p.attachments.iter().enumerate() {
-            assert_eq!(&files[&format!("attachments/{i:03}.age")], a, "attachment of {}", p.case);
+            assert_eq!(
+                &files[&format!("attachments/{i:03}.age")],
+                a,
+                "attachment of {}",
+                p.case
+            );
         }
         for (i, m) in p.messages.iter().enumerate() {
-            assert_eq!(&files[&format!("thread/{:04}-from_reporter.age", i + 1)], m, "message of {}", p.case);
+            assert_eq!(
+                &files[&format!("thread/{:04}-from_reporter.age", i + 1)],
+                m,
+                "message of {}",
+                p.case
+            );
         }
     }
     let first = download(&site, &token, &promises[0].case);
@@ -329,19 +384,48 @@ fn nothing_identifying_or_readable_is_kept() {
     let bureau = &site.keys.bureau;
 
     // Pages and errors.
-    for path in ["/", "/nl/", "/en/report", "/static/style.css", "/api/v1/destinations", "/nothing-here", "/api/v1/thread"] {
-        spied!(a.get(&site.url(path))).header("Meldpunt-Mailbox", &Reporter::new().credential()).call().unwrap();
+    for path in [
+        "/",
+        "/nl/",
+        "/en/report",
+        "/static/style.css",
+        "/api/v1/destinations",
+        "/nothing-here",
+        "/api/v1/thread",
+    ] {
+        spied!(a.get(&site.url(path)))
+            .header("Meldpunt-Mailbox", &Reporter::new().credential())
+            .call()
+            .unwrap();
     }
     // An attachment, the report, the note.
-    let (ct, entry) = attachment(bureau, MARKERS[3].repeat(100).as_bytes(), &format!("{}.txt", MARKERS[3]));
-    assert_eq!(spied!(a.post(&site.url("/api/v1/uploads"))).header("Meldpunt-Mailbox", &cred).send_empty().unwrap().status(), 200);
+    let (ct, entry) = attachment(
+        bureau,
+        MARKERS[3].repeat(100).as_bytes(),
+        &format!("{}.txt", MARKERS[3]),
+    );
+    assert_eq!(
+        spied!(a.post(&site.url("/api/v1/uploads")))
+            .header("Meldpunt-Mailbox", &cred)
+            .send_empty()
+            .unwrap()
+            .status(),
+        200
+    );
     let resp = spied!(a.put(&site.url("/api/v1/uploads/0")))
         .header("Meldpunt-Mailbox", &cred)
         .header("Meldpunt-Offset", "0")
         .send(&ct[..])
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert_eq!(spied!(a.post(&site.url("/api/v1/uploads/0/finish"))).header("Meldpunt-Mailbox", &cred).send_empty().unwrap().status(), 200);
+    assert_eq!(
+        spied!(a.post(&site.url("/api/v1/uploads/0/finish")))
+            .header("Meldpunt-Mailbox", &cred)
+            .send_empty()
+            .unwrap()
+            .status(),
+        200
+    );
     let content = meldpunt_crypto::ReportContent {
         category: meldpunt_crypto::Category::SystemLookup,
         concerning: "J. Jansen".into(),
@@ -360,27 +444,63 @@ fn nothing_identifying_or_readable_is_kept() {
         .unwrap();
     assert_eq!(resp.status(), 201);
     let case = json(resp)["case"].as_str().unwrap().to_owned();
-    let note = meldpunt_crypto::seal_reporter_note(&meldpunt_crypto::ReporterNote::for_report(bureau, &report, Day::today()), &r.keys).unwrap();
-    assert_eq!(spied!(a.put(&site.url("/api/v1/note"))).header("Meldpunt-Mailbox", &cred).send(&note[..]).unwrap().status(), 200);
+    let note = meldpunt_crypto::seal_reporter_note(
+        &meldpunt_crypto::ReporterNote::for_report(bureau, &report, Day::today()),
+        &r.keys,
+    )
+    .unwrap();
+    assert_eq!(
+        spied!(a.put(&site.url("/api/v1/note")))
+            .header("Meldpunt-Mailbox", &cred)
+            .send(&note[..])
+            .unwrap()
+            .status(),
+        200
+    );
 
     // The bureau asks, the reporter answers.
     let opened = open_report(&report, &[site.keys.bureau_key.as_age()]).unwrap();
     let mut state = ThreadState::new(opened.ciphertext_sha256);
-    let q = state.draft(Direction::ToReporter, Day::today(), Zeroizing::new(format!("{} question", MARKERS[2])));
+    let q = state.draft(
+        Direction::ToReporter,
+        Day::today(),
+        Zeroizing::new(format!("{} question", MARKERS[2])),
+    );
     let question = seal_to_reporter(&q, &opened.thread, bureau.recipients()).unwrap();
     let bearer = format!("Bearer {token}");
-    assert_eq!(spied!(a.get(&site.url("/api/v1/cases"))).header("Authorization", &bearer).call().unwrap().status(), 200);
+    assert_eq!(
+        spied!(a.get(&site.url("/api/v1/cases")))
+            .header("Authorization", &bearer)
+            .call()
+            .unwrap()
+            .status(),
+        200
+    );
     let resp = spied!(a.post(&site.url(&format!("/api/v1/cases/{case}/messages"))))
         .header("Authorization", &bearer)
         .header("Meldpunt-Extends", &hex::encode(state.head()))
         .send(&question[..])
         .unwrap();
     assert_eq!(resp.status(), 201);
-    let thread = json(spied!(a.get(&site.url("/api/v1/thread"))).header("Meldpunt-Mailbox", &cred).call().unwrap());
+    let thread = json(
+        spied!(a.get(&site.url("/api/v1/thread")))
+            .header("Meldpunt-Mailbox", &cred)
+            .call()
+            .unwrap(),
+    );
     assert_eq!(thread["messages"].as_array().unwrap().len(), 1);
-    let message = meldpunt_crypto::open_message(&question, &[&r.keys.identity()], &meldpunt_crypto::ThreadSecrets::from_reporter_keys(&r.keys)).unwrap();
+    let message = meldpunt_crypto::open_message(
+        &question,
+        &[&r.keys.identity()],
+        &meldpunt_crypto::ThreadSecrets::from_reporter_keys(&r.keys),
+    )
+    .unwrap();
     state.accept(&question, &message).unwrap();
-    let reply = state.draft(Direction::FromReporter, Day::today(), Zeroizing::new(format!("{} answer", MARKERS[2])));
+    let reply = state.draft(
+        Direction::FromReporter,
+        Day::today(),
+        Zeroizing::new(format!("{} answer", MARKERS[2])),
+    );
     let answer = seal_from_reporter(&reply, &r.keys, &r.code, bureau.recipients()).unwrap();
     let resp = spied!(a.post(&site.url("/api/v1/thread")))
         .header("Meldpunt-Mailbox", &cred)
@@ -408,7 +528,14 @@ fn nothing_identifying_or_readable_is_kept() {
         .send(&answer[..])
         .unwrap();
     assert_eq!(resp.status(), 409);
-    assert_eq!(spied!(a.get(&site.url("/api/v1/cases"))).header("Authorization", "Bearer mpt_x").call().unwrap().status(), 401);
+    assert_eq!(
+        spied!(a.get(&site.url("/api/v1/cases")))
+            .header("Authorization", "Bearer mpt_x")
+            .call()
+            .unwrap()
+            .status(),
+        401
+    );
 
     // Stop it the ordinary way, so everything it would write is written.
     let pid = server.id().to_string();
@@ -434,15 +561,33 @@ fn nothing_identifying_or_readable_is_kept() {
         ("user agent".into(), SPY_UA.as_bytes().to_vec()),
         ("user agent marker".into(), b"MarkerUA-5e1f7c".to_vec()),
         ("return code".into(), code.as_bytes().to_vec()),
-        ("return code, lower case".into(), code.to_lowercase().into_bytes()),
-        ("return code, canonical".into(), canonical.as_bytes().to_vec()),
-        ("return code, canonical lower case".into(), canonical.to_lowercase().into_bytes()),
+        (
+            "return code, lower case".into(),
+            code.to_lowercase().into_bytes(),
+        ),
+        (
+            "return code, canonical".into(),
+            canonical.as_bytes().to_vec(),
+        ),
+        (
+            "return code, canonical lower case".into(),
+            canonical.to_lowercase().into_bytes(),
+        ),
         ("credential hex".into(), cred.as_bytes().to_vec()),
         ("credential HEX".into(), cred.to_uppercase().into_bytes()),
         ("credential raw".into(), raw_credential.clone()),
-        ("credential base64".into(), b64.encode(&raw_credential).into_bytes()),
-        ("credential base64url".into(), b64url.encode(&raw_credential).into_bytes()),
-        ("credential base64 of hex".into(), b64.encode(cred.as_bytes()).into_bytes()),
+        (
+            "credential base64".into(),
+            b64.encode(&raw_credential).into_bytes(),
+        ),
+        (
+            "credential base64url".into(),
+            b64url.encode(&raw_credential).into_bytes(),
+        ),
+        (
+            "credential base64 of hex".into(),
+            b64.encode(cred.as_bytes()).into_bytes(),
+        ),
         ("investigator token".into(), token.as_bytes().to_vec()),
     ];
     for m in MARKERS {
@@ -451,12 +596,27 @@ fn nothing_identifying_or_readable_is_kept() {
     }
     let files = all_files(&site.data());
     // The scan reads the real store: the report's ciphertext is in it.
-    assert!(files.iter().any(|(_, bytes)| contains(bytes, &report[..200])), "the scan does not see the stored report");
+    assert!(
+        files
+            .iter()
+            .any(|(_, bytes)| contains(bytes, &report[..200])),
+        "the scan does not see the stored report"
+    );
     let logs = site.logs();
-    assert!(String::from_utf8_lossy(&logs).contains("listening on"), "the logs were captured");
+    assert!(
+        String::from_utf8_lossy(&logs).contains("listening on"),
+        "the logs were captured"
+    );
     for (what, needle) in &needles {
-        for (path, bytes) in files.iter().chain(std::iter::once(&(PathBuf::from("server output"), logs.clone()))) {
-            assert!(!contains(bytes, needle), "{what} found in {}", path.display());
+        for (path, bytes) in files.iter().chain(std::iter::once(&(
+            PathBuf::from("server output"),
+            logs.clone(),
+        ))) {
+            assert!(
+                !contains(bytes, needle),
+                "{what} found in {}",
+                path.display()
+            );
         }
     }
     // File times tell the day at most: every stored file is stamped at midnight (UTC).
@@ -472,7 +632,10 @@ fn check_day_stamps(dir: &Path) {
                 stack.push(p.clone());
             }
             let modified = e.metadata().unwrap().modified().unwrap();
-            let secs = modified.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+            let secs = modified
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
             assert_eq!(secs % 86_400, 0, "{} carries a time of day", p.display());
         }
     }
@@ -488,7 +651,14 @@ fn a_dropped_upload_resumes_where_it_stopped() {
     let plaintext: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 256) as u8).collect();
     let (ct, entry) = attachment(&site.keys.bureau, &plaintext, "big.bin");
     let a = agent();
-    assert_eq!(a.post(&site.url("/api/v1/uploads")).header("Meldpunt-Mailbox", &cred).send_empty().unwrap().status(), 200);
+    assert_eq!(
+        a.post(&site.url("/api/v1/uploads"))
+            .header("Meldpunt-Mailbox", &cred)
+            .send_empty()
+            .unwrap()
+            .status(),
+        200
+    );
 
     // Half the body, then the connection drops.
     let half = ct.len() / 2;
@@ -508,7 +678,11 @@ fn a_dropped_upload_resumes_where_it_stopped() {
     // The server kept what arrived and says so.
     let deadline = Instant::now() + Duration::from_secs(30);
     let received = loop {
-        let resp = a.get(&site.url("/api/v1/uploads/0")).header("Meldpunt-Mailbox", &cred).call().unwrap();
+        let resp = a
+            .get(&site.url("/api/v1/uploads/0"))
+            .header("Meldpunt-Mailbox", &cred)
+            .call()
+            .unwrap();
         let progress = json(resp);
         let received = progress["received"].as_u64().unwrap();
         if received > 0 || Instant::now() > deadline {
@@ -516,7 +690,10 @@ fn a_dropped_upload_resumes_where_it_stopped() {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert!(received > 0 && received <= half as u64, "received {received} of {half}");
+    assert!(
+        received > 0 && received <= half as u64,
+        "received {received} of {half}"
+    );
     // Resume from there, finish: the same file as the client made.
     let resp = a
         .put(&site.url("/api/v1/uploads/0"))
@@ -525,7 +702,12 @@ fn a_dropped_upload_resumes_where_it_stopped() {
         .send(&ct[received as usize..])
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let digest = json(a.post(&site.url("/api/v1/uploads/0/finish")).header("Meldpunt-Mailbox", &cred).send_empty().unwrap());
+    let digest = json(
+        a.post(&site.url("/api/v1/uploads/0/finish"))
+            .header("Meldpunt-Mailbox", &cred)
+            .send_empty()
+            .unwrap(),
+    );
     assert_eq!(digest["sha256"], entry.ciphertext_sha256.as_str());
     assert_eq!(digest["size"], entry.ciphertext_size);
     server.kill().unwrap();

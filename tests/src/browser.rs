@@ -1,7 +1,7 @@
 //! Headless Chromium (Debian's `chromium` and `chromium-driver`), driven over WebDriver.
 
-use std::path::PathBuf;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -94,19 +94,36 @@ pub async fn start_with(extra: &[&str], prefs: Value) -> Browser {
         {
             Ok(c) => break c,
             Err(e) => {
-                assert!(Instant::now() < deadline, "chromedriver did not answer: {e}");
+                assert!(
+                    Instant::now() < deadline,
+                    "chromedriver did not answer: {e}"
+                );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
     };
-    Browser { client, driver, driver_port: port, _profile: profile }
+    Browser {
+        client,
+        driver,
+        driver_port: port,
+        _profile: profile,
+    }
 }
 
 impl Browser {
     /// Sends a Chrome DevTools Protocol command through ChromeDriver.
     pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
-        let session = self.client.session_id().await.ok().flatten().expect("a session");
-        let url = format!("http://127.0.0.1:{}/session/{session}/goog/cdp/execute", self.driver_port);
+        let session = self
+            .client
+            .session_id()
+            .await
+            .ok()
+            .flatten()
+            .expect("a session");
+        let url = format!(
+            "http://127.0.0.1:{}/session/{session}/goog/cdp/execute",
+            self.driver_port
+        );
         let body = json!({ "cmd": cmd, "params": params }).to_string();
         let resp = crate::agent()
             .post(&url)
@@ -167,7 +184,10 @@ impl Browser {
             .map(|p| p.pid)
             .collect();
         let mut total = [0u64; 4];
-        for p in procs.iter().filter(|p| p.cmdline.contains("--type=renderer")) {
+        for p in procs
+            .iter()
+            .filter(|p| p.cmdline.contains("--type=renderer"))
+        {
             if descends_from(&procs, p.pid, &browsers) {
                 for (t, v) in total.iter_mut().zip(p.kinds) {
                     *t += v;
@@ -191,7 +211,10 @@ impl Browser {
             }
             if Instant::now() > deadline {
                 let shown = self.client.source().await.unwrap_or_default();
-                panic!("waited {secs} s for `{expression}`; page:\n{}", &shown[..shown.len().min(4000)]);
+                panic!(
+                    "waited {secs} s for `{expression}`; page:\n{}",
+                    &shown[..shown.len().min(4000)]
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -252,7 +275,10 @@ impl Browser {
     /// Saves a screenshot of the page at the given width (a person looks at these; they
     /// are not committed). Returns the file.
     pub async fn screenshot(&self, name: &str, width: u32, height: u32) -> PathBuf {
-        self.client.set_window_size(width, height).await.expect("window resizes");
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("window resizes");
         let png = self.client.screenshot().await.expect("screenshot");
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).expect("screenshot directory");
@@ -266,7 +292,12 @@ impl Browser {
 pub fn screenshot_dir() -> PathBuf {
     std::env::var_os("MELDPUNT_SCREENSHOTS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| crate::bin_dir().parent().map(|p| p.join("screenshots")).unwrap_or_default())
+        .unwrap_or_else(|| {
+            crate::bin_dir()
+                .parent()
+                .map(|p| p.join("screenshots"))
+                .unwrap_or_default()
+        })
 }
 
 struct Proc {

@@ -100,7 +100,12 @@ impl Site {
             bureau_key.recipient()
         );
         std::fs::write(dir.path().join("Meldpunt.toml"), config).expect("config written");
-        Self { dir, bureau_key, bureau, port }
+        Self {
+            dir,
+            bureau_key,
+            bureau,
+            port,
+        }
     }
 
     /// The scratch directory of this site (configuration, logs, the data directory).
@@ -163,8 +168,15 @@ impl Site {
             .args(["token", "create", name, "--destination", destination])
             .output()
             .expect("meldpunt-server runs");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).expect("text").trim().to_owned()
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .expect("text")
+            .trim()
+            .to_owned()
     }
 
     /// Starts the server and waits until it answers.
@@ -177,7 +189,11 @@ impl Site {
             .expect("meldpunt-server starts");
         let server = Server(child);
         let deadline = Instant::now() + Duration::from_secs(60);
-        while agent().get(&self.url("/api/v1/destinations")).call().is_err() {
+        while agent()
+            .get(&self.url("/api/v1/destinations"))
+            .call()
+            .is_err()
+        {
             assert!(Instant::now() < deadline, "the server did not start");
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -9,9 +9,9 @@ use std::io::Read;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use meldpunt_crypto::{
-    encrypt_attachment, open_message, seal_report, seal_reporter_note, AttachmentEntry,
-    CaseStatus, Category, Day, Direction, EncryptedBy, ReportContent, ReporterKeys, ReporterNote,
-    ReturnCode, ThreadSecrets, ThreadState,
+    encrypt_attachment, open_message, seal_report, seal_reporter_note, AttachmentEntry, CaseStatus,
+    Category, Day, Direction, EncryptedBy, ReportContent, ReporterKeys, ReporterNote, ReturnCode,
+    ThreadSecrets, ThreadState,
 };
 use meldpunt_tests::{agent, json, meldpunt, meldpunt_ok, Site};
 use rand::rngs::OsRng;
@@ -53,7 +53,11 @@ fn report_pull_open_reply_push_and_close() {
         &mut evidence_ct,
     )
     .unwrap();
-    let resp = a.post(&site.url("/api/v1/uploads")).header("Meldpunt-Mailbox", credential.as_str()).send_empty().unwrap();
+    let resp = a
+        .post(&site.url("/api/v1/uploads"))
+        .header("Meldpunt-Mailbox", credential.as_str())
+        .send_empty()
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let resp = a
         .put(&site.url("/api/v1/uploads/0"))
@@ -62,7 +66,11 @@ fn report_pull_open_reply_push_and_close() {
         .send(&evidence_ct[..])
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let resp = a.post(&site.url("/api/v1/uploads/0/finish")).header("Meldpunt-Mailbox", credential.as_str()).send_empty().unwrap();
+    let resp = a
+        .post(&site.url("/api/v1/uploads/0/finish"))
+        .header("Meldpunt-Mailbox", credential.as_str())
+        .send_empty()
+        .unwrap();
     assert_eq!(json(resp)["sha256"], hex::encode(digest.sha256));
 
     let content = ReportContent {
@@ -71,7 +79,11 @@ fn report_pull_open_reply_push_and_close() {
         description: DESCRIPTION.into(),
         when_where: "March, Rijswijk".into(),
         contact: Some(CONTACT.into()),
-        attachments: vec![AttachmentEntry::new("../../minutes.pdf".into(), evidence.len() as u64, &digest)],
+        attachments: vec![AttachmentEntry::new(
+            "../../minutes.pdf".into(),
+            evidence.len() as u64,
+            &digest,
+        )],
         date: today,
         encrypted_by: EncryptedBy::Browser,
     };
@@ -84,20 +96,43 @@ fn report_pull_open_reply_push_and_close() {
         .unwrap();
     assert_eq!(resp.status(), 201);
     let case = json(resp)["case"].as_str().unwrap().to_owned();
-    let note = seal_reporter_note(&ReporterNote::for_report(&site.bureau, &report, today), &keys).unwrap();
-    let resp = a.put(&site.url("/api/v1/note")).header("Meldpunt-Mailbox", credential.as_str()).send(&note[..]).unwrap();
+    let note = seal_reporter_note(
+        &ReporterNote::for_report(&site.bureau, &report, today),
+        &keys,
+    )
+    .unwrap();
+    let resp = a
+        .put(&site.url("/api/v1/note"))
+        .header("Meldpunt-Mailbox", credential.as_str())
+        .send(&note[..])
+        .unwrap();
     assert_eq!(resp.status(), 200);
 
     // --- the investigator ------------------------------------------------------------
-    meldpunt_ok(&["pin", bundle_s, "bureau", site.bureau_key.recipient().as_str()]);
-    meldpunt_ok(&["pull", "--server", &server, "--token-file", token_s, bundle_s]);
+    meldpunt_ok(&[
+        "pin",
+        bundle_s,
+        "bureau",
+        site.bureau_key.recipient().as_str(),
+    ]);
+    meldpunt_ok(&[
+        "pull",
+        "--server",
+        &server,
+        "--token-file",
+        token_s,
+        bundle_s,
+    ]);
     let listing = meldpunt_ok(&["cases", bundle_s]);
     assert!(listing.contains(&case), "{listing}");
     meldpunt_ok(&["open", &case, "-i", key_s, bundle_s, "-o", out_s]);
     let folder = out.join(&case);
     let report_md = fs::read_to_string(folder.join("report.md")).unwrap();
     assert!(report_md.contains(DESCRIPTION), "{report_md}");
-    assert!(!report_md.contains(CONTACT), "contact details stay out of the report");
+    assert!(
+        !report_md.contains(CONTACT),
+        "contact details stay out of the report"
+    );
     let report_json = fs::read_to_string(folder.join("report.json")).unwrap();
     assert!(!report_json.contains(CONTACT));
     // The reporter's keys (the thread key travels beside the thread id) stay out of
@@ -107,22 +142,48 @@ fn report_pull_open_reply_push_and_close() {
     let contact = fs::read_to_string(folder.join("IDENTIFYING-contact-details.txt")).unwrap();
     assert!(contact.contains(CONTACT));
     // The attachment is saved under a safe name inside the folder, byte for byte.
-    let saved: Vec<_> = fs::read_dir(folder.join("attachments")).unwrap().flatten().collect();
+    let saved: Vec<_> = fs::read_dir(folder.join("attachments"))
+        .unwrap()
+        .flatten()
+        .collect();
     assert_eq!(saved.len(), 1);
     assert_eq!(fs::read(saved[0].path()).unwrap(), evidence);
 
     let question = work.path().join("question.txt");
     fs::write(&question, "Thank you. Were you present at that meeting?").unwrap();
-    meldpunt_ok(&["reply", &case, "-i", key_s, bundle_s, "--message-file", question.to_str().unwrap(), "--status", "acknowledged"]);
-    meldpunt_ok(&["push", "--server", &server, "--token-file", token_s, bundle_s]);
+    meldpunt_ok(&[
+        "reply",
+        &case,
+        "-i",
+        key_s,
+        bundle_s,
+        "--message-file",
+        question.to_str().unwrap(),
+        "--status",
+        "acknowledged",
+    ]);
+    meldpunt_ok(&[
+        "push",
+        "--server",
+        &server,
+        "--token-file",
+        token_s,
+        bundle_s,
+    ]);
 
     // --- the reporter, days later, with only the code ----------------------------------
-    let resp = a.get(&site.url("/api/v1/thread")).header("Meldpunt-Mailbox", credential.as_str()).call().unwrap();
+    let resp = a
+        .get(&site.url("/api/v1/thread"))
+        .header("Meldpunt-Mailbox", credential.as_str())
+        .call()
+        .unwrap();
     let thread = json(resp);
     assert_eq!(thread["status"], "acknowledged");
     let messages = thread["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 1);
-    let ct = B64.decode(messages[0]["ciphertext"].as_str().unwrap()).unwrap();
+    let ct = B64
+        .decode(messages[0]["ciphertext"].as_str().unwrap())
+        .unwrap();
     let secrets = ThreadSecrets::from_reporter_keys(&keys);
     let m = open_message(&ct, &[&keys.identity()], &secrets).unwrap();
     let mut state = ThreadState::new(meldpunt_crypto::ciphertext_hash(&report));
@@ -134,16 +195,40 @@ fn report_pull_open_reply_push_and_close() {
 
     // --- closing ------------------------------------------------------------------------
     meldpunt_ok(&["status", &case, "closed", bundle_s]);
-    meldpunt_ok(&["push", "--server", &server, "--token-file", token_s, bundle_s]);
-    let resp = a.get(&site.url("/api/v1/cases")).header("Authorization", &format!("Bearer {token}")).call().unwrap();
+    meldpunt_ok(&[
+        "push",
+        "--server",
+        &server,
+        "--token-file",
+        token_s,
+        bundle_s,
+    ]);
+    let resp = a
+        .get(&site.url("/api/v1/cases"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+        .unwrap();
     let cases = json(resp);
-    let listed = cases.as_array().unwrap().iter().find(|c| c["case"] == case.as_str()).unwrap();
+    let listed = cases
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["case"] == case.as_str())
+        .unwrap();
     assert_eq!(listed["status"], "closed");
 
     // A wrong key is named as such.
     let other = work.path().join("other-key.txt");
     meldpunt_ok(&["keygen", "-o", other.to_str().unwrap()]);
-    let wrong = meldpunt(&["open", &case, "-i", other.to_str().unwrap(), bundle_s, "-o", work.path().join("o2").to_str().unwrap()]);
+    let wrong = meldpunt(&[
+        "open",
+        &case,
+        "-i",
+        other.to_str().unwrap(),
+        bundle_s,
+        "-o",
+        work.path().join("o2").to_str().unwrap(),
+    ]);
     assert!(!wrong.status.success());
     let mut err = String::from_utf8_lossy(&wrong.stderr).into_owned();
     err.push_str(&String::from_utf8_lossy(&wrong.stdout));
@@ -153,12 +238,17 @@ fn report_pull_open_reply_push_and_close() {
     let mut stored = Vec::new();
     for entry in walk(&site.data_dir()) {
         let mut bytes = Vec::new();
-        fs::File::open(&entry).unwrap().read_to_end(&mut bytes).unwrap();
+        fs::File::open(&entry)
+            .unwrap()
+            .read_to_end(&mut bytes)
+            .unwrap();
         stored.push(bytes);
     }
     for marker in [DESCRIPTION, CONTACT, "Were you present"] {
         assert!(
-            !stored.iter().any(|b| b.windows(marker.len()).any(|w| w == marker.as_bytes())),
+            !stored
+                .iter()
+                .any(|b| b.windows(marker.len()).any(|w| w == marker.as_bytes())),
             "plaintext on the server's disk: {marker}"
         );
     }

@@ -36,11 +36,17 @@ fn make_file(path: &std::path::Path, size: u64) -> [u8; 32] {
 
 /// Fills the report form that is already open, attaches `file` and sends.
 async fn fill_and_send(b: &Browser, file: &std::path::Path) -> String {
-    let code: String = b.text("code").await.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let code: String = b
+        .text("code")
+        .await
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
     b.type_into("description", "Large document marker.").await;
     b.type_into("files", file.to_str().unwrap()).await;
     b.type_into("retype", &code[24..]).await;
-    b.wait_until("!document.getElementById('send').disabled", 5).await;
+    b.wait_until("!document.getElementById('send').disabled", 5)
+        .await;
     b.click("#send").await;
     code
 }
@@ -54,9 +60,29 @@ fn bureau_opens(site: &Site, token: &str, case: &str, name: &str) -> [u8; 32] {
     let out = work.path().join("out");
     let key = site.bureau_key_file();
     let (bundle_s, out_s) = (bundle.to_str().unwrap(), out.to_str().unwrap());
-    meldpunt_ok(&["pin", bundle_s, "bureau", site.bureau_key.recipient().as_str()]);
-    meldpunt_ok(&["pull", "--server", &site.url(""), "--token-file", token_file.to_str().unwrap(), bundle_s]);
-    meldpunt_ok(&["open", case, "-i", key.to_str().unwrap(), bundle_s, "-o", out_s]);
+    meldpunt_ok(&[
+        "pin",
+        bundle_s,
+        "bureau",
+        site.bureau_key.recipient().as_str(),
+    ]);
+    meldpunt_ok(&[
+        "pull",
+        "--server",
+        &site.url(""),
+        "--token-file",
+        token_file.to_str().unwrap(),
+        bundle_s,
+    ]);
+    meldpunt_ok(&[
+        "open",
+        case,
+        "-i",
+        key.to_str().unwrap(),
+        bundle_s,
+        "-o",
+        out_s,
+    ]);
     let mut f = fs::File::open(out.join(case).join("attachments").join(name)).unwrap();
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; MIB as usize];
@@ -82,7 +108,8 @@ async fn a_200_mib_document_keeps_the_browser_memory_bounded() {
     let hash = make_file(&file, size);
 
     b.client.goto(&site.url("/en/report")).await.unwrap();
-    b.wait_until("!document.getElementById('code-section').hidden", 60).await;
+    b.wait_until("!document.getElementById('code-section').hidden", 60)
+        .await;
     let before = b.renderer_rss();
     fill_and_send(&b, &file).await;
     let baseline = before.max(b.renderer_rss());
@@ -95,15 +122,23 @@ async fn a_200_mib_document_keeps_the_browser_memory_bounded() {
             *p = (*p).max(k);
         }
         peak_rss = peak_rss.max(b.renderer_rss());
-        let module = b.eval("Number(document.getElementById('progress').dataset.moduleMemory || 0)").await;
+        let module = b
+            .eval("Number(document.getElementById('progress').dataset.moduleMemory || 0)")
+            .await;
         peak_module = peak_module.max(module.as_u64().unwrap_or(0));
         if b.eval("!document.getElementById('receipt').hidden").await == true {
             break;
         }
-        if b.eval("!document.getElementById('report-error').hidden").await == true {
+        if b.eval("!document.getElementById('report-error').hidden")
+            .await
+            == true
+        {
             panic!("the upload failed: {}", b.text("report-error").await);
         }
-        assert!(Instant::now() < deadline, "the 200 MiB upload did not finish in time");
+        assert!(
+            Instant::now() < deadline,
+            "the 200 MiB upload did not finish in time"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let case = b.text("receipt-case").await;
@@ -124,7 +159,11 @@ async fn a_200_mib_document_keeps_the_browser_memory_bounded() {
     // bounded memory grows by less than the file once (measured: about 120 MiB for
     // 200 MiB and for 400 MiB alike).
     assert!(peak_module > 0, "the page reported its module memory");
-    assert!(peak_module < 64 * MIB, "WebAssembly memory grew to {} MiB", peak_module / MIB);
+    assert!(
+        peak_module < 64 * MIB,
+        "WebAssembly memory grew to {} MiB",
+        peak_module / MIB
+    );
     assert!(
         peak_rss < baseline + size,
         "the renderer grew from {} to {} MiB for a {} MiB file",
@@ -151,8 +190,11 @@ fn proxy(upstream: u16, cut_after: u64) -> Proxy {
     let (sent2, cut2) = (sent.clone(), cut.clone());
     std::thread::spawn(move || {
         for client in listener.incoming().flatten() {
-            let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else { continue };
-            let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                continue;
+            };
+            let (mut c_read, mut s_write) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
             let (mut s_read, mut c_write) = (server, client);
             let (sent, cut) = (sent2.clone(), cut2.clone());
             std::thread::spawn(move || {
@@ -200,18 +242,34 @@ async fn a_dropped_connection_resumes_the_upload() {
     let p2 = proxy(site.port, 3 * MIB + MIB / 2);
     let url2 = format!("http://127.0.0.1:{}/en/report", p2.port);
     b.client.goto(&url2).await.unwrap();
-    b.wait_until("!document.getElementById('code-section').hidden", 60).await;
+    b.wait_until("!document.getElementById('code-section').hidden", 60)
+        .await;
     let page_load = p2.sent.load(Ordering::SeqCst);
     assert!(page_load < MIB, "loading the page sent {page_load} bytes");
     fill_and_send(&b, &file).await;
     b.wait_until("!document.getElementById('receipt').hidden || !document.getElementById('report-error').hidden", 300).await;
-    assert!(b.eval("document.getElementById('report-error').hidden").await == true, "{}", b.text("report-error").await);
-    assert!(p2.cut.load(Ordering::SeqCst), "the connection was cut during the upload");
+    assert!(
+        b.eval("document.getElementById('report-error').hidden")
+            .await
+            == true,
+        "{}",
+        b.text("report-error").await
+    );
+    assert!(
+        p2.cut.load(Ordering::SeqCst),
+        "the connection was cut during the upload"
+    );
     let case = b.text("receipt-case").await;
     // Everything the browser sent after loading the page: the document's ciphertext,
     // the re-sent part of the cut chunk, the report, the note and the HTTP headers.
     let sent = p2.sent.load(Ordering::SeqCst) - page_load;
-    eprintln!("8 MiB document over a cut connection: {sent} bytes sent ({} more than the file)", sent - size);
-    assert!(sent < size + 2 * MIB, "sent {sent} bytes for a {size}-byte file");
+    eprintln!(
+        "8 MiB document over a cut connection: {sent} bytes sent ({} more than the file)",
+        sent - size
+    );
+    assert!(
+        sent < size + 2 * MIB,
+        "sent {sent} bytes for a {size}-byte file"
+    );
     assert_eq!(bureau_opens(&site, &token, &case, "evidence.bin"), hash);
 }

@@ -9,7 +9,10 @@
 use std::fs;
 use std::process::Command;
 
-use meldpunt_crypto::{seal_to_reporter, Day, Direction, ReporterKeys, ReturnCode, ThreadKey, ThreadSecrets, ThreadState};
+use meldpunt_crypto::{
+    seal_to_reporter, Day, Direction, ReporterKeys, ReturnCode, ThreadKey, ThreadSecrets,
+    ThreadState,
+};
 use meldpunt_tests::browser::{self, Browser};
 use meldpunt_tests::{agent, json, meldpunt_ok, Site};
 use zeroize::Zeroizing;
@@ -34,25 +37,43 @@ async fn report_check_back_and_answer_in_chromium() {
     let work = tempfile::tempdir().unwrap();
 
     // Both languages render, with the destination's fingerprint.
-    for (lang, heading) in [("en", "Report misconduct, safely and anonymously"), ("nl", "Meld een misstand, veilig en anoniem")] {
-        b.client.goto(&site.url(&format!("/{lang}/"))).await.unwrap();
+    for (lang, heading) in [
+        ("en", "Report misconduct, safely and anonymously"),
+        ("nl", "Meld een misstand, veilig en anoniem"),
+    ] {
+        b.client
+            .goto(&site.url(&format!("/{lang}/")))
+            .await
+            .unwrap();
         assert_eq!(b.eval("document.documentElement.lang").await, lang);
         assert_eq!(b.text_of_css("h1").await, heading);
-        assert!(b.client.source().await.unwrap().contains(&site.bureau.fingerprint()));
+        assert!(b
+            .client
+            .source()
+            .await
+            .unwrap()
+            .contains(&site.bureau.fingerprint()));
         shots(&b, &format!("start-{lang}")).await;
     }
 
     // --- the report ------------------------------------------------------------------
     b.client.goto(&site.url("/en/report")).await.unwrap();
-    b.wait_until("!document.getElementById('code-section').hidden", 30).await;
+    b.wait_until("!document.getElementById('code-section').hidden", 30)
+        .await;
     // The page shows the fingerprint it computed itself for the keys it will use.
     assert_eq!(b.text("fingerprint").await, site.bureau.fingerprint());
     let shown = b.text("code").await;
-    let code_text: String = shown.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let code_text: String = shown
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
     assert_eq!(code_text.len(), 28, "{shown}");
     let code = ReturnCode::parse(&code_text).expect("the page shows a valid code");
     // Send stays disabled until the last group is retyped.
-    assert_eq!(b.eval("document.getElementById('send').disabled").await, true);
+    assert_eq!(
+        b.eval("document.getElementById('send').disabled").await,
+        true
+    );
 
     let evidence = work.path().join("evidence.txt");
     let evidence_bytes = b"Audit log excerpt: lookups on 3 and 17 May.\n".repeat(5000);
@@ -64,9 +85,11 @@ async fn report_check_back_and_answer_in_chromium() {
     b.type_into("files", evidence.to_str().unwrap()).await;
     shots(&b, "report-filled").await;
     b.type_into("retype", &code_text[24..]).await;
-    b.wait_until("!document.getElementById('send').disabled", 5).await;
+    b.wait_until("!document.getElementById('send').disabled", 5)
+        .await;
     b.click("#send").await;
-    b.wait_until("!document.getElementById('receipt').hidden", 120).await;
+    b.wait_until("!document.getElementById('receipt').hidden", 120)
+        .await;
     let case = b.text("receipt-case").await;
     assert!(case.starts_with("MP-"), "{case}");
     assert_eq!(b.text("receipt-date").await, Day::today().to_string());
@@ -78,81 +101,191 @@ async fn report_check_back_and_answer_in_chromium() {
     let bundle = work.path().join("bundle");
     let out = work.path().join("out");
     let key = site.bureau_key_file();
-    let (bundle_s, out_s, key_s, token_s) = (bundle.to_str().unwrap(), out.to_str().unwrap(), key.to_str().unwrap(), token_file.to_str().unwrap());
+    let (bundle_s, out_s, key_s, token_s) = (
+        bundle.to_str().unwrap(),
+        out.to_str().unwrap(),
+        key.to_str().unwrap(),
+        token_file.to_str().unwrap(),
+    );
     let server = site.url("");
-    meldpunt_ok(&["pin", bundle_s, "bureau", site.bureau_key.recipient().as_str()]);
-    meldpunt_ok(&["pull", "--server", &server, "--token-file", token_s, bundle_s]);
+    meldpunt_ok(&[
+        "pin",
+        bundle_s,
+        "bureau",
+        site.bureau_key.recipient().as_str(),
+    ]);
+    meldpunt_ok(&[
+        "pull",
+        "--server",
+        &server,
+        "--token-file",
+        token_s,
+        bundle_s,
+    ]);
     meldpunt_ok(&["open", &case, "-i", key_s, bundle_s, "-o", out_s]);
     let report_md = fs::read_to_string(out.join(&case).join("report.md")).unwrap();
     assert!(report_md.contains(DESCRIPTION), "{report_md}");
-    assert!(report_md.to_lowercase().contains("browser"), "encrypted in the browser: {report_md}");
+    assert!(
+        report_md.to_lowercase().contains("browser"),
+        "encrypted in the browser: {report_md}"
+    );
     let saved = out.join(&case).join("attachments").join("evidence.txt");
     assert_eq!(fs::read(&saved).unwrap(), evidence_bytes);
     // The Go age CLI opens what the browser made.
     let age = Command::new("age")
-        .args(["-d", "-i", key_s, bundle.join("cases").join(&case).join("report.age").to_str().unwrap()])
+        .args([
+            "-d",
+            "-i",
+            key_s,
+            bundle
+                .join("cases")
+                .join(&case)
+                .join("report.age")
+                .to_str()
+                .unwrap(),
+        ])
         .output()
         .expect("the age CLI is installed (scripts/test.sh installs it)");
-    assert!(age.status.success(), "{}", String::from_utf8_lossy(&age.stderr));
+    assert!(
+        age.status.success(),
+        "{}",
+        String::from_utf8_lossy(&age.stderr)
+    );
     assert!(String::from_utf8_lossy(&age.stdout).contains(DESCRIPTION));
 
     let question = work.path().join("question.txt");
     fs::write(&question, QUESTION).unwrap();
-    meldpunt_ok(&["reply", &case, "-i", key_s, bundle_s, "--message-file", question.to_str().unwrap(), "--status", "acknowledged"]);
-    meldpunt_ok(&["push", "--server", &server, "--token-file", token_s, bundle_s]);
+    meldpunt_ok(&[
+        "reply",
+        &case,
+        "-i",
+        key_s,
+        bundle_s,
+        "--message-file",
+        question.to_str().unwrap(),
+        "--status",
+        "acknowledged",
+    ]);
+    meldpunt_ok(&[
+        "push",
+        "--server",
+        &server,
+        "--token-file",
+        token_s,
+        bundle_s,
+    ]);
 
     // --- the reporter comes back ------------------------------------------------------------
     b.client.goto(&site.url("/en/check")).await.unwrap();
-    b.wait_until("!document.getElementById('open').disabled", 30).await;
+    b.wait_until("!document.getElementById('open').disabled", 30)
+        .await;
     shots(&b, "check").await;
     // A typo is reported as a typo.
     let mut typo: Vec<char> = code_text.chars().collect();
     typo[3] = if typo[3] == '7' { '8' } else { '7' };
-    b.type_into("code-input", &typo.iter().collect::<String>()).await;
+    b.type_into("code-input", &typo.iter().collect::<String>())
+        .await;
     b.click("#open").await;
-    b.wait_until("!document.getElementById('code-error').hidden", 10).await;
+    b.wait_until("!document.getElementById('code-error').hidden", 10)
+        .await;
     assert!(b.text("code-error").await.contains("typo"));
-    b.client.find(fantoccini::Locator::Id("code-input")).await.unwrap().clear().await.unwrap();
+    b.client
+        .find(fantoccini::Locator::Id("code-input"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
     // Typed as a person might: lower case, spaces.
     let sloppy = code.to_grouped_string().to_lowercase().replace('-', " ");
     b.type_into("code-input", &sloppy).await;
     b.click("#open").await;
-    b.wait_until("!document.getElementById('thread').hidden", 30).await;
+    b.wait_until("!document.getElementById('thread').hidden", 30)
+        .await;
     assert!(b.text("messages").await.contains(QUESTION));
     assert_eq!(b.text("status").await, "acknowledged");
     shots(&b, "thread").await;
 
     // A reply that contains the code is refused before anything is sent.
-    b.type_into("reply", &format!("my code is {}", code.to_grouped_string().as_str())).await;
+    b.type_into(
+        "reply",
+        &format!("my code is {}", code.to_grouped_string().as_str()),
+    )
+    .await;
     b.click("#send-reply").await;
-    b.wait_until("!document.getElementById('reply-error').hidden", 10).await;
+    b.wait_until("!document.getElementById('reply-error').hidden", 10)
+        .await;
     assert!(b.text("reply-error").await.contains("return code"));
-    b.client.find(fantoccini::Locator::Id("reply")).await.unwrap().clear().await.unwrap();
+    b.client
+        .find(fantoccini::Locator::Id("reply"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
 
     b.type_into("reply", ANSWER).await;
     b.click("#send-reply").await;
-    b.wait_until("!document.getElementById('reply-ok').hidden", 30).await;
+    b.wait_until("!document.getElementById('reply-ok').hidden", 30)
+        .await;
 
     // --- the bureau verifies the answer -----------------------------------------------------
-    meldpunt_ok(&["pull", "--server", &server, "--token-file", token_s, bundle_s]);
-    meldpunt_ok(&["open", &case, "-i", key_s, bundle_s, "-o", out_s, "--replace"]);
+    meldpunt_ok(&[
+        "pull",
+        "--server",
+        &server,
+        "--token-file",
+        token_s,
+        bundle_s,
+    ]);
+    meldpunt_ok(&[
+        "open",
+        &case,
+        "-i",
+        key_s,
+        bundle_s,
+        "-o",
+        out_s,
+        "--replace",
+    ]);
     let thread_md = fs::read_to_string(out.join(&case).join("thread.md")).unwrap();
     assert!(thread_md.contains(ANSWER), "{thread_md}");
     let thread_json: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(out.join(&case).join("thread.json")).unwrap()).unwrap();
+        serde_json::from_str(&fs::read_to_string(out.join(&case).join("thread.json")).unwrap())
+            .unwrap();
     let text = thread_json.to_string();
-    assert!(!text.contains("\"verified\":false"), "every message verifies: {text}");
+    assert!(
+        !text.contains("\"verified\":false"),
+        "every message verifies: {text}"
+    );
 
     // --- a breached server writes to the reporter ------------------------------------------
     let keys = ReporterKeys::derive_from(&code);
     let mut fake = ThreadSecrets::from_reporter_keys(&keys);
     fake.thread_key = ThreadKey::from_bytes([9u8; 32]);
     let a = agent();
-    let cases = json(a.get(&site.url("/api/v1/cases")).header("Authorization", &format!("Bearer {token}")).call().unwrap());
-    let head = cases.as_array().unwrap().iter().find(|c| c["case"] == case.as_str()).unwrap()["head"].as_str().unwrap().to_owned();
+    let cases = json(
+        a.get(&site.url("/api/v1/cases"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap(),
+    );
+    let head = cases
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["case"] == case.as_str())
+        .unwrap()["head"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut prev = [0u8; 32];
     hex::decode_to_slice(&head, &mut prev).unwrap();
-    let mut draft = ThreadState::new(prev).draft(Direction::ToReporter, Day::today(), Zeroizing::new(FORGED.into()));
+    let mut draft = ThreadState::new(prev).draft(
+        Direction::ToReporter,
+        Day::today(),
+        Zeroizing::new(FORGED.into()),
+    );
     draft.prev = prev;
     let forged = seal_to_reporter(&draft, &fake, &[site.bureau_key.recipient()]).unwrap();
     let resp = a
@@ -163,21 +296,34 @@ async fn report_check_back_and_answer_in_chromium() {
         .unwrap();
     assert!(resp.status().is_success(), "{}", resp.status());
     b.client.goto(&site.url("/en/check")).await.unwrap();
-    b.wait_until("!document.getElementById('open').disabled", 30).await;
+    b.wait_until("!document.getElementById('open').disabled", 30)
+        .await;
     b.type_into("code-input", &code_text).await;
     b.click("#open").await;
-    b.wait_until("!document.getElementById('thread').hidden", 30).await;
+    b.wait_until("!document.getElementById('thread').hidden", 30)
+        .await;
     let messages = b.text("messages").await;
     assert!(messages.contains(QUESTION));
-    assert!(!messages.contains(FORGED), "a forged message is never shown as text");
+    assert!(
+        !messages.contains(FORGED),
+        "a forged message is never shown as text"
+    );
     assert!(messages.contains("could not be verified"), "{messages}");
-    assert_eq!(b.eval("document.querySelectorAll('#messages li.unverified').length").await, 1);
-    assert_eq!(b.eval("document.getElementById('reply-form').hidden").await, true);
+    assert_eq!(
+        b.eval("document.querySelectorAll('#messages li.unverified').length")
+            .await,
+        1
+    );
+    assert_eq!(
+        b.eval("document.getElementById('reply-form').hidden").await,
+        true
+    );
     shots(&b, "thread-forged").await;
 
     // Dutch pages render too.
     b.client.goto(&site.url("/nl/report")).await.unwrap();
-    b.wait_until("!document.getElementById('code-section').hidden", 30).await;
+    b.wait_until("!document.getElementById('code-section').hidden", 30)
+        .await;
     assert_eq!(b.text_of_css("h1").await, "Melding doen");
     shots(&b, "report-nl").await;
 }
@@ -195,33 +341,52 @@ async fn report_without_webassembly_in_jitless_chromium() {
 
     b.client.goto(&site.url("/en/report")).await.unwrap();
     assert_eq!(b.eval("typeof WebAssembly").await, "undefined");
-    b.wait_until("!document.getElementById('code-section').hidden", 180).await;
+    b.wait_until("!document.getElementById('code-section').hidden", 180)
+        .await;
     assert!(b.text("engine").await.contains("WebAssembly turned off"));
     assert!(b.text("files-limit").await.contains("64 MiB"));
     assert_eq!(b.text("fingerprint").await, site.bureau.fingerprint());
     shots(&b, "report-no-wasm").await;
-    let code_text: String = b.text("code").await.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let code_text: String = b
+        .text("code")
+        .await
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
     ReturnCode::parse(&code_text).expect("a valid code, made without WebAssembly");
 
     // A document over this tier's limit is refused before anything is uploaded.
     let big = work.path().join("big.bin");
-    fs::File::create(&big).unwrap().set_len(65 * 1024 * 1024).unwrap();
-    b.type_into("description", "No-WebAssembly marker: the report text.").await;
+    fs::File::create(&big)
+        .unwrap()
+        .set_len(65 * 1024 * 1024)
+        .unwrap();
+    b.type_into("description", "No-WebAssembly marker: the report text.")
+        .await;
     b.type_into("files", big.to_str().unwrap()).await;
     b.type_into("retype", &code_text[24..]).await;
-    b.wait_until("!document.getElementById('send').disabled", 5).await;
+    b.wait_until("!document.getElementById('send').disabled", 5)
+        .await;
     b.click("#send").await;
-    b.wait_until("!document.getElementById('report-error').hidden", 30).await;
+    b.wait_until("!document.getElementById('report-error').hidden", 30)
+        .await;
     assert!(b.text("report-error").await.contains("big.bin"));
 
     // A small document goes through.
     let small = work.path().join("note.txt");
     let small_bytes = b"encrypted by plain JavaScript\n".repeat(4000);
     fs::write(&small, &small_bytes).unwrap();
-    b.client.find(fantoccini::Locator::Id("files")).await.unwrap().clear().await.unwrap();
+    b.client
+        .find(fantoccini::Locator::Id("files"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
     b.type_into("files", small.to_str().unwrap()).await;
     b.click("#send").await;
-    b.wait_until("!document.getElementById('receipt').hidden", 300).await;
+    b.wait_until("!document.getElementById('receipt').hidden", 300)
+        .await;
     let case = b.text("receipt-case").await;
 
     let token_file = work.path().join("token");
@@ -229,11 +394,30 @@ async fn report_without_webassembly_in_jitless_chromium() {
     let bundle = work.path().join("bundle");
     let out = work.path().join("out");
     let key = site.bureau_key_file();
-    let (bundle_s, out_s, key_s) = (bundle.to_str().unwrap(), out.to_str().unwrap(), key.to_str().unwrap());
-    meldpunt_ok(&["pin", bundle_s, "bureau", site.bureau_key.recipient().as_str()]);
-    meldpunt_ok(&["pull", "--server", &site.url(""), "--token-file", token_file.to_str().unwrap(), bundle_s]);
+    let (bundle_s, out_s, key_s) = (
+        bundle.to_str().unwrap(),
+        out.to_str().unwrap(),
+        key.to_str().unwrap(),
+    );
+    meldpunt_ok(&[
+        "pin",
+        bundle_s,
+        "bureau",
+        site.bureau_key.recipient().as_str(),
+    ]);
+    meldpunt_ok(&[
+        "pull",
+        "--server",
+        &site.url(""),
+        "--token-file",
+        token_file.to_str().unwrap(),
+        bundle_s,
+    ]);
     meldpunt_ok(&["open", &case, "-i", key_s, bundle_s, "-o", out_s]);
     let report_md = fs::read_to_string(out.join(&case).join("report.md")).unwrap();
     assert!(report_md.contains("No-WebAssembly marker"), "{report_md}");
-    assert_eq!(fs::read(out.join(&case).join("attachments").join("note.txt")).unwrap(), small_bytes);
+    assert_eq!(
+        fs::read(out.join(&case).join("attachments").join("note.txt")).unwrap(),
+        small_bytes
+    );
 }

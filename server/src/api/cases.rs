@@ -51,7 +51,10 @@ fn summary(app: &App, case: &CaseNumber, r: &CaseRecord) -> CaseSummary {
         closed: r.closed,
         acknowledge_by: r.acknowledge_by(),
         feedback_by: r.feedback_by(),
-        retention_until: r.retention_until(app.settings.retention_days, app.settings.retention_grace_days),
+        retention_until: r.retention_until(
+            app.settings.retention_days,
+            app.settings.retention_grace_days,
+        ),
         head: r.head().to_owned(),
         updated: r.updated,
         last_content: r.last_content,
@@ -78,7 +81,12 @@ struct CaseManifest {
 
 fn audit(app: &App, who: &str, action: &str, case: Option<&CaseNumber>) -> Result<(), ApiError> {
     app.audit
-        .append(app.storage.today(), who, action, case.map(CaseNumber::as_str))
+        .append(
+            app.storage.today(),
+            who,
+            action,
+            case.map(CaseNumber::as_str),
+        )
         .map(|_| ())
         .map_err(|e| ApiError::internal(e.to_string()))
 }
@@ -99,7 +107,11 @@ fn list(who: Authorized, app: &State<App>) -> Result<Json<Vec<CaseSummary>>, Api
 }
 
 #[get("/cases/<_case>")]
-fn show(_case: CaseNumber, access: CaseAccess, app: &State<App>) -> Result<Json<CaseSummary>, ApiError> {
+fn show(
+    _case: CaseNumber,
+    access: CaseAccess,
+    app: &State<App>,
+) -> Result<Json<CaseSummary>, ApiError> {
     audit(app, &access.investigator.name, "view", Some(&access.case))?;
     Ok(Json(summary(app, &access.case, &access.record)))
 }
@@ -193,14 +205,23 @@ fn write_tar(
             size: m.digest.size,
         });
     }
-    let manifest = serde_json::to_vec_pretty(&CaseManifest { summary, files }).map_err(|e| e.to_string())?;
+    let manifest =
+        serde_json::to_vec_pretty(&CaseManifest { summary, files }).map_err(|e| e.to_string())?;
     let mut tar = tar::Builder::new(out);
     let e = |e: io::Error| e.to_string();
-    tar.append_data(&mut tar_header(manifest.len() as u64, record.updated), "case.json", manifest.as_slice())
-        .map_err(e)?;
+    tar.append_data(
+        &mut tar_header(manifest.len() as u64, record.updated),
+        "case.json",
+        manifest.as_slice(),
+    )
+    .map_err(e)?;
     let report = storage.report(&case).map_err(|e| e.to_string())?;
-    tar.append_data(&mut tar_header(report.len() as u64, record.received), "report.age", report.as_slice())
-        .map_err(e)?;
+    tar.append_data(
+        &mut tar_header(report.len() as u64, record.received),
+        "report.age",
+        report.as_slice(),
+    )
+    .map_err(e)?;
     for (i, a) in record.attachments.iter().enumerate() {
         let path = storage.attachment_path(a).map_err(|e| e.to_string())?;
         let file = std::fs::File::open(&path).map_err(e)?;
@@ -230,14 +251,22 @@ fn download(
     access: CaseAccess,
     app: &State<App>,
 ) -> Result<TarDownload<impl rocket::futures::Stream<Item = Vec<u8>>>, ApiError> {
-    audit(app, &access.investigator.name, "download", Some(&access.case))?;
+    audit(
+        app,
+        &access.investigator.name,
+        "download",
+        Some(&access.case),
+    )?;
     let (tx, rx) = mpsc::channel::<Vec<u8>>(4);
     let storage = app.storage.clone();
     let summary = summary(app, &access.case, &access.record);
     let name = access.case.to_string();
     let (case, record) = (access.case, access.record);
     rocket::tokio::task::spawn_blocking(move || {
-        let writer = ChannelWriter { tx, buf: Vec::with_capacity(PIECE) };
+        let writer = ChannelWriter {
+            tx,
+            buf: Vec::with_capacity(PIECE),
+        };
         if let Err(e) = write_tar(storage, case, record, summary, writer) {
             // The stream ends without the tar trailer: the client sees it is incomplete.
             eprintln!("meldpunt-server: error: a case download stopped: {e}");
@@ -262,11 +291,19 @@ async fn message(
 ) -> Result<rocket::response::status::Custom<Json<crate::api::thread::Posted>>, ApiError> {
     let bytes = read_limited(data, app.settings.max_message, declared.0).await?;
     check_age(&bytes)?;
-    let (seq, record) = app
-        .storage
-        .append_message(&access.case, MessageDirection::ToReporter, &extends.0, &bytes)?;
+    let (seq, record) = app.storage.append_message(
+        &access.case,
+        MessageDirection::ToReporter,
+        &extends.0,
+        &bytes,
+    )?;
     app.storage.flush().await?;
-    audit(app, &access.investigator.name, "message", Some(&access.case))?;
+    audit(
+        app,
+        &access.investigator.name,
+        "message",
+        Some(&access.case),
+    )?;
     Ok(crate::api::thread::posted(seq, &record))
 }
 
@@ -303,11 +340,17 @@ pub struct Shredded {
 }
 
 #[delete("/cases/<_case>")]
-async fn shred(_case: CaseNumber, access: CaseAccess, app: &State<App>) -> Result<Json<Shredded>, ApiError> {
+async fn shred(
+    _case: CaseNumber,
+    access: CaseAccess,
+    app: &State<App>,
+) -> Result<Json<Shredded>, ApiError> {
     app.storage.shred(&access.case)?;
     app.storage.flush().await?;
     audit(app, &access.investigator.name, "shred", Some(&access.case))?;
-    Ok(Json(Shredded { shredded: access.case }))
+    Ok(Json(Shredded {
+        shredded: access.case,
+    }))
 }
 
 /// The routes of this area.

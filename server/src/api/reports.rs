@@ -45,7 +45,11 @@ async fn file(
     )?;
     let report = read_limited(data, app.settings.max_report, declared.0).await?;
     let filed = file_report(app, &mailbox.0, &destination.0, &report).await?;
-    let status = if filed.new { Status::Created } else { Status::Ok };
+    let status = if filed.new {
+        Status::Created
+    } else {
+        Status::Ok
+    };
     Ok(Custom(
         status,
         Json(Receipt {
@@ -53,7 +57,12 @@ async fn file(
             received: filed.record.received,
             destination: filed.record.destination,
             report_sha256: filed.record.report.sha256,
-            attachments: filed.record.attachments.into_iter().map(|a| a.digest).collect(),
+            attachments: filed
+                .record
+                .attachments
+                .into_iter()
+                .map(|a| a.digest)
+                .collect(),
         }),
     ))
 }
@@ -61,7 +70,12 @@ async fn file(
 /// Checks a report's age file against its destination and files it, with the finished
 /// attachments of the mailbox's upload session, on disk before it returns. The one path
 /// for reports from the browser and from the no-JavaScript form.
-pub async fn file_report(app: &App, mailbox: &MailboxId, destination: &str, report: &[u8]) -> Result<Filed, ApiError> {
+pub async fn file_report(
+    app: &App,
+    mailbox: &MailboxId,
+    destination: &str,
+    report: &[u8],
+) -> Result<Filed, ApiError> {
     if report.len() as u64 > app.settings.max_report.as_u64() {
         return Err(too_large(app.settings.max_report));
     }
@@ -93,9 +107,17 @@ pub async fn file_report(app: &App, mailbox: &MailboxId, destination: &str, repo
 }
 
 #[put("/note", data = "<data>")]
-async fn note(mailbox: Mailbox, declared: ContentLength, data: Data<'_>, app: &State<App>) -> Result<Json<Digest>, ApiError> {
+async fn note(
+    mailbox: Mailbox,
+    declared: ContentLength,
+    data: Data<'_>,
+    app: &State<App>,
+) -> Result<Json<Digest>, ApiError> {
     let Some((case, _)) = app.storage.case_for_mailbox(&mailbox.0)? else {
-        return Err(ApiError::new(Status::NotFound, "no report was sent with this return code"));
+        return Err(ApiError::new(
+            Status::NotFound,
+            "no report was sent with this return code",
+        ));
     };
     app.limiter.submission()?;
     let bytes = read_limited(data, app.settings.max_message, declared.0).await?;

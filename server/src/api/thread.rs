@@ -58,7 +58,9 @@ fn no_report() -> ApiError {
 }
 
 fn case_of(app: &App, mailbox: &Mailbox) -> Result<(CaseNumber, CaseRecord), ApiError> {
-    app.storage.case_for_mailbox(&mailbox.0)?.ok_or_else(no_report)
+    app.storage
+        .case_for_mailbox(&mailbox.0)?
+        .ok_or_else(no_report)
 }
 
 #[get("/thread")]
@@ -95,7 +97,11 @@ pub fn view(app: &App, case: CaseNumber, record: CaseRecord) -> Result<ThreadVie
 }
 
 #[get("/thread/<seq>")]
-fn message(mailbox: Mailbox, seq: usize, app: &State<App>) -> Result<(ContentType, Vec<u8>), ApiError> {
+fn message(
+    mailbox: Mailbox,
+    seq: usize,
+    app: &State<App>,
+) -> Result<(ContentType, Vec<u8>), ApiError> {
     let (case, record) = case_of(app, &mailbox)?;
     if seq == 0 || seq > record.thread.len() {
         return Err(ApiError::new(Status::NotFound, "no such message"));
@@ -130,9 +136,9 @@ pub async fn post_from_reporter(
         return Err(too_large(app.settings.max_message));
     }
     check_age(message)?;
-    let (seq, record) = app
-        .storage
-        .append_message(case, MessageDirection::FromReporter, extends, message)?;
+    let (seq, record) =
+        app.storage
+            .append_message(case, MessageDirection::FromReporter, extends, message)?;
     app.storage.flush().await?;
     Ok((seq, record))
 }

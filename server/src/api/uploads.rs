@@ -58,7 +58,11 @@ impl Busy {
 
 impl Drop for Claim<'_> {
     fn drop(&mut self) {
-        self.busy.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.key);
+        self.busy
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
     }
 }
 
@@ -83,7 +87,9 @@ fn view(app: &App, mailbox: &MailboxId) -> Result<SessionView, ApiError> {
     let session = app.storage.session(mailbox)?;
     let mut attachments = Vec::new();
     for (n, a) in session.attachments.iter().enumerate() {
-        let (path, finished) = app.storage.attachment(mailbox, n as u32, false, app.settings.max_attachments)?;
+        let (path, finished) =
+            app.storage
+                .attachment(mailbox, n as u32, false, app.settings.max_attachments)?;
         attachments.push(AttachmentState {
             n: n as u32,
             received: app.storage.received(&path)?,
@@ -117,8 +123,14 @@ fn show(mailbox: Mailbox, app: &State<App>) -> Result<Json<SessionView>, ApiErro
 }
 
 #[get("/uploads/<n>")]
-fn progress(mailbox: Mailbox, n: AttachmentNumber, app: &State<App>) -> Result<Json<AttachmentState>, ApiError> {
-    let (path, finished) = app.storage.attachment(&mailbox.0, n.0, false, app.settings.max_attachments)?;
+fn progress(
+    mailbox: Mailbox,
+    n: AttachmentNumber,
+    app: &State<App>,
+) -> Result<Json<AttachmentState>, ApiError> {
+    let (path, finished) =
+        app.storage
+            .attachment(&mailbox.0, n.0, false, app.settings.max_attachments)?;
     Ok(Json(AttachmentState {
         n: n.0,
         received: app.storage.received(&path)?,
@@ -169,13 +181,22 @@ async fn append(
     let per_case = settings.max_case.as_u64().saturating_sub(others + received);
     let allowance = per_file.min(per_case);
     if declared.0.is_some_and(|len| len > allowance) {
-        return Err(too_large(ByteUnit::from(settings.max_attachment.as_u64().min(settings.max_case.as_u64()))));
+        return Err(too_large(ByteUnit::from(
+            settings
+                .max_attachment
+                .as_u64()
+                .min(settings.max_case.as_u64()),
+        )));
     }
     let budget = app.limiter.bytes_left()?;
     if declared.0.is_some_and(|len| len > budget) {
         return Err(Limiter::over_budget());
     }
-    ensure_disk(storage.free_space()?, declared.0.unwrap_or(0), settings.min_free_disk.as_u64())?;
+    ensure_disk(
+        storage.free_space()?,
+        declared.0.unwrap_or(0),
+        settings.min_free_disk.as_u64(),
+    )?;
     let cap = allowance.min(budget);
 
     // While the header is not yet complete, the start of the file is checked with every
@@ -219,7 +240,9 @@ async fn append(
         if let Err(e) = file.write_all(&buf[..got]).await {
             let _ = file.flush().await;
             let _ = storage.truncate(&path, received);
-            return Err(ApiError::internal(format!("writing an attachment file: {e}")));
+            return Err(ApiError::internal(format!(
+                "writing an attachment file: {e}"
+            )));
         }
         written += got as u64;
     };
@@ -249,7 +272,10 @@ async fn append(
                 Err(Limiter::over_budget())
             } else {
                 Err(too_large(ByteUnit::from(
-                    settings.max_attachment.as_u64().min(settings.max_case.as_u64()),
+                    settings
+                        .max_attachment
+                        .as_u64()
+                        .min(settings.max_case.as_u64()),
                 )))
             }
         }
@@ -262,10 +288,15 @@ async fn append(
 }
 
 #[post("/uploads/<n>/finish")]
-async fn finish(mailbox: Mailbox, n: AttachmentNumber, app: &State<App>) -> Result<Json<Digest>, ApiError> {
+async fn finish(
+    mailbox: Mailbox,
+    n: AttachmentNumber,
+    app: &State<App>,
+) -> Result<Json<Digest>, ApiError> {
     let _claim = app.busy.claim(&mailbox.0, n.0)?;
     let storage = app.storage.clone();
-    let (path, finished) = storage.attachment(&mailbox.0, n.0, false, app.settings.max_attachments)?;
+    let (path, finished) =
+        storage.attachment(&mailbox.0, n.0, false, app.settings.max_attachments)?;
     if let Some(digest) = finished {
         return Ok(Json(digest));
     }

@@ -96,6 +96,7 @@ fn open(app: &App, typed: &str) -> Result<Opened, Refusal> {
 
 /// The thread page, with an optional error, a "sent" notice and the answer kept for
 /// another try.
+#[allow(clippy::too_many_arguments)] // each is one piece of what the page shows
 fn thread_page(
     app: &App,
     pages: &Pages,

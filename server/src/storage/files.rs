@@ -26,7 +26,11 @@ pub fn path(data_dir: &Path, id: &FileId) -> PathBuf {
 
 /// Creates an empty attachment file.
 pub fn create(path: &Path) -> io::Result<()> {
-    OpenOptions::new().write(true).create_new(true).open(path).map(|_| ())
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map(|_| ())
 }
 
 /// The file's current length: how much of the attachment arrived.

@@ -64,8 +64,14 @@ impl Flusher {
     }
 }
 
-fn flush_once(db: &sled::Db, dirs: &[PathBuf], scrub: &[PathBuf], clock: &Clock) -> Result<(), String> {
-    db.flush().map_err(|e| format!("flushing the database: {e}"))?;
+fn flush_once(
+    db: &sled::Db,
+    dirs: &[PathBuf],
+    scrub: &[PathBuf],
+    clock: &Clock,
+) -> Result<(), String> {
+    db.flush()
+        .map_err(|e| format!("flushing the database: {e}"))?;
     // sled rewrites its files, and new files change their directory, which stamps them
     // with the exact time; put them back to the day. (The inode change time cannot be
     // set from user space: see CONFIG.md.)

@@ -25,8 +25,7 @@ use sled::Transactional;
 pub use files::FileDay;
 use flush::Flusher;
 use records::{
-    CaseRecord, Digest, MessageDirection, StoredAttachment, ThreadEntry, UploadEntry,
-    UploadSession,
+    CaseRecord, Digest, MessageDirection, StoredAttachment, ThreadEntry, UploadEntry, UploadSession,
 };
 
 use crate::clock::Clock;
@@ -85,9 +84,9 @@ impl fmt::Display for StoreError {
             StoreError::NoSession => {
                 f.write_str("no upload session for this return code: start one first")
             }
-            StoreError::NoSuchAttachment => f.write_str(
-                "no such attachment: continue an existing one or start the next number",
-            ),
+            StoreError::NoSuchAttachment => {
+                f.write_str("no such attachment: continue an existing one or start the next number")
+            }
             StoreError::TooManyAttachments => f.write_str("too many attachments for one report"),
             StoreError::AttachmentFinished => f.write_str("this attachment is already finished"),
             StoreError::AttachmentUnfinished(n) => write!(
@@ -316,7 +315,10 @@ impl Storage {
         let file = FileId::generate();
         let path = self.file_path(&file)?;
         files::create(&path)?;
-        session.attachments.push(UploadEntry { file, finished: None });
+        session.attachments.push(UploadEntry {
+            file,
+            finished: None,
+        });
         self.sessions.insert(mailbox.0, json(&session))?;
         Ok((path, None))
     }
@@ -378,7 +380,9 @@ impl Storage {
 
     fn file_path(&self, id: &FileId) -> Result<PathBuf, StoreError> {
         if !id.is_valid() {
-            return Err(StoreError::Corrupt("a stored file name is not one of ours".into()));
+            return Err(StoreError::Corrupt(
+                "a stored file name is not one of ours".into(),
+            ));
         }
         Ok(files::path(&self.data_dir, id))
     }
@@ -400,7 +404,11 @@ impl Storage {
                 .ok_or_else(|| StoreError::Corrupt("mailbox index".into()))?;
             let record = self.case(&case)?.ok_or(StoreError::NoCase)?;
             if record.report == digest {
-                return Ok(Filed { case, record, new: false });
+                return Ok(Filed {
+                    case,
+                    record,
+                    new: false,
+                });
             }
             return Err(StoreError::AlreadyReported);
         }
@@ -408,7 +416,10 @@ impl Storage {
         if let Some(session) = self.load_session(mailbox)? {
             for (i, a) in session.attachments.into_iter().enumerate() {
                 let digest = a.finished.ok_or(StoreError::AttachmentUnfinished(i))?;
-                attachments.push(StoredAttachment { file: a.file, digest });
+                attachments.push(StoredAttachment {
+                    file: a.file,
+                    digest,
+                });
             }
         }
         let case = loop {
@@ -433,16 +444,24 @@ impl Storage {
             thread: vec![],
         };
         let record_json = json(&record);
-        (&self.cases, &self.mailboxes, &self.sessions, &self.ciphertexts).transaction(
-            |(cases, mailboxes, sessions, cts)| -> Tx<()> {
+        (
+            &self.cases,
+            &self.mailboxes,
+            &self.sessions,
+            &self.ciphertexts,
+        )
+            .transaction(|(cases, mailboxes, sessions, cts)| -> Tx<()> {
                 cts.insert(report_key(&case).as_bytes(), report)?;
                 cases.insert(case.as_str(), record_json.as_slice())?;
                 mailboxes.insert(&mailbox.0, case.as_str())?;
                 sessions.remove(&mailbox.0)?;
                 Ok(())
-            },
-        )?;
-        Ok(Filed { case, record, new: true })
+            })?;
+        Ok(Filed {
+            case,
+            record,
+            new: true,
+        })
     }
 
     /// The case a mailbox's report opened.
@@ -568,7 +587,11 @@ impl Storage {
                 }
                 return Err(StoreError::StaleHead { head });
             }
-            r.thread.push(ThreadEntry { direction, digest, day: today });
+            r.thread.push(ThreadEntry {
+                direction,
+                digest,
+                day: today,
+            });
             r.updated = today;
             r.last_content = today;
             seq = r.thread.len();
@@ -578,7 +601,11 @@ impl Storage {
     }
 
     /// Moves a case's status forward (setting the current status again is fine).
-    pub fn set_status(&self, case: &CaseNumber, status: CaseStatus) -> Result<CaseRecord, StoreError> {
+    pub fn set_status(
+        &self,
+        case: &CaseNumber,
+        status: CaseStatus,
+    ) -> Result<CaseRecord, StoreError> {
         let today = self.today();
         self.update_case(case, |r| {
             if status < r.status {
@@ -605,21 +632,23 @@ impl Storage {
         if record.status != CaseStatus::Closed {
             return Err(StoreError::NotClosed);
         }
-        let mailbox = hex::decode(&record.mailbox)
-            .map_err(|_| StoreError::Corrupt("mailbox id".into()))?;
+        let mailbox =
+            hex::decode(&record.mailbox).map_err(|_| StoreError::Corrupt("mailbox id".into()))?;
         let keys: Vec<sled::IVec> = self
             .ciphertexts
             .scan_prefix(format!("{case}/"))
             .keys()
             .collect::<Result<_, _>>()?;
-        (&self.cases, &self.mailboxes, &self.ciphertexts).transaction(|(cases, mailboxes, cts)| -> Tx<()> {
-            cases.remove(case.as_str())?;
-            mailboxes.remove(mailbox.as_slice())?;
-            for k in &keys {
-                cts.remove(k)?;
-            }
-            Ok(())
-        })?;
+        (&self.cases, &self.mailboxes, &self.ciphertexts).transaction(
+            |(cases, mailboxes, cts)| -> Tx<()> {
+                cases.remove(case.as_str())?;
+                mailboxes.remove(mailbox.as_slice())?;
+                for k in &keys {
+                    cts.remove(k)?;
+                }
+                Ok(())
+            },
+        )?;
         for a in &record.attachments {
             files::remove(&self.file_path(&a.file)?)?;
         }
@@ -666,10 +695,18 @@ impl Storage {
         for item in self.sessions.iter() {
             let (_, v) = item?;
             let s: UploadSession = parse(&v, "upload session")?;
-            known.extend(s.attachments.into_iter().map(|a| a.file.as_str().to_owned()));
+            known.extend(
+                s.attachments
+                    .into_iter()
+                    .map(|a| a.file.as_str().to_owned()),
+            );
         }
         for (_, r) in self.cases()? {
-            known.extend(r.attachments.into_iter().map(|a| a.file.as_str().to_owned()));
+            known.extend(
+                r.attachments
+                    .into_iter()
+                    .map(|a| a.file.as_str().to_owned()),
+            );
         }
         for e in std::fs::read_dir(files::dir(&self.data_dir))?.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();

@@ -27,7 +27,12 @@ impl Reporter {
     }
 
     /// A sealed report whose description is `marker`.
-    pub fn report(&self, to: &Destination, marker: &str, attachments: Vec<AttachmentEntry>) -> Vec<u8> {
+    pub fn report(
+        &self,
+        to: &Destination,
+        marker: &str,
+        attachments: Vec<AttachmentEntry>,
+    ) -> Vec<u8> {
         let content = ReportContent {
             category: Category::Fraud,
             concerning: "the head of purchasing".into(),
@@ -53,7 +58,8 @@ pub fn has_grease(age_file: &[u8]) -> bool {
 
 /// A passphrase-encrypted (scrypt) age file.
 pub fn scrypt_file() -> Vec<u8> {
-    let enc = age::Encryptor::with_user_passphrase(age::secrecy::SecretString::from("pw".to_owned()));
+    let enc =
+        age::Encryptor::with_user_passphrase(age::secrecy::SecretString::from("pw".to_owned()));
     let mut out = Vec::new();
     let mut w = enc.wrap_output(&mut out).unwrap();
     std::io::Write::write_all(&mut w, &[0u8; 20_000]).unwrap();
@@ -64,9 +70,17 @@ pub fn scrypt_file() -> Vec<u8> {
 /// A streamed attachment: the age file and its manifest entry.
 pub fn attachment(to: &Destination, plaintext: &[u8], name: &str) -> (Vec<u8>, AttachmentEntry) {
     let mut ct = Vec::new();
-    let digest = meldpunt_crypto::encrypt_attachment(to.recipients(), plaintext, plaintext.len() as u64, &mut ct)
-        .expect("an attachment encrypts");
-    (ct, AttachmentEntry::new(name.into(), plaintext.len() as u64, &digest))
+    let digest = meldpunt_crypto::encrypt_attachment(
+        to.recipients(),
+        plaintext,
+        plaintext.len() as u64,
+        &mut ct,
+    )
+    .expect("an attachment encrypts");
+    (
+        ct,
+        AttachmentEntry::new(name.into(), plaintext.len() as u64, &digest),
+    )
 }
 
 /// Two destinations: the bureau (one key) and the commission (two keys).
@@ -87,7 +101,12 @@ impl Keys {
             commission_keys.iter().map(|k| k.recipient()).collect(),
         )
         .unwrap();
-        Self { bureau_key, commission_keys, bureau, commission }
+        Self {
+            bureau_key,
+            commission_keys,
+            bureau,
+            commission,
+        }
     }
 
     /// The `destinations` configuration value.
@@ -110,7 +129,8 @@ impl Keys {
     pub fn toml(&self) -> String {
         let mut out = String::new();
         for d in [&self.bureau, &self.commission] {
-            let recipients: Vec<String> = d.recipients().iter().map(|r| format!("\"{r}\"")).collect();
+            let recipients: Vec<String> =
+                d.recipients().iter().map(|r| format!("\"{r}\"")).collect();
             out.push_str(&format!(
                 "[[destinations]]\nname = \"{}\"\nrecipients = [{}]\n\n",
                 d.name,
