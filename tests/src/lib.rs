@@ -15,6 +15,11 @@ use std::time::{Duration, Instant};
 use meldpunt_crypto::{Day, Destination, InvestigatorKey};
 
 pub mod browser;
+pub mod investigator;
+pub mod reporter;
+
+pub use investigator::Investigator;
+pub use reporter::{ApiReporter, Filed};
 
 /// The directory that holds the workspace's debug binaries.
 pub fn bin_dir() -> PathBuf {
@@ -133,6 +138,14 @@ impl Site {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// Runs a `meldpunt-server` command (`token`, `audit`, …) on this site.
+    pub fn server_cli(&self, args: &[&str]) -> Output {
+        self.server_command()
+            .args(args)
+            .output()
+            .expect("meldpunt-server runs")
+    }
+
     fn server_command(&self) -> Command {
         let mut cmd = Command::new(binary("meldpunt-server"));
         cmd.env("MELDPUNT_CONFIG", self.dir.path().join("Meldpunt.toml"))
@@ -203,6 +216,31 @@ impl Site {
 
 /// A running server process; killed when dropped.
 pub struct Server(Child);
+
+impl Server {
+    /// Stops the server the ordinary way (SIGTERM, as `systemctl stop` does) and waits
+    /// until it has exited cleanly.
+    pub fn stop(mut self) {
+        let pid = self.0.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs")
+            .success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.0.try_wait().expect("the server can be waited for") {
+                assert!(status.success(), "the server stopped with {status}");
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
 
 impl Drop for Server {
     fn drop(&mut self) {

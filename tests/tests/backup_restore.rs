@@ -10,18 +10,15 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use meldpunt_crypto::{
-    ciphertext_hash, encrypt_attachment, open_message, open_report, seal_from_reporter,
-    seal_report, seal_reporter_note, seal_to_reporter, AttachmentEntry, Category, Day, Direction,
-    EncryptedBy, ReportContent, ReporterKeys, ReporterNote, ReturnCode, ThreadSecrets, ThreadState,
+    ciphertext_hash, open_message, open_report, seal_from_reporter, seal_to_reporter, Day,
+    Direction, ThreadSecrets, ThreadState,
 };
-use meldpunt_tests::{agent, binary, json, Site};
-use rand::rngs::OsRng;
+use meldpunt_tests::{agent, json, ApiReporter, Site};
 use zeroize::Zeroizing;
 
 #[test]
@@ -37,84 +34,31 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
     let work = tempfile::tempdir().unwrap();
     let token = site.token("alice", "bureau");
     let revoked = site.token("bob", "bureau");
-    ok(server_cli(&site, &["token", "revoke", "bob"]));
-    let server = start(&site);
+    ok(site.server_cli(&["token", "revoke", "bob"]));
+    let server = site.start();
     let a = agent();
     let bearer = format!("Bearer {token}");
 
     // --- a reporter files a case, as the browser does ------------------------------------
-    let code = ReturnCode::generate(&mut OsRng);
-    let keys = ReporterKeys::derive_from(&code);
-    let cred = keys.credential().to_header_value().to_string();
-    let today = Day::today();
+    let reporter = ApiReporter::new();
+    let (code, keys, cred) = (
+        &reporter.code,
+        &reporter.keys,
+        reporter.credential().to_owned(),
+    );
     let evidence = b"the purchase orders, signed by the same person twice".repeat(500);
-    let mut evidence_ct = Vec::new();
-    let digest = encrypt_attachment(
-        site.bureau.recipients(),
-        &evidence[..],
-        evidence.len() as u64,
-        &mut evidence_ct,
-    )
-    .unwrap();
-    assert_eq!(
-        a.post(&site.url("/api/v1/uploads"))
-            .header("Meldpunt-Mailbox", &cred)
-            .send_empty()
-            .unwrap()
-            .status(),
-        200
+    let filed = reporter.file(
+        &site,
+        "Orders split to stay under the tender limit.",
+        None,
+        &[("orders.pdf", &evidence)],
     );
-    let resp = a
-        .put(&site.url("/api/v1/uploads/0"))
-        .header("Meldpunt-Mailbox", &cred)
-        .header("Meldpunt-Offset", "0")
-        .send(&evidence_ct[..])
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    assert_eq!(
-        a.post(&site.url("/api/v1/uploads/0/finish"))
-            .header("Meldpunt-Mailbox", &cred)
-            .send_empty()
-            .unwrap()
-            .status(),
-        200
+    let (case, report, evidence_ct) = (
+        filed.case.clone(),
+        filed.report.clone(),
+        filed.attachments[0].clone(),
     );
-    let content = ReportContent {
-        category: Category::Fraud,
-        concerning: "the head of purchasing".into(),
-        description: "Orders split to stay under the tender limit.".into(),
-        when_where: "this year, head office".into(),
-        contact: None,
-        attachments: vec![AttachmentEntry::new(
-            "orders.pdf".into(),
-            evidence.len() as u64,
-            &digest,
-        )],
-        date: today,
-        encrypted_by: EncryptedBy::Browser,
-    };
-    let report = seal_report(&content, &keys, &site.bureau).unwrap();
-    let resp = a
-        .post(&site.url("/api/v1/reports"))
-        .header("Meldpunt-Mailbox", &cred)
-        .header("Meldpunt-Destination", "bureau")
-        .send(&report[..])
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let case = json(resp)["case"].as_str().unwrap().to_owned();
-    let note = seal_reporter_note(
-        &ReporterNote::for_report(&site.bureau, &report, today),
-        &keys,
-    )
-    .unwrap();
-    assert_eq!(
-        a.put(&site.url("/api/v1/note"))
-            .header("Meldpunt-Mailbox", &cred)
-            .send(&note[..])
-            .unwrap()
-            .status(),
-        200
-    );
+    let today = Day::today();
 
     // --- the bureau acknowledges and asks a question --------------------------------------
     let opened = open_report(&report, &[site.bureau_key.as_age()]).unwrap();
@@ -158,8 +102,8 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
     );
     assert!(!work.path().join("live.tar").exists());
 
-    stop(server);
-    let head = ok(server_cli(&site, &["audit", "verify"]));
+    server.stop();
+    let head = ok(site.server_cli(&["audit", "verify"]));
     assert!(head.starts_with("The audit log is whole"), "{head}");
     let times_before = tree(&data);
     let files_before = file_stamps(&data);
@@ -262,7 +206,7 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
             .success()
     );
     // The audit chain is whole, with the same head.
-    assert_eq!(ok(server_cli(&site, &["audit", "verify"])), head);
+    assert_eq!(ok(site.server_cli(&["audit", "verify"])), head);
 
     // --- the restored server -----------------------------------------------------------------------
     let _server = site.start();
@@ -279,7 +223,7 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
     assert_eq!(thread(&site, &cred), thread_before);
 
     // The tokens: alice's still works, bob's stays revoked.
-    let listed = ok(server_cli(&site, &["token", "list"]));
+    let listed = ok(site.server_cli(&["token", "list"]));
     assert!(
         listed
             .lines()
@@ -330,7 +274,7 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
         .send(&answer[..])
         .unwrap();
     assert_eq!(resp.status(), 201);
-    assert!(ok(server_cli(&site, &["audit", "verify"])).starts_with("The audit log is whole"));
+    assert!(ok(site.server_cli(&["audit", "verify"])).starts_with("The audit log is whole"));
 }
 
 // --- helpers ----------------------------------------------------------------------------------
@@ -354,79 +298,6 @@ fn ok(out: Output) -> String {
     );
     assert!(out.status.success(), "failed: {text}");
     text
-}
-
-/// `meldpunt-server` on the site's configuration (tokens, audit verify).
-fn server_cli(site: &Site, args: &[&str]) -> Output {
-    run(Command::new(binary("meldpunt-server"))
-        .env("MELDPUNT_CONFIG", site.dir().join("Meldpunt.toml"))
-        .env_remove("MELDPUNT_DATA_DIR")
-        .args(args))
-}
-
-/// A server process that can be stopped the ordinary way; killed if a failed assertion
-/// drops it.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the server as `Site::start` does, but hands back the process so that it can
-/// be stopped with SIGTERM, as systemd stops it (`Site`'s server is killed when dropped).
-fn start(site: &Site) -> Running {
-    let log = |name: &str| {
-        fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(site.dir().join(name))
-            .unwrap()
-    };
-    let child = Command::new(binary("meldpunt-server"))
-        .env("MELDPUNT_CONFIG", site.dir().join("Meldpunt.toml"))
-        .env_remove("MELDPUNT_DATA_DIR")
-        .env_remove("MELDPUNT_PORT")
-        .env_remove("MELDPUNT_ADDRESS")
-        .stdout(log("server.out"))
-        .stderr(log("server.err"))
-        .spawn()
-        .expect("meldpunt-server starts");
-    let running = Running(child);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while agent()
-        .get(&site.url("/api/v1/destinations"))
-        .call()
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    running
-}
-
-/// SIGTERM, as `systemctl stop` sends it; waits until the server has exited.
-fn stop(mut server: Running) {
-    let pid = server.0.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = server.0.try_wait().unwrap() {
-            assert!(status.success(), "the server stopped with {status}");
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn cases(site: &Site, bearer: &str) -> serde_json::Value {

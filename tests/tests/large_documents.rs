@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use meldpunt_tests::browser::{self, Browser};
-use meldpunt_tests::{meldpunt_ok, Site};
+use meldpunt_tests::{Investigator, Site};
 use sha2::{Digest, Sha256};
 
 const MIB: u64 = 1024 * 1024;
@@ -53,37 +53,9 @@ async fn fill_and_send(b: &Browser, file: &std::path::Path) -> String {
 
 /// The bureau pulls and opens the case; returns the SHA-256 of the saved document.
 fn bureau_opens(site: &Site, token: &str, case: &str, name: &str) -> [u8; 32] {
-    let work = tempfile::tempdir().unwrap();
-    let token_file = work.path().join("token");
-    fs::write(&token_file, token).unwrap();
-    let bundle = work.path().join("bundle");
-    let out = work.path().join("out");
-    let key = site.bureau_key_file();
-    let (bundle_s, out_s) = (bundle.to_str().unwrap(), out.to_str().unwrap());
-    meldpunt_ok(&[
-        "pin",
-        bundle_s,
-        "bureau",
-        site.bureau_key.recipient().as_str(),
-    ]);
-    meldpunt_ok(&[
-        "pull",
-        "--server",
-        &site.url(""),
-        "--token-file",
-        token_file.to_str().unwrap(),
-        bundle_s,
-    ]);
-    meldpunt_ok(&[
-        "open",
-        case,
-        "-i",
-        key.to_str().unwrap(),
-        bundle_s,
-        "-o",
-        out_s,
-    ]);
-    let mut f = fs::File::open(out.join(case).join("attachments").join(name)).unwrap();
+    let inv = Investigator::new(site, token);
+    inv.pull();
+    let mut f = fs::File::open(inv.open(case).join("attachments").join(name)).unwrap();
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; MIB as usize];
     loop {

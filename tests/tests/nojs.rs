@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use meldpunt_crypto::ReturnCode;
 use meldpunt_tests::browser;
-use meldpunt_tests::{meldpunt_ok, Site};
+use meldpunt_tests::{Investigator, Site};
 use serde_json::json;
 
 const DESCRIPTION: &str = "SAFEST-MARKER-7Q the deputy sold access to the permit register.";
@@ -127,62 +127,19 @@ async fn report_and_check_back_with_javascript_disabled() {
     );
 
     // --- the bureau, offline ---------------------------------------------------------------
-    let token_file = work.path().join("token");
-    fs::write(&token_file, &token).unwrap();
-    let bundle = work.path().join("bundle");
-    let out = work.path().join("out");
-    let key = site.bureau_key_file();
-    let (bundle_s, out_s, key_s, token_s) = (
-        bundle.to_str().unwrap(),
-        out.to_str().unwrap(),
-        key.to_str().unwrap(),
-        token_file.to_str().unwrap(),
-    );
-    let server = site.url("");
-    meldpunt_ok(&[
-        "pin",
-        bundle_s,
-        "bureau",
-        site.bureau_key.recipient().as_str(),
-    ]);
-    meldpunt_ok(&[
-        "pull",
-        "--server",
-        &server,
-        "--token-file",
-        token_s,
-        bundle_s,
-    ]);
-    meldpunt_ok(&["open", &case, "-i", key_s, bundle_s, "-o", out_s]);
-    let report_md = fs::read_to_string(out.join(&case).join("report.md")).unwrap();
+    let inv = Investigator::new(&site, &token);
+    inv.pull();
+    let folder = inv.open(&case);
+    let report_md = inv.read(&case, "report.md");
     assert!(report_md.contains(DESCRIPTION), "{report_md}");
     assert!(report_md.contains("Encrypted BY THE SERVER"), "{report_md}");
     assert_eq!(
-        fs::read(out.join(&case).join("attachments").join("ledger.txt")).unwrap(),
+        fs::read(folder.join("attachments").join("ledger.txt")).unwrap(),
         evidence_bytes
     );
 
-    let question = work.path().join("question.txt");
-    fs::write(&question, QUESTION).unwrap();
-    meldpunt_ok(&[
-        "reply",
-        &case,
-        "-i",
-        key_s,
-        bundle_s,
-        "--message-file",
-        question.to_str().unwrap(),
-        "--status",
-        "acknowledged",
-    ]);
-    meldpunt_ok(&[
-        "push",
-        "--server",
-        &server,
-        "--token-file",
-        token_s,
-        bundle_s,
-    ]);
+    inv.reply(&case, QUESTION, Some("acknowledged"));
+    inv.push();
 
     // --- the reporter checks back, still without JavaScript ----------------------------------
     b.client.goto(&site.url("/en/check")).await.unwrap();
@@ -202,27 +159,11 @@ async fn report_and_check_back_with_javascript_disabled() {
     assert!(b.text("reply-ok").await.contains("Your answer was sent"));
 
     // --- the bureau verifies the answer ------------------------------------------------------
-    meldpunt_ok(&[
-        "pull",
-        "--server",
-        &server,
-        "--token-file",
-        token_s,
-        bundle_s,
-    ]);
-    meldpunt_ok(&[
-        "open",
-        &case,
-        "-i",
-        key_s,
-        bundle_s,
-        "-o",
-        out_s,
-        "--replace",
-    ]);
-    let thread_md = fs::read_to_string(out.join(&case).join("thread.md")).unwrap();
+    inv.pull();
+    inv.open(&case);
+    let thread_md = inv.read(&case, "thread.md");
     assert!(thread_md.contains(ANSWER), "{thread_md}");
-    let thread_json = fs::read_to_string(out.join(&case).join("thread.json")).unwrap();
+    let thread_json = inv.read(&case, "thread.json");
     assert!(
         !thread_json.contains("\"verified\":false"),
         "every message verifies: {thread_json}"
@@ -235,11 +176,12 @@ async fn report_and_check_back_with_javascript_disabled() {
     files_under(&site.data_dir(), None, &[], &mut files);
     assert!(!files.is_empty());
     // The temp directory: files created during the test, except the browser's own profile
-    // (the reporter's browser is not the server) and this site's data directory (above).
+    // (the reporter's browser is not the server), this site's data directory (above) and
+    // the investigator's bundle and decrypted cases (their offline laptop, not the server).
     files_under(
         &std::env::temp_dir(),
         Some(started),
-        &[b.profile_dir(), &site.data_dir()],
+        &[b.profile_dir(), &site.data_dir(), inv.dir()],
         &mut files,
     );
     for f in &files {

@@ -14,7 +14,7 @@ use meldpunt_crypto::{
     ThreadState,
 };
 use meldpunt_tests::browser::{self, Browser};
-use meldpunt_tests::{agent, json, meldpunt_ok, Site};
+use meldpunt_tests::{agent, json, Investigator, Site};
 use zeroize::Zeroizing;
 
 const DESCRIPTION: &str = "Browser marker: a colleague looked up her ex-partner's file twice.";
@@ -96,48 +96,26 @@ async fn report_check_back_and_answer_in_chromium() {
     shots(&b, "receipt").await;
 
     // --- the bureau, offline --------------------------------------------------------------
-    let token_file = work.path().join("token");
-    fs::write(&token_file, &token).unwrap();
-    let bundle = work.path().join("bundle");
-    let out = work.path().join("out");
-    let key = site.bureau_key_file();
-    let (bundle_s, out_s, key_s, token_s) = (
-        bundle.to_str().unwrap(),
-        out.to_str().unwrap(),
-        key.to_str().unwrap(),
-        token_file.to_str().unwrap(),
-    );
-    let server = site.url("");
-    meldpunt_ok(&[
-        "pin",
-        bundle_s,
-        "bureau",
-        site.bureau_key.recipient().as_str(),
-    ]);
-    meldpunt_ok(&[
-        "pull",
-        "--server",
-        &server,
-        "--token-file",
-        token_s,
-        bundle_s,
-    ]);
-    meldpunt_ok(&["open", &case, "-i", key_s, bundle_s, "-o", out_s]);
-    let report_md = fs::read_to_string(out.join(&case).join("report.md")).unwrap();
+    let inv = Investigator::new(&site, &token);
+    inv.pull();
+    let folder = inv.open(&case);
+    let report_md = inv.read(&case, "report.md");
     assert!(report_md.contains(DESCRIPTION), "{report_md}");
     assert!(
         report_md.to_lowercase().contains("browser"),
         "encrypted in the browser: {report_md}"
     );
-    let saved = out.join(&case).join("attachments").join("evidence.txt");
-    assert_eq!(fs::read(&saved).unwrap(), evidence_bytes);
+    assert_eq!(
+        fs::read(folder.join("attachments").join("evidence.txt")).unwrap(),
+        evidence_bytes
+    );
     // The Go age CLI opens what the browser made.
     let age = Command::new("age")
         .args([
             "-d",
             "-i",
-            key_s,
-            bundle
+            inv.key().to_str().unwrap(),
+            inv.bundle()
                 .join("cases")
                 .join(&case)
                 .join("report.age")
@@ -153,27 +131,8 @@ async fn report_check_back_and_answer_in_chromium() {
     );
     assert!(String::from_utf8_lossy(&age.stdout).contains(DESCRIPTION));
 
-    let question = work.path().join("question.txt");
-    fs::write(&question, QUESTION).unwrap();
-    meldpunt_ok(&[
-        "reply",
-        &case,
-        "-i",
-        key_s,
-        bundle_s,
-        "--message-file",
-        question.to_str().unwrap(),
-        "--status",
-        "acknowledged",
-    ]);
-    meldpunt_ok(&[
-        "push",
-        "--server",
-        &server,
-        "--token-file",
-        token_s,
-        bundle_s,
-    ]);
+    inv.reply(&case, QUESTION, Some("acknowledged"));
+    inv.push();
 
     // --- the reporter comes back ------------------------------------------------------------
     b.client.goto(&site.url("/en/check")).await.unwrap();
@@ -230,29 +189,12 @@ async fn report_check_back_and_answer_in_chromium() {
         .await;
 
     // --- the bureau verifies the answer -----------------------------------------------------
-    meldpunt_ok(&[
-        "pull",
-        "--server",
-        &server,
-        "--token-file",
-        token_s,
-        bundle_s,
-    ]);
-    meldpunt_ok(&[
-        "open",
-        &case,
-        "-i",
-        key_s,
-        bundle_s,
-        "-o",
-        out_s,
-        "--replace",
-    ]);
-    let thread_md = fs::read_to_string(out.join(&case).join("thread.md")).unwrap();
+    inv.pull();
+    inv.open(&case);
+    let thread_md = inv.read(&case, "thread.md");
     assert!(thread_md.contains(ANSWER), "{thread_md}");
     let thread_json: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(out.join(&case).join("thread.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&inv.read(&case, "thread.json")).unwrap();
     let text = thread_json.to_string();
     assert!(
         !text.contains("\"verified\":false"),
@@ -389,35 +331,13 @@ async fn report_without_webassembly_in_jitless_chromium() {
         .await;
     let case = b.text("receipt-case").await;
 
-    let token_file = work.path().join("token");
-    fs::write(&token_file, &token).unwrap();
-    let bundle = work.path().join("bundle");
-    let out = work.path().join("out");
-    let key = site.bureau_key_file();
-    let (bundle_s, out_s, key_s) = (
-        bundle.to_str().unwrap(),
-        out.to_str().unwrap(),
-        key.to_str().unwrap(),
-    );
-    meldpunt_ok(&[
-        "pin",
-        bundle_s,
-        "bureau",
-        site.bureau_key.recipient().as_str(),
-    ]);
-    meldpunt_ok(&[
-        "pull",
-        "--server",
-        &site.url(""),
-        "--token-file",
-        token_file.to_str().unwrap(),
-        bundle_s,
-    ]);
-    meldpunt_ok(&["open", &case, "-i", key_s, bundle_s, "-o", out_s]);
-    let report_md = fs::read_to_string(out.join(&case).join("report.md")).unwrap();
+    let inv = Investigator::new(&site, &token);
+    inv.pull();
+    let folder = inv.open(&case);
+    let report_md = inv.read(&case, "report.md");
     assert!(report_md.contains("No-WebAssembly marker"), "{report_md}");
     assert_eq!(
-        fs::read(out.join(&case).join("attachments").join("note.txt")).unwrap(),
+        fs::read(folder.join("attachments").join("note.txt")).unwrap(),
         small_bytes
     );
 }
