@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Meldpunt test. On a fresh Debian machine it first installs what the tests
 # need: Debian packages (the Go `age` CLI for interop tests, Chromium and its WebDriver
-# for the reporter pages) and the wasm32 Rust target.
+# and Firefox ESR for the reporter pages), geckodriver, and the wasm32 Rust target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,10 +11,17 @@ missing=()
 command -v age >/dev/null 2>&1 || missing+=(age)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+[ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Firefox ESR (Tor Browser's engine) is driven through geckodriver, from crates.io.
+if [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/geckodriver" ]; then
+  echo "== installing geckodriver (cargo install)"
+  cargo install --locked geckodriver || cargo install geckodriver
 fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then

@@ -10,6 +10,63 @@ use serde_json::{json, Value};
 
 use crate::free_port;
 
+/// Debian's Firefox ESR (the engine Tor Browser is built on).
+pub const FIREFOX: &str = "/usr/bin/firefox-esr";
+
+/// What Tor Browser's "Safer" level turns off: WebAssembly, asm.js and the JITs.
+pub const TOR_SAFER_PREFS: [(&str, bool); 5] = [
+    ("javascript.options.wasm", false),
+    ("javascript.options.asmjs", false),
+    ("javascript.options.ion", false),
+    ("javascript.options.baselinejit", false),
+    ("javascript.options.native_regexp", false),
+];
+
+/// geckodriver, as `cargo install geckodriver` puts it (scripts/test.sh does).
+pub fn geckodriver() -> std::path::PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cargo")))
+        .unwrap_or_default();
+    home.join("bin/geckodriver")
+}
+
+/// Starts headless Firefox ESR with the given preferences.
+pub async fn start_firefox(prefs: &[(&str, bool)]) -> Browser {
+    let gecko = geckodriver();
+    for tool in [std::path::Path::new(FIREFOX), gecko.as_path()] {
+        assert!(
+            tool.exists(),
+            "{} is missing: install Debian's firefox-esr and `cargo install geckodriver` (scripts/test.sh does)",
+            tool.display()
+        );
+    }
+    let port = free_port();
+    let driver = Command::new(&gecko)
+        .args(["--port", &port.to_string(), "--host", "127.0.0.1"])
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("geckodriver starts");
+    let profile = tempfile::tempdir().expect("a profile directory");
+    let prefs: serde_json::Map<String, Value> = prefs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), Value::Bool(*v)))
+        .collect();
+    let caps = json!({
+        "moz:firefoxOptions": {
+            "binary": FIREFOX,
+            "args": ["-headless", "-profile", profile.path().to_str().expect("utf-8 path")],
+            "prefs": prefs,
+        }
+    });
+    let Value::Object(caps) = caps else {
+        unreachable!()
+    };
+    connect(driver, port, caps, profile).await
+}
+
 /// The Chromium binary Debian installs.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 /// Its WebDriver.
@@ -84,8 +141,18 @@ pub async fn start_with(extra: &[&str], prefs: Value) -> Browser {
         Value::Object(map) => map,
         _ => unreachable!(),
     };
+    connect(driver, port, caps, profile).await
+}
+
+/// Connects to a WebDriver just started on `port`, retrying until it answers.
+async fn connect(
+    driver: Child,
+    port: u16,
+    caps: serde_json::Map<String, Value>,
+    profile: tempfile::TempDir,
+) -> Browser {
     let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     let client = loop {
         match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps.clone())
@@ -96,7 +163,7 @@ pub async fn start_with(extra: &[&str], prefs: Value) -> Browser {
             Err(e) => {
                 assert!(
                     Instant::now() < deadline,
-                    "chromedriver did not answer: {e}"
+                    "the WebDriver did not answer: {e}"
                 );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }

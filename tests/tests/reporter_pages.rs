@@ -270,15 +270,27 @@ async fn report_check_back_and_answer_in_chromium() {
     shots(&b, "report-nl").await;
 }
 
-/// Tor Browser "Safer" disables WebAssembly; Chromium with `--js-flags=--jitless` has no
-/// `WebAssembly` object either. The same Rust module then runs as plain JavaScript
-/// (wasm2js), with its own lower document limit, and the bureau decrypts the result.
+/// Tor Browser "Safer" disables WebAssembly (and the JITs). Without WebAssembly the same
+/// Rust module runs as plain JavaScript (wasm2js), with its own lower document limit, and
+/// the bureau decrypts the result. Checked in Chromium with `--js-flags=--jitless` (no
+/// `WebAssembly` object at all) and in Firefox ESR, Tor Browser's engine, with Tor
+/// Browser's "Safer" preferences.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn report_without_webassembly_in_jitless_chromium() {
+    let b = browser::start(&["--js-flags=--jitless"]).await;
+    report_without_webassembly(&b, "chromium").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_without_webassembly_in_firefox_at_safer() {
+    let b = browser::start_firefox(&browser::TOR_SAFER_PREFS).await;
+    report_without_webassembly(&b, "firefox").await;
+}
+
+async fn report_without_webassembly(b: &Browser, name: &str) {
     let site = Site::new();
     let token = site.token("alice", "bureau");
     let _server = site.start();
-    let b = browser::start(&["--js-flags=--jitless"]).await;
     let work = tempfile::tempdir().unwrap();
 
     b.client.goto(&site.url("/en/report")).await.unwrap();
@@ -288,7 +300,7 @@ async fn report_without_webassembly_in_jitless_chromium() {
     assert!(b.text("engine").await.contains("WebAssembly turned off"));
     assert!(b.text("files-limit").await.contains("64 MiB"));
     assert_eq!(b.text("fingerprint").await, site.bureau.fingerprint());
-    shots(&b, "report-no-wasm").await;
+    shots(b, &format!("report-no-wasm-{name}")).await;
     let code_text: String = b
         .text("code")
         .await
