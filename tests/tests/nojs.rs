@@ -177,11 +177,12 @@ async fn report_and_check_back_with_javascript_disabled() {
     assert!(!files.is_empty());
     // The temp directory: files created during the test, except the browser's own profile
     // (the reporter's browser is not the server), this site's data directory (above) and
-    // the investigator's bundle and decrypted cases (their offline laptop, not the server).
+    // the investigator's bundle and decrypted cases (their offline laptop, not the server)
+    // and the reporter's own files (their device), wherever the checkout lies.
     files_under(
         &std::env::temp_dir(),
         Some(started),
-        &[b.profile_dir(), &site.data_dir(), inv.dir()],
+        &[b.profile_dir(), &site.data_dir(), inv.dir(), work.path()],
         &mut files,
     );
     for f in &files {
