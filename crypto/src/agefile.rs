@@ -461,8 +461,13 @@ mod tests {
         let (id, r) = pair();
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         let mut ct = Vec::new();
-        let digest =
-            encrypt_attachment(std::slice::from_ref(&r), &data[..], data.len() as u64, &mut ct).unwrap();
+        let digest = encrypt_attachment(
+            std::slice::from_ref(&r),
+            &data[..],
+            data.len() as u64,
+            &mut ct,
+        )
+        .unwrap();
         assert_eq!(digest.size, ct.len() as u64);
         assert_eq!(digest.sha256, <[u8; 32]>::from(Sha256::digest(&ct)));
         let mut out = Vec::new();
