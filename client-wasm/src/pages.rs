@@ -154,6 +154,10 @@ impl Pages {
             ),
             ("check.html", include_str!("../pages/templates/check.html")),
             (
+                "report_fields.html",
+                include_str!("../pages/templates/report_fields.html"),
+            ),
+            (
                 "nojs_report.html",
                 include_str!("../pages/templates/nojs_report.html"),
             ),
