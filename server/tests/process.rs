@@ -286,12 +286,21 @@ fn download(site: &Site, token: &str, case: &str) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-#[test]
-fn every_receipt_survives_sigkill() {
-    let site = Site::new();
-    let token = site.token("alice", "bureau");
-    let mut server = site.start();
+/// How many kill-and-restart rounds to run: one in the normal test run; the slow tier
+/// (`scripts/test-slow.sh`) sets `MELDPUNT_FAULT_ROUNDS=20`.
+fn fault_rounds() -> usize {
+    match std::env::var("MELDPUNT_FAULT_ROUNDS") {
+        Ok(v) => match v.trim().parse() {
+            Ok(n) if n >= 1 => n,
+            _ => panic!("MELDPUNT_FAULT_ROUNDS must be a whole number of at least 1, not {v:?}"),
+        },
+        Err(_) => 1,
+    }
+}
 
+/// Sixteen clients submit until receipts have come back, then the server is killed
+/// (SIGKILL) at a random moment with requests in flight. Returns what was confirmed.
+fn load_then_kill(site: &Site, server: &mut Child) -> Vec<Promise> {
     let confirmed = Arc::new(Mutex::new(Vec::<Promise>::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (0..16)
@@ -310,7 +319,6 @@ fn every_receipt_survives_sigkill() {
         })
         .collect();
 
-    // Let receipts accumulate, then kill at a random moment with requests in flight.
     let deadline = Instant::now() + Duration::from_secs(120);
     while confirmed.lock().unwrap().len() < 20 {
         assert!(Instant::now() < deadline, "no receipts arrive");
@@ -323,11 +331,14 @@ fn every_receipt_survives_sigkill() {
     for c in clients {
         c.join().unwrap();
     }
-    let promises = confirmed.lock().unwrap().clone();
+    let promises = std::mem::take(&mut *confirmed.lock().unwrap());
+    promises
+}
 
-    let mut server = site.start();
-    for p in &promises {
-        let files = download(&site, &token, &p.case);
+/// Every receipt ever returned gives byte-identical ciphertext in the case download.
+fn check_promises(site: &Site, token: &str, promises: &[Promise]) {
+    for p in promises {
+        let files = download(site, token, &p.case);
         assert_eq!(files["report.age"], p.report, "report of {}", p.case);
         for (i, a) in p.attachments.iter().enumerate() {
             assert_eq!(
@@ -346,13 +357,35 @@ fn every_receipt_survives_sigkill() {
             );
         }
     }
+}
+
+#[test]
+fn every_receipt_survives_sigkill() {
+    let site = Site::new();
+    let token = site.token("alice", "bureau");
+    let rounds = fault_rounds();
+    let mut server = site.start();
+    // The same data directory goes through every round, so receipts from earlier
+    // rounds must also survive the later kills.
+    let mut promises = Vec::new();
+    for round in 1..=rounds {
+        let fresh = load_then_kill(&site, &mut server);
+        let new = fresh.len();
+        promises.extend(fresh);
+        server = site.start();
+        check_promises(&site, &token, &promises);
+        eprintln!(
+            "round {round}/{rounds}: {new} new receipts, all {} receipts so far byte-identical \
+             after SIGKILL and restart",
+            promises.len()
+        );
+    }
     let first = download(&site, &token, &promises[0].case);
     open_report(&first["report.age"], &[site.keys.bureau_key.as_age()]).unwrap();
     // The restarted server takes new reports.
     submit(&site.target(), &agent(), true, &Mutex::new(Vec::new())).unwrap();
     server.kill().unwrap();
     server.wait().unwrap();
-    eprintln!("{} receipts checked after SIGKILL", promises.len());
 }
 
 const SPY_IP: &str = "203.0.113.77";
