@@ -10,7 +10,12 @@ cd "$(dirname "$0")/.."
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
-cargo build --locked -p meldpunt-client-wasm --target wasm32-unknown-unknown --release
+# Reproducible: the same commit and Rust version give the same bytes wherever the tree
+# and Cargo's home lie, so anyone can compare a site with their own build
+# (scripts/check-bundle.sh). These flags replace .cargo/config.toml's for this build.
+sep=$'\x1f'
+CARGO_ENCODED_RUSTFLAGS="-Ctarget-cpu=mvp${sep}--remap-path-prefix=$PWD=/meldpunt${sep}--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo" \
+  cargo build --locked -p meldpunt-client-wasm --target wasm32-unknown-unknown --release
 
 target_dir=$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
 wasm="$target_dir/wasm32-unknown-unknown/release/meldpunt_client_wasm.wasm"

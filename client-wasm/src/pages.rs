@@ -248,6 +248,17 @@ impl Pages {
     }
 }
 
+/// The names of every static file under `/static/`: the page bundle whose hash the
+/// organisation publishes (`meldpunt-server bundle`, `scripts/check-bundle.sh`).
+pub const ASSETS: [&str; 6] = [
+    "app.js",
+    "crypto.js",
+    "meldpunt-wasm2js.js",
+    "meldpunt.wasm",
+    "style.css",
+    "upload-worker.js",
+];
+
 /// An embedded static file and its content type, by its name under `/static/`.
 pub fn asset(name: &str) -> Option<(&'static [u8], &'static str)> {
     Some(match name {
@@ -429,6 +440,10 @@ mod tests {
 
     #[test]
     fn only_known_assets_are_served() {
+        for name in ["style.css", "app.js", "crypto.js", "upload-worker.js"] {
+            assert!(ASSETS.contains(&name), "{name} is missing from ASSETS");
+            assert!(asset(name).is_some());
+        }
         assert!(asset("style.css").is_some());
         assert!(asset("../Cargo.toml").is_none());
         assert!(asset("").is_none());

@@ -49,6 +49,10 @@ enum Command {
     },
     /// Check the configuration and print the destinations with their fingerprints.
     CheckConfig,
+    /// Print the page bundle this binary serves (a `sha256sum` list of its static
+    /// files) and the bundle hash to publish; `scripts/check-bundle.sh` compares a
+    /// running site against a local build.
+    Bundle,
 }
 
 #[derive(Subcommand)]
@@ -95,6 +99,16 @@ fn run(cli: Cli) -> Result<(), String> {
                 figment = figment.merge(Serialized::global("demo", true));
             }
             serve(figment)
+        }
+        Command::Bundle => {
+            let manifest = meldpunt_server::pages::bundle_manifest()?;
+            print!("{manifest}");
+            println!(
+                "bundle {}  (meldpunt-server {})",
+                meldpunt_server::pages::bundle_hash(&manifest),
+                env!("CARGO_PKG_VERSION")
+            );
+            Ok(())
         }
         Command::CheckConfig => {
             let settings = config::settings(&figment).map_err(|e| e.to_string())?;

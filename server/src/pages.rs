@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use meldpunt_client_wasm::pages::{asset, DestinationView, Lang, Page, Pages};
+use meldpunt_client_wasm::pages::{asset, DestinationView, Lang, Page, Pages, ASSETS};
 use rocket::http::{ContentType, Status};
 use rocket::request::FromParam;
 use rocket::response::Redirect;
@@ -74,6 +74,30 @@ fn static_file(name: &str) -> Result<(ContentType, &'static [u8]), Status> {
     let (bytes, content_type) = asset(name).ok_or(Status::NotFound)?;
     let content_type = ContentType::parse_flexible(content_type).unwrap_or(ContentType::Binary);
     Ok((content_type, bytes))
+}
+
+/// The page bundle this binary serves: one `sha256sum` line per static file, sorted
+/// by name, so that `sha256sum -c` can check downloaded copies. The organisation
+/// publishes the SHA-256 of this text (see [`bundle_hash`]).
+///
+/// Fails if the browser module was not built into this binary: a bundle without it
+/// is not the one anybody published.
+pub fn bundle_manifest() -> Result<String, String> {
+    use sha2::{Digest, Sha256};
+    let mut lines = String::new();
+    for name in ASSETS {
+        let (bytes, _) = asset(name).ok_or_else(|| {
+            format!("{name} is not in this binary; build it with scripts/build-wasm.sh first")
+        })?;
+        lines.push_str(&format!("{}  {name}\n", hex::encode(Sha256::digest(bytes))));
+    }
+    Ok(lines)
+}
+
+/// The SHA-256 of a [`bundle_manifest`]: the one hash the organisation publishes.
+pub fn bundle_hash(manifest: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(manifest.as_bytes()))
 }
 
 /// The page routes.
