@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Benchmark: the server's durable report submissions at 1, 16 and 64 concurrent clients
+# next to raw sled insert+flush, and its memory while a 2 GiB attachment is uploaded
+# (docs/BENCHMARKS.md). A measurement, not a test: it never fails on speed, only when
+# the server refuses or answers wrongly.
+#
+#   scripts/bench-server.sh [load|memory|all]      (default all)
+#
+# Environment:
+#   BENCH_LEVELS    CLIENTS:COUNT pairs for `load` (default "1:2000 16:6000 64:8000")
+#   BENCH_UPLOAD    attachment plaintext bytes for `memory` (default 2147483648 = 2 GiB)
+#   BENCH_CHUNK     bytes per PUT for `memory` (default 1048576, as the browser sends)
+#   BENCH_MAX_LOAD  wait until the 1-minute load average is below this (default 0.5)
+#   BENCH_WAIT      give up waiting after this many seconds and measure anyway (default 600)
+#
+# Hold the measurement lock while it runs (the whole run takes a few minutes):
+#   flock /tmp/meldpunt-measure.lock scripts/bench-server.sh
+#
+# The server runs from target/release on 127.0.0.1 with a fresh data directory under
+# $TMPDIR (else /tmp), removed at the end; so is the sled baseline's database.
+set -euo pipefail
+
+WHAT=${1:-all}
+case "$WHAT" in load | memory | all) ;; *) echo "usage: $0 [load|memory|all]" >&2; exit 2 ;; esac
+read -r -a LEVELS <<<"${BENCH_LEVELS:-1:2000 16:6000 64:8000}"
+UPLOAD=${BENCH_UPLOAD:-2147483648}
+CHUNK=${BENCH_CHUNK:-1048576}
+MAX_LOAD=${BENCH_MAX_LOAD:-0.5}
+WAIT=${BENCH_WAIT:-600}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TMP=${TMPDIR:-/tmp}
+
+command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup.rs)" >&2; exit 1; }
+
+echo "Building meldpunt-server (release) and the load generator" >&2
+(cd "$ROOT" && cargo build --release --locked -p meldpunt-server --bin meldpunt-server \
+  -p meldpunt-tests --example bench_server)
+TARGET=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
+  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+BENCH=$TARGET/release/examples/bench_server
+
+if [ "$WHAT" != load ]; then
+  # The attachment file, plus room for sled and the age overhead.
+  need=$((UPLOAD / 1024 + 512 * 1024))
+  free=$(df -Pk "$TMP" | awk 'NR == 2 { print $4 }')
+  if [ "$free" -lt "$need" ]; then
+    echo "Only $((free / 1024)) MiB free in $TMP; the upload needs $((need / 1024)) MiB" >&2
+    exit 1
+  fi
+fi
+
+# --- wait for a quiet machine (as scripts/bench-open.sh) ---
+load1() { cut -d' ' -f1 /proc/loadavg; }
+wait_quiet() {
+  local waited=0
+  while awk -v l="$(load1)" -v m="$MAX_LOAD" 'BEGIN { exit !(l >= m) }'; do
+    if [ "$waited" -ge "$WAIT" ]; then
+      echo "Load still $(load1) after ${WAIT}s: measuring anyway" >&2
+      return
+    fi
+    echo "Load average $(load1) >= $MAX_LOAD: waiting ($waited s so far)" >&2
+    sleep 30
+    waited=$((waited + 30))
+  done
+}
+
+sled_version=$(awk '/^name = "sled"$/ { getline; gsub(/"/, "", $3); print $3 }' "$ROOT/Cargo.lock")
+echo
+echo "# meldpunt-server benchmarks ($(date -u +%F))"
+echo
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM," \
+  "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1); $(rustc -V); sled $sled_version"
+echo "Data directory's file system: $(df -PT "$TMP" | awk 'NR == 2 { print $1 " (" $2 ")" }') at $TMP"
+
+if [ "$WHAT" != memory ]; then
+  wait_quiet
+  before=$(cut -d' ' -f1-3 /proc/loadavg)
+  echo
+  echo "## Durable submissions (levels: ${LEVELS[*]})"
+  echo
+  "$BENCH" load "${LEVELS[@]}"
+  echo
+  echo "Load average (1/5/15 min): before $before, after $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
+
+if [ "$WHAT" != load ]; then
+  wait_quiet
+  before=$(cut -d' ' -f1-3 /proc/loadavg)
+  echo
+  echo "## Server memory during a $UPLOAD-byte upload"
+  echo
+  "$BENCH" memory "$UPLOAD" "$CHUNK"
+  echo
+  echo "Load average (1/5/15 min): before $before, after $(cut -d' ' -f1-3 /proc/loadavg)"
+fi

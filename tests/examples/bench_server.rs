@@ -1,0 +1,669 @@
+//! Server benchmarks (scripts/bench-server.sh, docs/BENCHMARKS.md). A measurement, not a
+//! test: it fails only when the server refuses or answers wrongly, never on speed.
+//!
+//! ```text
+//! bench_server load [CLIENTS:COUNT ...]   durable reports at each concurrency, then raw sled
+//! bench_server memory [BYTES [CHUNK]]     the server's memory while one attachment is uploaded
+//! ```
+//!
+//! Both start a real release `meldpunt-server` (next to this example in
+//! `target/release`) on 127.0.0.1 with a fresh data directory under the temporary
+//! directory (`TMPDIR`, else `/tmp`), through the end-to-end harness (`Site`).
+//!
+//! `load`: for each level, COUNT reports are sealed first (each with a fresh return code,
+//! so a fresh mailbox credential), then CLIENTS threads post them as fast as the server
+//! answers, each on its own keep-alive connection; every answer must be 201 with a case
+//! number. Then the same number of 16 KiB values is written to a fresh sled database in
+//! the same directory, `insert` + `flush` each, by 1 and by CLIENTS threads.
+//!
+//! `memory`: one attachment of BYTES plaintext (default 2 GiB), encrypted while it is
+//! sent (one thread encrypts, one sends CHUNK-sized parts, default 1 MiB as the browser
+//! does), finished and listed in a report; the server's VmRSS is sampled every 100 ms.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use meldpunt_crypto::{
+    seal_report, AttachmentEncryptor, AttachmentEntry, Category, CiphertextDigest, Day,
+    EncryptedBy, ReportContent, ReporterKeys, ReturnCode,
+};
+use meldpunt_tests::{agent, json, Site};
+use rand::rngs::OsRng;
+use rand::RngCore;
+
+const KIB: f64 = 1024.0;
+const MIB: f64 = 1024.0 * 1024.0;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("load") => load(&args[1..]),
+        Some("memory") => memory(&args[1..]),
+        _ => Err("usage: bench_server load [CLIENTS:COUNT ...] | memory [BYTES [CHUNK]]".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench_server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A site whose limits never refuse the benchmark: `settings` replace the harness's
+/// values for the same keys (top-level keys, so they go before the first table).
+fn site(settings: &[(&str, &str)]) -> Site {
+    let site = Site::new();
+    let path = site.dir().join("Meldpunt.toml");
+    let old = std::fs::read_to_string(&path).expect("the harness wrote a configuration");
+    let mut new: String = settings
+        .iter()
+        .map(|(k, v)| format!("{k} = {v}\n"))
+        .collect();
+    for line in old.lines() {
+        let key = line.split('=').next().unwrap_or("").trim();
+        if !settings.iter().any(|(k, _)| *k == key) {
+            new.push_str(line);
+            new.push('\n');
+        }
+    }
+    std::fs::write(&path, new).expect("configuration written");
+    site
+}
+
+/// The pid of our child process `meldpunt-server` (the harness keeps the handle private).
+fn server_pid() -> Result<u32, String> {
+    let me = std::process::id();
+    for entry in std::fs::read_dir("/proc")
+        .map_err(|e| e.to_string())?
+        .flatten()
+    {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid ..."; comm is cut to 15 characters.
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok());
+        if ppid == Some(me) && head.contains("(meldpunt-serve") {
+            return Ok(pid);
+        }
+    }
+    Err("the server process was not found".into())
+}
+
+/// A `kB` field of /proc/<pid>/status, in KiB.
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+/// User + system CPU seconds of a process so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // After ")": state is field 3 of stat, utime 14 and stime 15 → indexes 11 and 12.
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| f.get(i)?.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0 // USER_HZ is 100 on Linux
+}
+
+/// Nearest-rank percentile of sorted durations, in milliseconds.
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1].as_secs_f64() * 1000.0
+}
+
+struct Level {
+    clients: usize,
+    count: usize,
+}
+
+fn parse_levels(args: &[String]) -> Result<Vec<Level>, String> {
+    if args.is_empty() {
+        return Ok(vec![
+            Level {
+                clients: 1,
+                count: 2000,
+            },
+            Level {
+                clients: 16,
+                count: 6000,
+            },
+            Level {
+                clients: 64,
+                count: 8000,
+            },
+        ]);
+    }
+    args.iter()
+        .map(|a| {
+            let (c, n) = a
+                .split_once(':')
+                .ok_or(format!("{a}: expected CLIENTS:COUNT"))?;
+            Ok(Level {
+                clients: c.parse().map_err(|_| format!("{a}: bad CLIENTS"))?,
+                count: n.parse().map_err(|_| format!("{a}: bad COUNT"))?,
+            })
+        })
+        .collect()
+}
+
+/// A report as a reporter's browser would send it: (credential header, age file).
+fn sealed_report(site: &Site) -> (String, Vec<u8>) {
+    let code = ReturnCode::generate(&mut OsRng);
+    let keys = ReporterKeys::derive_from(&code);
+    let content = ReportContent {
+        category: Category::Fraud,
+        concerning: "the head of purchasing".into(),
+        description: "Invoices from one supplier are approved without any delivery. ".repeat(20),
+        when_where: "this year, head office".into(),
+        contact: None,
+        attachments: vec![],
+        date: Day::today(),
+        encrypted_by: EncryptedBy::Browser,
+    };
+    let report = seal_report(&content, &keys, &site.bureau).expect("a report seals");
+    (keys.credential().to_header_value().to_string(), report)
+}
+
+struct Outcome {
+    latencies: Vec<Duration>,
+    errors: Vec<String>,
+    wall: Duration,
+}
+
+/// Posts every report, `clients` at a time; each thread its own connection.
+fn post_all(site: &Site, reports: Vec<(String, Vec<u8>)>, clients: usize) -> Outcome {
+    let reports = Arc::new(reports);
+    let next = Arc::new(AtomicUsize::new(0));
+    let url = site.url("/api/v1/reports");
+    let start = Instant::now();
+    let handles: Vec<_> = (0..clients)
+        .map(|_| {
+            let (reports, next, url) = (reports.clone(), next.clone(), url.clone());
+            thread::spawn(move || {
+                let a = agent();
+                let mut lat = Vec::new();
+                let mut errors = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((cred, body)) = reports.get(i) else {
+                        break;
+                    };
+                    let t = Instant::now();
+                    let resp = a
+                        .post(&url)
+                        .header("Meldpunt-Mailbox", cred)
+                        .header("Meldpunt-Destination", "bureau")
+                        .send(&body[..]);
+                    match resp {
+                        Ok(resp) if resp.status() == 201 => {
+                            let receipt = json(resp);
+                            lat.push(t.elapsed());
+                            if !receipt["case"]
+                                .as_str()
+                                .is_some_and(|c| c.starts_with("MP-"))
+                            {
+                                errors.push(format!("201 without a case number: {receipt}"));
+                            }
+                        }
+                        Ok(resp) => {
+                            let status = resp.status();
+                            let mut text = String::new();
+                            let _ = resp.into_body().into_reader().read_to_string(&mut text);
+                            errors.push(format!("{status}: {text}"));
+                        }
+                        Err(e) => errors.push(e.to_string()),
+                    }
+                }
+                (lat, errors)
+            })
+        })
+        .collect();
+    let mut out = Outcome {
+        latencies: Vec::new(),
+        errors: Vec::new(),
+        wall: Duration::ZERO,
+    };
+    for h in handles {
+        let (lat, errors) = h.join().expect("a client thread finishes");
+        out.latencies.extend(lat);
+        out.errors.extend(errors);
+    }
+    out.wall = start.elapsed();
+    out
+}
+
+/// `threads` threads insert `count` values of `size` bytes into a fresh sled database
+/// in `dir`, each `insert` followed by `flush` (which fsyncs). Latency per insert+flush.
+fn sled_run(dir: &Path, count: usize, threads: usize, size: usize) -> Outcome {
+    let db = sled::Config::new()
+        .path(dir)
+        .open()
+        .expect("a fresh sled database");
+    let mut value = vec![0u8; size];
+    OsRng.fill_bytes(&mut value);
+    let value = Arc::new(value);
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (db, value, next) = (db.clone(), value.clone(), next.clone());
+            thread::spawn(move || {
+                let mut lat = Vec::new();
+                let mut errors = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count {
+                        break;
+                    }
+                    let t = Instant::now();
+                    let r = db
+                        .insert(format!("report/{i:08}").as_bytes(), &value[..])
+                        .and_then(|_| db.flush());
+                    match r {
+                        Ok(_) => lat.push(t.elapsed()),
+                        Err(e) => errors.push(e.to_string()),
+                    }
+                }
+                (lat, errors)
+            })
+        })
+        .collect();
+    let mut out = Outcome {
+        latencies: Vec::new(),
+        errors: Vec::new(),
+        wall: Duration::ZERO,
+    };
+    for h in handles {
+        let (lat, errors) = h.join().expect("a sled thread finishes");
+        out.latencies.extend(lat);
+        out.errors.extend(errors);
+    }
+    out.wall = start.elapsed();
+    out
+}
+
+fn row(what: &str, clients: usize, o: &mut Outcome, extra: &str) {
+    o.latencies.sort();
+    let n = o.latencies.len();
+    let (p50, p99, max) = if n > 0 {
+        (
+            pct(&o.latencies, 50.0),
+            pct(&o.latencies, 99.0),
+            pct(&o.latencies, 100.0),
+        )
+    } else {
+        (0.0, 0.0, 0.0)
+    };
+    println!(
+        "| {what} | {clients} | {n} | {:.1} | {:.0} | {p50:.2} | {p99:.2} | {max:.2} | {} |{extra}",
+        o.wall.as_secs_f64(),
+        n as f64 / o.wall.as_secs_f64(),
+        o.errors.len()
+    );
+}
+
+fn load(args: &[String]) -> Result<(), String> {
+    let levels = parse_levels(args)?;
+    let site = site(&[
+        ("submissions_per_hour", "4000000000"),
+        ("min_free_disk", "0"),
+    ]);
+    let server = site.start();
+    let pid = server_pid()?;
+    eprintln!(
+        "server pid {pid}, data directory {}",
+        site.data_dir().display()
+    );
+
+    // Warm-up, not counted: the first connections, sled's first segments.
+    let warm: Vec<_> = (0..200).map(|_| sealed_report(&site)).collect();
+    let size = warm[0].1.len();
+    let o = post_all(&site, warm, 4);
+    if !o.errors.is_empty() {
+        return Err(format!("warm-up refused: {}", o.errors[0]));
+    }
+    // age's header varies a little in length (its random "grease" stanza).
+    let mut sizes = Vec::new();
+    println!("| what | clients | done | seconds | per second | p50 ms | p99 ms | max ms | errors | server CPU s | bench CPU s |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+
+    let mut failed = Vec::new();
+    for level in &levels {
+        let t = Instant::now();
+        let reports: Vec<_> = (0..level.count).map(|_| sealed_report(&site)).collect();
+        eprintln!(
+            "{} clients: {} reports sealed in {:.1} s; posting (load {})",
+            level.clients,
+            level.count,
+            t.elapsed().as_secs_f64(),
+            loadavg()
+        );
+        sizes.extend(reports.iter().map(|r| r.1.len()));
+        let (cpu, own) = (cpu_seconds(pid), cpu_seconds(std::process::id()));
+        let mut o = post_all(&site, reports, level.clients);
+        let cpu = cpu_seconds(pid) - cpu;
+        let own = cpu_seconds(std::process::id()) - own;
+        row(
+            "server: POST /api/v1/reports",
+            level.clients,
+            &mut o,
+            &format!(" {cpu:.1} | {own:.1} |"),
+        );
+        failed.extend(o.errors.iter().take(3).cloned());
+    }
+    println!();
+    println!(
+        "Report age files: {} to {} bytes, mean {:.0} ({:.2} KiB)",
+        sizes.iter().min().unwrap_or(&0),
+        sizes.iter().max().unwrap_or(&0),
+        sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64,
+        sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64 / KIB
+    );
+    let rss = status_kib(pid, "VmHWM").unwrap_or(0);
+    let db_bytes = dir_size(&site.data_dir().join("db"));
+    drop(server);
+
+    // The same counts, as threads writing straight into sled (a fresh database each).
+    for level in &levels {
+        let dir = site.dir().join(format!("sled-{}", level.clients));
+        let cpu = cpu_seconds(std::process::id());
+        let mut o = sled_run(&dir, level.count, level.clients, size);
+        let cpu = cpu_seconds(std::process::id()) - cpu;
+        row(
+            &format!("sled: insert {size} B + flush"),
+            level.clients,
+            &mut o,
+            &format!(" – | {cpu:.1} |"),
+        );
+        failed.extend(o.errors.iter().take(3).cloned());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    println!();
+    println!(
+        "Server peak resident memory (VmHWM) over the load runs: {:.1} MiB; sled directory after them: {:.0} MiB",
+        rss as f64 / KIB,
+        db_bytes as f64 / MIB
+    );
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("refused or failed: {failed:?}"))
+    }
+}
+
+fn dir_size(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" / "))
+        .unwrap_or_default()
+}
+
+/// One memory sample: seconds since the start, VmRSS KiB.
+type Sample = (f64, u64);
+
+fn memory(args: &[String]) -> Result<(), String> {
+    let bytes: u64 = match args.first() {
+        Some(a) => a
+            .parse()
+            .map_err(|_| format!("{a}: not a number of bytes"))?,
+        None => 2 << 30,
+    };
+    let chunk: usize = match args.get(1) {
+        Some(a) => a
+            .parse()
+            .map_err(|_| format!("{a}: not a number of bytes"))?,
+        None => 1 << 20,
+    };
+    let site = site(&[
+        ("max_attachment", "\"3 GiB\""),
+        ("upload_bytes_per_hour", "\"100 GiB\""),
+        ("submissions_per_hour", "1000"),
+        ("min_free_disk", "0"),
+    ]);
+    let server = site.start();
+    let pid = server_pid()?;
+    eprintln!(
+        "server pid {pid}, data directory {}",
+        site.data_dir().display()
+    );
+
+    // The sampler runs from before the upload until after the report is filed.
+    let t0 = Instant::now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let stop = stop.clone();
+        thread::spawn(move || {
+            let mut samples: Vec<Sample> = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(kib) = status_kib(pid, "VmRSS") {
+                    samples.push((t0.elapsed().as_secs_f64(), kib));
+                }
+                thread::sleep(Duration::from_millis(100));
+            }
+            samples
+        })
+    };
+    thread::sleep(Duration::from_secs(2));
+    let baseline = status_kib(pid, "VmRSS").unwrap_or(0);
+
+    let code = ReturnCode::generate(&mut OsRng);
+    let keys = ReporterKeys::derive_from(&code);
+    let cred = keys.credential().to_header_value().to_string();
+    let a = agent();
+    let resp = a
+        .post(&site.url("/api/v1/uploads"))
+        .header("Meldpunt-Mailbox", &cred)
+        .send_empty()
+        .map_err(|e| e.to_string())?;
+    if resp.status() != 200 {
+        return Err(format!("upload session: {}", resp.status()));
+    }
+
+    // One thread encrypts, the other sends: a bounded channel keeps at most a few
+    // chunks of ciphertext in this process.
+    let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(4);
+    let recipients = site.bureau.recipients().to_vec();
+    let encryptor = thread::spawn(move || -> Result<(CiphertextDigest, Duration), String> {
+        let mut enc = AttachmentEncryptor::new(&recipients, bytes).map_err(|e| e.to_string())?;
+        let mut plain = vec![0u8; chunk];
+        OsRng.fill_bytes(&mut plain);
+        let mut busy = Duration::ZERO;
+        let mut left = bytes;
+        let mut pending = Vec::new();
+        let send = |part: Vec<u8>, pending: &mut Vec<u8>, flush: bool| {
+            pending.extend_from_slice(&part);
+            if pending.len() >= chunk || (flush && !pending.is_empty()) {
+                let _ = tx.send(std::mem::take(pending));
+            }
+        };
+        while left > 0 {
+            let n = left.min(chunk as u64) as usize;
+            let t = Instant::now();
+            let ct = enc.push(&plain[..n]).map_err(|e| e.to_string())?;
+            busy += t.elapsed();
+            send(ct, &mut pending, false);
+            left -= n as u64;
+        }
+        loop {
+            let t = Instant::now();
+            let (ct, done) = enc.pad(chunk).map_err(|e| e.to_string())?;
+            busy += t.elapsed();
+            send(ct, &mut pending, false);
+            if done {
+                break;
+            }
+        }
+        let t = Instant::now();
+        let (ct, digest) = enc.finish().map_err(|e| e.to_string())?;
+        busy += t.elapsed();
+        send(ct, &mut pending, true);
+        Ok((digest, busy))
+    });
+
+    let upload_start = Instant::now();
+    let start_s = t0.elapsed().as_secs_f64();
+    let mut offset = 0u64;
+    let mut puts = 0usize;
+    for part in rx {
+        let resp = a
+            .put(&site.url("/api/v1/uploads/0"))
+            .header("Meldpunt-Mailbox", &cred)
+            .header("Meldpunt-Offset", &offset.to_string())
+            .send(&part[..])
+            .map_err(|e| e.to_string())?;
+        if resp.status() != 200 {
+            return Err(format!(
+                "chunk at {offset}: {}: {}",
+                resp.status(),
+                json(resp)
+            ));
+        }
+        offset += part.len() as u64;
+        puts += 1;
+    }
+    let sent = upload_start.elapsed();
+    let (digest, busy) = encryptor.join().expect("the encryptor finishes")?;
+    if offset != digest.size {
+        return Err(format!(
+            "sent {offset} bytes of a {}-byte age file",
+            digest.size
+        ));
+    }
+    let t = Instant::now();
+    let resp = a
+        .post(&site.url("/api/v1/uploads/0/finish"))
+        .header("Meldpunt-Mailbox", &cred)
+        .send_empty()
+        .map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let answer = json(resp);
+    let finished = t.elapsed();
+    if status != 200 || answer["sha256"] != hex::encode(digest.sha256) {
+        return Err(format!("finish: {status}: {answer}"));
+    }
+    let end_s = t0.elapsed().as_secs_f64();
+
+    let content = ReportContent {
+        category: Category::Fraud,
+        concerning: "the head of purchasing".into(),
+        description: "The invoices are in the attached archive.".into(),
+        when_where: "this year, head office".into(),
+        contact: None,
+        attachments: vec![AttachmentEntry::new("invoices.zip".into(), bytes, &digest)],
+        date: Day::today(),
+        encrypted_by: EncryptedBy::Browser,
+    };
+    let report = seal_report(&content, &keys, &site.bureau).map_err(|e| e.to_string())?;
+    let resp = a
+        .post(&site.url("/api/v1/reports"))
+        .header("Meldpunt-Mailbox", &cred)
+        .header("Meldpunt-Destination", "bureau")
+        .send(&report[..])
+        .map_err(|e| e.to_string())?;
+    if resp.status() != 201 {
+        return Err(format!("report: {}: {}", resp.status(), json(resp)));
+    }
+    let receipt = json(resp);
+    thread::sleep(Duration::from_secs(2));
+    let at_end = status_kib(pid, "VmRSS").unwrap_or(0);
+    let hwm = status_kib(pid, "VmHWM").unwrap_or(0);
+    stop.store(true, Ordering::Relaxed);
+    let samples = sampler.join().expect("the sampler finishes");
+    let stored = std::fs::read_dir(site.data_dir().join("files"))
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.len())
+        .max()
+        .unwrap_or(0);
+    server.stop();
+
+    let during: Vec<&Sample> = samples
+        .iter()
+        .filter(|(t, _)| *t >= start_s && *t <= end_s)
+        .collect();
+    let peak = samples.iter().map(|s| s.1).max().unwrap_or(0);
+    let peak_during = during.iter().map(|s| s.1).max().unwrap_or(0);
+    let mut sorted: Vec<u64> = during.iter().map(|s| s.1).collect();
+    sorted.sort();
+    let median = sorted.get(sorted.len() / 2).copied().unwrap_or(0);
+    let mib = |kib: u64| kib as f64 / KIB;
+    println!(
+        "Attachment: {bytes} bytes of plaintext, age file {} bytes ({:.1} MiB) sent in {puts} PUTs of {:.0} KiB; stored file {} bytes; case {}",
+        digest.size,
+        digest.size as f64 / MIB,
+        chunk as f64 / KIB,
+        stored,
+        receipt["case"].as_str().unwrap_or("?")
+    );
+    println!();
+    println!("| server VmRSS | MiB |");
+    println!("|---|---|");
+    println!("| baseline (started, idle) | {:.1} |", mib(baseline));
+    println!(
+        "| median while uploading ({} samples) | {:.1} |",
+        during.len(),
+        mib(median)
+    );
+    println!("| peak sampled while uploading | {:.1} |", mib(peak_during));
+    println!("| peak sampled over the whole run | {:.1} |", mib(peak));
+    println!("| VmHWM (kernel's peak) at the end | {:.1} |", mib(hwm));
+    println!(
+        "| at the end (report filed, 2 s later) | {:.1} |",
+        mib(at_end)
+    );
+    println!();
+    println!("| upload step | seconds | MiB/s |");
+    println!("|---|---|---|");
+    let s = sent.as_secs_f64();
+    println!(
+        "| PUT chunks (client encrypts while sending) | {s:.2} | {:.0} |",
+        digest.size as f64 / MIB / s
+    );
+    let f = finished.as_secs_f64();
+    println!(
+        "| POST finish (server syncs and hashes the file) | {f:.2} | {:.0} |",
+        digest.size as f64 / MIB / f
+    );
+    println!(
+        "| both | {:.2} | {:.0} |",
+        s + f,
+        digest.size as f64 / MIB / (s + f)
+    );
+    println!();
+    println!(
+        "Client-side encryption alone took {:.2} s of the PUT phase's {s:.2} s (one thread, overlapping the sending).",
+        busy.as_secs_f64()
+    );
+    Ok(())
+}
