@@ -288,7 +288,7 @@ impl From<BundleError> for HttpErrorOr {
 }
 
 /// The name a file of a case download is stored under, if it is one the format has.
-fn accepted_name(raw: &str) -> Option<String> {
+pub fn accepted_name(raw: &str) -> Option<String> {
     let name = raw.strip_prefix("./").unwrap_or(raw);
     let ok = match name.split_once('/') {
         None => name == "case.json" || name == "report.age",
