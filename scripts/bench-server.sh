@@ -7,7 +7,7 @@
 #   scripts/bench-server.sh [load|memory|all]      (default all)
 #
 # Environment:
-#   BENCH_LEVELS    CLIENTS:COUNT pairs for `load` (default "1:2000 16:6000 64:8000")
+#   BENCH_LEVELS    CLIENTS:COUNT pairs for `load` (default "1:5000 16:25000 64:30000")
 #   BENCH_UPLOAD    attachment plaintext bytes for `memory` (default 2147483648 = 2 GiB)
 #   BENCH_CHUNK     bytes per PUT for `memory` (default 1048576, as the browser sends)
 #   BENCH_MAX_LOAD  wait until the 1-minute load average is below this (default 0.5)
@@ -22,22 +22,22 @@ set -euo pipefail
 
 WHAT=${1:-all}
 case "$WHAT" in load | memory | all) ;; *) echo "usage: $0 [load|memory|all]" >&2; exit 2 ;; esac
-read -r -a LEVELS <<<"${BENCH_LEVELS:-1:2000 16:6000 64:8000}"
+read -r -a LEVELS <<<"${BENCH_LEVELS:-1:5000 16:25000 64:30000}"
 UPLOAD=${BENCH_UPLOAD:-2147483648}
 CHUNK=${BENCH_CHUNK:-1048576}
 MAX_LOAD=${BENCH_MAX_LOAD:-0.5}
 WAIT=${BENCH_WAIT:-600}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TMP=${TMPDIR:-/tmp}
+# shellcheck source=lib/bench.sh
+. "$ROOT/scripts/lib/bench.sh"
 
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup.rs)" >&2; exit 1; }
 
 echo "Building meldpunt-server (release) and the load generator" >&2
 (cd "$ROOT" && cargo build --release --locked -p meldpunt-server --bin meldpunt-server \
   -p meldpunt-tests --example bench_server)
-TARGET=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
-  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-BENCH=$TARGET/release/examples/bench_server
+BENCH=$(cd "$ROOT" && target_dir)/release/examples/bench_server
 
 if [ "$WHAT" != load ]; then
   # The attachment file, plus room for sled and the age overhead.
@@ -49,47 +49,31 @@ if [ "$WHAT" != load ]; then
   fi
 fi
 
-# --- wait for a quiet machine (as scripts/bench-open.sh) ---
-load1() { cut -d' ' -f1 /proc/loadavg; }
-wait_quiet() {
-  local waited=0
-  while awk -v l="$(load1)" -v m="$MAX_LOAD" 'BEGIN { exit !(l >= m) }'; do
-    if [ "$waited" -ge "$WAIT" ]; then
-      echo "Load still $(load1) after ${WAIT}s: measuring anyway" >&2
-      return
-    fi
-    echo "Load average $(load1) >= $MAX_LOAD: waiting ($waited s so far)" >&2
-    sleep 30
-    waited=$((waited + 30))
-  done
-}
-
 sled_version=$(awk '/^name = "sled"$/ { getline; gsub(/"/, "", $3); print $3 }' "$ROOT/Cargo.lock")
 echo
 echo "# meldpunt-server benchmarks ($(date -u +%F))"
 echo
-echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM," \
-  "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1); $(rustc -V); sled $sled_version"
+echo "Machine: $(machine); $(rustc -V); sled $sled_version"
 echo "Data directory's file system: $(df -PT "$TMP" | awk 'NR == 2 { print $1 " (" $2 ")" }') at $TMP"
 
 if [ "$WHAT" != memory ]; then
-  wait_quiet
-  before=$(cut -d' ' -f1-3 /proc/loadavg)
+  wait_for_quiet "$MAX_LOAD" "$WAIT"
+  before=$(loadavg)
   echo
   echo "## Durable submissions (levels: ${LEVELS[*]})"
   echo
   "$BENCH" load "${LEVELS[@]}"
   echo
-  echo "Load average (1/5/15 min): before $before, after $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "Load average (1/5/15 min): before $before, after $(loadavg)"
 fi
 
 if [ "$WHAT" != load ]; then
-  wait_quiet
-  before=$(cut -d' ' -f1-3 /proc/loadavg)
+  wait_for_quiet "$MAX_LOAD" "$WAIT"
+  before=$(loadavg)
   echo
   echo "## Server memory during a $UPLOAD-byte upload"
   echo
   "$BENCH" memory "$UPLOAD" "$CHUNK"
   echo
-  echo "Load average (1/5/15 min): before $before, after $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "Load average (1/5/15 min): before $before, after $(loadavg)"
 fi

@@ -2,7 +2,7 @@
 //! test: it fails only when the server refuses or answers wrongly, never on speed.
 //!
 //! ```text
-//! bench_server load [CLIENTS:COUNT ...]   durable reports at each concurrency, then raw sled
+//! bench_server load CLIENTS:COUNT ...     durable reports at each concurrency, then raw sled
 //! bench_server memory [BYTES [CHUNK]]     the server's memory while one attachment is uploaded
 //! ```
 //!
@@ -44,7 +44,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("load") => load(&args[1..]),
         Some("memory") => memory(&args[1..]),
-        _ => Err("usage: bench_server load [CLIENTS:COUNT ...] | memory [BYTES [CHUNK]]".into()),
+        _ => Err("usage: bench_server load CLIENTS:COUNT ... | memory [BYTES [CHUNK]]".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -135,20 +135,7 @@ struct Level {
 
 fn parse_levels(args: &[String]) -> Result<Vec<Level>, String> {
     if args.is_empty() {
-        return Ok(vec![
-            Level {
-                clients: 1,
-                count: 2000,
-            },
-            Level {
-                clients: 16,
-                count: 6000,
-            },
-            Level {
-                clients: 64,
-                count: 8000,
-            },
-        ]);
+        return Err("give the levels as CLIENTS:COUNT, e.g. 1:5000 16:25000 64:30000".into());
     }
     args.iter()
         .map(|a| {
