@@ -32,7 +32,10 @@ fi
 
 if [ ! -f "$js" ] || [ "$wasm" -nt "$js" ]; then
   echo "== translating the module to plain JavaScript (wasm2js)"
-  "$wasm2js" -O2 "$wasm" -o "$js.tmp"
+  # A temporary name of its own, so that two builds at once cannot mix their output.
+  tmp=$(mktemp "$js.XXXXXX")
+  trap 'rm -f "$tmp"' EXIT
+  "$wasm2js" -O2 "$wasm" -o "$tmp"
   # wasm2js emits `import * as env from 'env'`, which a browser cannot resolve. Turn the
   # module into a factory that takes the same imports as the WebAssembly build.
   node -e '
@@ -45,6 +48,11 @@ if [ ! -f "$js" ] || [ "$wasm" -nt "$js" ]; then
     s = s.replace(head, "// The Meldpunt crypto module, translated from WebAssembly by wasm2js.\n");
     s = s.replace(tail, "\nexport function instantiate(imports) {\n  return asmFunc(imports);\n}\n");
     fs.writeFileSync(f, s);
-  ' "$js.tmp"
-  mv "$js.tmp" "$js"
+  ' "$tmp"
+  chmod 0644 "$tmp"
+  mv "$tmp" "$js"
+fi
+if ! head -n 1 "$js" | grep -q '^// The Meldpunt crypto module'; then
+  echo "build-wasm.sh: $js is not the finished translation; delete it and run again" >&2
+  exit 1
 fi
