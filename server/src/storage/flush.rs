@@ -6,13 +6,16 @@
 //! flush are answered together by the next one, so sixteen concurrent submissions cost
 //! a few fsyncs, not sixteen.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 
 use rocket::tokio::sync::oneshot;
 
+use super::files::FileDay;
 use crate::clock::Clock;
 
 type Waiter = oneshot::Sender<Result<(), String>>;
@@ -25,7 +28,8 @@ pub struct Flusher {
 
 impl Flusher {
     /// Starts the flushing thread for `db`. On every flush the directories `dirs` are
-    /// synced and stamped with the day, and so is everything below `scrub`.
+    /// synced and stamped with the day, and so is everything below `scrub` that changed
+    /// since the flush before.
     pub fn start(db: sled::Db, dirs: Vec<PathBuf>, scrub: Vec<PathBuf>, clock: Clock) -> Self {
         let (tx, rx) = mpsc::channel::<Waiter>();
         let flushes = Arc::new(AtomicU64::new(0));
@@ -75,15 +79,49 @@ fn flush_once(
     // sled rewrites its files, and new files change their directory, which stamps them
     // with the exact time; put them back to the day. (The inode change time cannot be
     // set from user space: see CONFIG.md.)
-    let day = super::files::FileDay(crate::clock::midnight(clock.today()));
+    let day = FileDay(crate::clock::midnight(clock.today()));
+    for path in scrub {
+        sync_changed_tree(path, day).map_err(|e| format!("syncing {}: {e}", path.display()))?;
+    }
     for dir in dirs {
         std::fs::File::open(dir)
             .and_then(|d| d.sync_all())
             .map_err(|e| format!("syncing {}: {e}", dir.display()))?;
         day.apply(dir);
     }
-    for path in scrub {
-        day.apply_tree(path);
+    Ok(())
+}
+
+/// Syncs every file and directory below `path` that changed since the last flush (its
+/// modification time is no longer the day stamp), then stamps it.
+///
+/// sled 0.34's flush writes its log with `sync_file_range`, which neither commits the
+/// file's metadata (its size, as the log grows) nor flushes the disk's write cache, and
+/// it never syncs the files it writes large values to (sled issue #1452). Without this
+/// fsync a power cut could lose a report whose receipt was sent.
+fn sync_changed_tree(path: &Path, day: FileDay) -> io::Result<()> {
+    for entry in std::fs::read_dir(path)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            sync_changed_tree(&entry.path(), day)?;
+        } else {
+            sync_if_changed(&entry.path(), day)?;
+        }
     }
+    // The directory after its files, so new entries point at synced files.
+    sync_if_changed(path, day)
+}
+
+fn sync_if_changed(path: &Path, day: FileDay) -> io::Result<()> {
+    let file = match File::open(path) {
+        // sled removes old snapshots and blobs as it goes.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        other => other?,
+    };
+    if file.metadata()?.modified()? != day.0 {
+        file.sync_all()?;
+    }
+    // Stamping is best effort, as everywhere (see FileDay).
+    let _ = day.apply_file(&file);
     Ok(())
 }
