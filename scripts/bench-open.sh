@@ -21,23 +21,16 @@ MAX_LOAD=${BENCH_MAX_LOAD:-0.5}
 WAIT=${BENCH_WAIT:-1200}
 CASE=MP-BENCH00001
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib/bench.sh
+. "$ROOT/scripts/lib/bench.sh"
 
 # --- tools (a fresh Debian machine has neither GNU time nor age) ---
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-missing=()
-[ -x /usr/bin/time ] || missing+=(time)
-command -v age >/dev/null || missing+=(age)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "Installing ${missing[*]}" >&2
-  as_root apt-get update -q
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+apt_install_missing /usr/bin/time=time age=age
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup.rs)" >&2; exit 1; }
 
 echo "Building meldpunt (release) and the bundle maker" >&2
 (cd "$ROOT" && cargo build --release --locked -p meldpunt --bins --example bench_bundle)
-TARGET=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
-  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+TARGET=$(cd "$ROOT" && target_dir)
 MELDPUNT=$TARGET/release/meldpunt
 MAKER=$TARGET/release/examples/bench_bundle
 
@@ -52,17 +45,7 @@ AGEFILE=$WORK/bundle/cases/$CASE/attachments/000.age
 OUT=$WORK/out
 
 # --- wait for a quiet machine ---
-load1() { cut -d' ' -f1 /proc/loadavg; }
-waited=0
-while awk -v l="$(load1)" -v m="$MAX_LOAD" 'BEGIN { exit !(l >= m) }'; do
-  if [ "$waited" -ge "$WAIT" ]; then
-    echo "Load still $(load1) after ${WAIT}s: measuring anyway" >&2
-    break
-  fi
-  echo "Load average $(load1) >= $MAX_LOAD: waiting ($waited s so far)" >&2
-  sleep 30
-  waited=$((waited + 30))
-done
+wait_for_quiet "$MAX_LOAD" "$WAIT"
 
 # One timed run: "wall_seconds max_rss_kib user_seconds sys_seconds" appended to $1.
 # Each tool's earlier output is removed first (outside the timing).
@@ -75,7 +58,7 @@ timed() {
 run_meldpunt() { rm -rf "$OUT"; timed "$1" "$MELDPUNT" open "$CASE" -i "$KEY" "$WORK/bundle" -o "$OUT" >/dev/null; }
 run_age() { rm -f "$WORK/age.out"; timed "$1" age -d -i "$KEY" -o "$WORK/age.out" "$AGEFILE"; }
 
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_BEFORE=$(loadavg)
 echo "Warm-up (not counted); load $LOAD_BEFORE" >&2
 run_meldpunt "$WORK/warmup"
 # meldpunt exits 0 only if everything verified; check it saved exactly what age decrypts.
@@ -89,7 +72,7 @@ for i in $(seq "$RUNS"); do
   run_meldpunt "$WORK/meldpunt"
   run_age "$WORK/age"
 done
-LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_AFTER=$(loadavg)
 
 # min and median of column $2 of file $1
 stat_col() {
@@ -114,8 +97,7 @@ read -r _ AGE_MED < <(stat_col "$WORK/age" 1)
 echo
 echo "## open of a $SIZE-byte attachment, $RUNS runs each ($(date -u +%F))"
 echo
-echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM," \
-  "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1); $(rustc -V); age $(age --version)"
+echo "Machine: $(machine); $(rustc -V); age $(age --version)"
 echo "Load average (1/5/15 min): before $LOAD_BEFORE, after $LOAD_AFTER"
 echo
 echo "| command | wall min (s) | wall median (s) | MiB/s (median) | peak RSS min (MiB) | peak RSS median (MiB) | user median (s) | sys median (s) |"
