@@ -1,0 +1,562 @@
+//! Benchmark: encrypting one 100 MiB attachment with the crypto crate natively, with the
+//! reporter's browser module in headless Chromium (WebAssembly, and its wasm2js
+//! translation in a Chromium without JIT or WebAssembly), with OpenPGP.js in the same
+//! Chromium, and with the Go `age` CLI (docs/BENCHMARKS.md). A measurement, not a test:
+//! it fails only when an engine's output does not decrypt to the plaintext.
+//!
+//! Run by `scripts/bench-encrypt.sh`, which builds and installs what this needs:
+//!
+//! ```text
+//! bench_encrypt            # paths below <target>; environment:
+//!   BENCH_SIZE=bytes         plaintext size (default 104857600 = 100 MiB)
+//!   BENCH_RUNS=n             timed runs of each engine (default 5)
+//!   BENCH_JITLESS_RUNS=n     timed runs of wasm2js without JIT (default 3; ~1 MiB/s)
+//! ```
+//!
+//! Every engine encrypts the same pseudo-random plaintext, held in memory (a file in
+//! `/tmp`, warm in the page cache, for the CLI), to the same single X25519 recipient.
+//! The page (tests/bench/encrypt/) is served from memory by a small HTTP server on
+//! 127.0.0.1, and times each run in the page with `performance.now()`.
+
+use std::collections::HashMap;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fantoccini::wd::TimeoutConfiguration;
+use meldpunt_crypto::padding::padded_len;
+use meldpunt_crypto::{encrypt_attachment, Day, InvestigatorKey, Recipient};
+use meldpunt_tests::browser::{self, Browser};
+use rand::{RngCore, SeedableRng};
+use serde_json::{json, Value};
+
+const MIB: f64 = 1024.0 * 1024.0;
+/// The jitless warm-up is small: without a JIT there is nothing to warm beyond loading.
+const JITLESS_WARMUP: u64 = 1024 * 1024;
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v} is not a number")),
+        Err(_) => default,
+    }
+}
+
+/// One engine's timed runs, in seconds.
+struct Timings {
+    name: &'static str,
+    what: &'static str,
+    secs: Vec<f64>,
+    ciphertext: u64,
+}
+
+impl Timings {
+    fn new(name: &'static str, what: &'static str) -> Self {
+        Self {
+            name,
+            what,
+            secs: Vec::new(),
+            ciphertext: 0,
+        }
+    }
+    fn sorted(&self) -> Vec<f64> {
+        let mut v = self.secs.clone();
+        v.sort_by(f64::total_cmp);
+        v
+    }
+    fn min(&self) -> f64 {
+        self.sorted()[0]
+    }
+    fn median(&self) -> f64 {
+        let v = self.sorted();
+        let n = v.len();
+        if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        }
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> ExitCode {
+    let size = env_u64("BENCH_SIZE", 100 * 1024 * 1024);
+    let runs = env_u64("BENCH_RUNS", 5).max(1) as usize;
+    let jitless_runs = env_u64("BENCH_JITLESS_RUNS", 3).max(1) as usize;
+    let paths = Paths::find();
+    if let Err(missing) = paths.check() {
+        eprintln!(
+            "{missing} is missing: run scripts/bench-encrypt.sh, which builds and installs it"
+        );
+        return ExitCode::FAILURE;
+    }
+
+    let work = tempfile::Builder::new()
+        .prefix("meldpunt-bench-encrypt.")
+        .tempdir_in("/tmp")
+        .expect("a work folder in /tmp");
+    let key = InvestigatorKey::generate();
+    let key_file = work.path().join("key.txt");
+    std::fs::write(&key_file, key.to_key_file(Day::today()).as_bytes()).expect("key written");
+    let recipient = key.recipient();
+    let recipients = [recipient.clone()];
+
+    eprintln!("Making {size} bytes of pseudo-random plaintext");
+    let mut plain = vec![0u8; usize::try_from(size).expect("size fits in memory")];
+    rand::rngs::StdRng::seed_from_u64(0x4d65_6c64).fill_bytes(&mut plain);
+    let plain = Arc::new(plain);
+    let plain_file = work.path().join("plain.bin");
+    std::fs::write(&plain_file, &*plain).expect("plaintext written");
+    let check = Checker {
+        dir: work.path().to_owned(),
+        key_file: key_file.clone(),
+        plain: plain.clone(),
+    };
+
+    // --- native and the age CLI, interleaved ---
+    let mut native = Timings::new(
+        "native (release)",
+        "`encrypt_attachment` from memory into a `Vec`",
+    );
+    let mut cli = Timings::new("age CLI", "`age -r … -o out in`, file to file");
+    let mut out = Vec::with_capacity(plain.len() + plain.len() / 8 + (1 << 20));
+    eprintln!("Warm-up and check: native, age CLI");
+    run_native(&recipients, &plain, &mut out);
+    check.age_file("native", &out, true);
+    let cli_out = work.path().join("age.out");
+    run_cli(&recipient, &plain_file, &cli_out);
+    check.age_file(
+        "age CLI",
+        &std::fs::read(&cli_out).expect("age output"),
+        false,
+    );
+    for i in 1..=runs {
+        eprintln!("Run {i} of {runs}: native, age CLI");
+        native.secs.push(run_native(&recipients, &plain, &mut out));
+        native.ciphertext = out.len() as u64;
+        cli.secs.push(run_cli(&recipient, &plain_file, &cli_out));
+        cli.ciphertext = std::fs::metadata(&cli_out).expect("age output").len();
+    }
+    drop(out);
+
+    let server = Server::start(&paths, plain.clone());
+
+    // --- Chromium with JIT: the WebAssembly module and OpenPGP.js, interleaved ---
+    let mut wasm = Timings::new(
+        "WASM, Chromium",
+        "the browser module (`meldpunt_client_wasm.wasm`) through crypto.js",
+    );
+    let mut pgp_legacy = Timings::new(
+        "OpenPGP.js, Chromium",
+        "`openpgp.encrypt`, binary, v4 Curve25519 (ECDH) key, SEIPDv1",
+    );
+    let mut pgp_aead = Timings::new(
+        "OpenPGP.js AEAD, Chromium",
+        "`openpgp.encrypt`, binary, X25519 (RFC 9580) key, SEIPDv2",
+    );
+    let mut details = Vec::new();
+    {
+        let b = open_page(&[], &server).await;
+        let info = call(&b, "bench.prepare()", vec![]).await;
+        assert_eq!(info["webassembly"], json!(true), "WebAssembly in {info}");
+        details.push(format!("Chromium user agent: {}", info["userAgent"]));
+        let rcpt = json!([recipient.as_str()]);
+        for engine in ["wasm", "openpgp-legacy", "openpgp-aead"] {
+            call(
+                &b,
+                "bench.load(arguments[0], arguments[1])",
+                vec![json!(engine), rcpt.clone()],
+            )
+            .await;
+            eprintln!("Warm-up and check: {engine}");
+            browser_run(&b, engine, size).await;
+            let verdict = call(&b, "bench.check(arguments[0])", vec![json!(engine)]).await;
+            if engine == "wasm" {
+                check.age_file("WASM", &server.take_upload(engine), true);
+            } else {
+                details.push(format!("{engine}: {verdict}"));
+            }
+        }
+        for i in 1..=runs {
+            eprintln!("Run {i} of {runs}: wasm, openpgp-legacy, openpgp-aead");
+            for (t, engine) in [
+                (&mut wasm, "wasm"),
+                (&mut pgp_legacy, "openpgp-legacy"),
+                (&mut pgp_aead, "openpgp-aead"),
+            ] {
+                let (secs, ct) = browser_run(&b, engine, size).await;
+                t.secs.push(secs);
+                t.ciphertext = ct;
+            }
+        }
+    }
+
+    // --- Chromium without JIT (so without WebAssembly): the wasm2js translation ---
+    let mut wasm2js = Timings::new(
+        "wasm2js, Chromium --jitless",
+        "the browser module's wasm2js translation through crypto.js",
+    );
+    {
+        let b = open_page(&["--js-flags=--jitless --expose-gc"], &server).await;
+        let info = call(&b, "bench.prepare()", vec![]).await;
+        assert_eq!(
+            info["webassembly"],
+            json!(false),
+            "no WebAssembly in {info}"
+        );
+        let rcpt = json!([recipient.as_str()]);
+        call(&b, "bench.load('wasm2js', arguments[0])", vec![rcpt]).await;
+        eprintln!("Warm-up ({JITLESS_WARMUP} bytes): wasm2js without JIT");
+        browser_run(&b, "wasm2js", JITLESS_WARMUP).await;
+        for i in 1..=jitless_runs {
+            eprintln!("Run {i} of {jitless_runs}: wasm2js without JIT (about 1 MiB/s)");
+            let (secs, ct) = browser_run(&b, "wasm2js", size).await;
+            eprintln!("  {secs:.1} s");
+            wasm2js.secs.push(secs);
+            wasm2js.ciphertext = ct;
+            if i == 1 {
+                call(&b, "bench.check('wasm2js')", vec![]).await;
+                check.age_file("wasm2js", &server.take_upload("wasm2js"), true);
+            }
+        }
+    }
+
+    report(
+        size,
+        &[&native, &cli, &wasm, &wasm2js, &pgp_legacy, &pgp_aead],
+        &details,
+    );
+    ExitCode::SUCCESS
+}
+
+/// Where the pieces are: the page in this crate, the loader in client-wasm, the modules
+/// and OpenPGP.js under the target folder (which `scripts/bench-encrypt.sh` fills).
+struct Paths {
+    page: PathBuf,
+    loader: PathBuf,
+    wasm: PathBuf,
+    wasm2js: PathBuf,
+    openpgp: PathBuf,
+}
+
+impl Paths {
+    fn find() -> Self {
+        let tests = Path::new(env!("CARGO_MANIFEST_DIR"));
+        // This example runs from <target>/release/examples/.
+        let exe = std::env::current_exe().expect("the example knows where it runs");
+        let target = exe
+            .ancestors()
+            .nth(3)
+            .expect("runs from <target>/<profile>/examples")
+            .to_owned();
+        let module = target.join("wasm32-unknown-unknown/release/meldpunt_client_wasm.wasm");
+        Self {
+            page: tests.join("bench/encrypt"),
+            loader: tests.join("../client-wasm/pages/static/crypto.js"),
+            wasm2js: module.with_extension("js"),
+            wasm: module,
+            openpgp: target.join("tools/node_modules/openpgp/dist/openpgp.min.mjs"),
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        for p in [
+            self.page.join("bench.js"),
+            self.loader.clone(),
+            self.wasm.clone(),
+            self.wasm2js.clone(),
+            self.openpgp.clone(),
+        ] {
+            if !p.exists() {
+                return Err(p.display().to_string());
+            }
+        }
+        for tool in ["/usr/bin/age", browser::CHROMIUM, browser::CHROMEDRIVER] {
+            if !Path::new(tool).exists() {
+                return Err(tool.to_owned());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One native run: the whole of `encrypt_attachment` (header, STREAM, padding, SHA-256
+/// of the ciphertext), reading the plaintext from memory, writing into a reserved `Vec`.
+fn run_native(recipients: &[Recipient], plain: &[u8], out: &mut Vec<u8>) -> f64 {
+    out.clear();
+    let t0 = Instant::now();
+    encrypt_attachment(recipients, plain, plain.len() as u64, &mut *out).expect("encrypts");
+    t0.elapsed().as_secs_f64()
+}
+
+/// One run of the Go CLI, its earlier output removed first (outside the timing).
+fn run_cli(recipient: &Recipient, input: &Path, output: &Path) -> f64 {
+    let _ = std::fs::remove_file(output);
+    let t0 = Instant::now();
+    let status = Command::new("/usr/bin/age")
+        .arg("-r")
+        .arg(recipient.as_str())
+        .arg("-o")
+        .arg(output)
+        .arg(input)
+        .status()
+        .expect("age runs");
+    let secs = t0.elapsed().as_secs_f64();
+    assert!(status.success(), "age -r failed: {status}");
+    secs
+}
+
+/// Decrypts engines' output with the Go CLI, so a broken engine cannot look fast.
+struct Checker {
+    dir: PathBuf,
+    key_file: PathBuf,
+    plain: Arc<Vec<u8>>,
+}
+
+impl Checker {
+    /// `padded`: the output is a Meldpunt attachment, so the plaintext is followed by
+    /// exactly the zero padding `padded_len` asks for.
+    fn age_file(&self, engine: &str, ciphertext: &[u8], padded: bool) {
+        let ct = self.dir.join("check.age");
+        std::fs::write(&ct, ciphertext).expect("ciphertext written");
+        let out = Command::new("/usr/bin/age")
+            .arg("-d")
+            .arg("-i")
+            .arg(&self.key_file)
+            .arg(&ct)
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("age -d runs");
+        assert!(out.status.success(), "{engine}: age -d failed");
+        let len = self.plain.len() as u64;
+        let expected = if padded { padded_len(len) } else { len };
+        let got = out.stdout;
+        assert_eq!(got.len() as u64, expected, "{engine}: decrypted length");
+        assert!(
+            got[..self.plain.len()] == self.plain[..],
+            "{engine}: decrypted bytes differ"
+        );
+        assert!(
+            got[self.plain.len()..].iter().all(|&b| b == 0),
+            "{engine}: padding is not zero"
+        );
+        std::fs::remove_file(&ct).expect("ciphertext removed");
+        eprintln!(
+            "  {engine}: {} bytes of age file decrypt with `age -d` to the plaintext",
+            ciphertext.len()
+        );
+    }
+}
+
+/// Starts Chromium (with `extra` flags) on the benchmark page, with room for a minutes-long
+/// script.
+async fn open_page(extra: &[&str], server: &Server) -> Browser {
+    // --expose-gc: each run starts after a garbage collection, so the last run's garbage
+    // is not collected inside the next one's timing.
+    let mut flags = extra.to_vec();
+    if !flags.iter().any(|f| f.starts_with("--js-flags=")) {
+        flags.push("--js-flags=--expose-gc");
+    }
+    let b = browser::start(&flags).await;
+    b.client
+        .update_timeouts(TimeoutConfiguration::new(
+            Some(Duration::from_secs(900)),
+            Some(Duration::from_secs(120)),
+            None,
+        ))
+        .await
+        .expect("timeouts set");
+    b.client
+        .goto(&format!("http://127.0.0.1:{}/", server.port))
+        .await
+        .expect("page loads");
+    b.wait_until("window.bench", 60).await;
+    b
+}
+
+/// Runs `expression` (a promise) in the page and returns its value; `arguments[i]` are
+/// `args`. A rejection ends the benchmark with the page's message.
+async fn call(b: &Browser, expression: &str, args: Vec<Value>) -> Value {
+    let script = format!(
+        "const done = arguments[arguments.length - 1];
+         Promise.resolve().then(() => {expression}).then(
+           (v) => done({{ ok: v === undefined ? null : v }}),
+           (e) => done({{ error: String((e && e.stack) || e) }}));"
+    );
+    let v = b
+        .client
+        .execute_async(&script, args)
+        .await
+        .unwrap_or_else(|e| panic!("{expression}: {e}"));
+    if let Some(e) = v.get("error") {
+        panic!(
+            "{expression} failed in the page: {}",
+            e.as_str().unwrap_or_default()
+        );
+    }
+    v["ok"].clone()
+}
+
+/// One timed run in the page: seconds and ciphertext size.
+async fn browser_run(b: &Browser, engine: &str, size: u64) -> (f64, u64) {
+    let r = call(
+        b,
+        "(globalThis.gc && gc(), bench.run(arguments[0], arguments[1]))",
+        vec![json!(engine), json!(size)],
+    )
+    .await;
+    let ms = r["ms"].as_f64().expect("ms");
+    let ct = r["ciphertext_size"].as_u64().expect("ciphertext_size");
+    (ms / 1000.0, ct)
+}
+
+/// A static HTTP server for the page, from memory, that also takes the engines' output
+/// (`PUT /result/<engine>`) for checking.
+struct Server {
+    port: u16,
+    uploads: Arc<Mutex<HashMap<String, Vec<u8>>>>,
+}
+
+type Files = HashMap<&'static str, (&'static str, Arc<Vec<u8>>)>;
+
+impl Server {
+    fn start(paths: &Paths, plain: Arc<Vec<u8>>) -> Self {
+        let read = |p: &Path| {
+            Arc::new(std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        };
+        let js = "text/javascript";
+        let mut files: Files = HashMap::new();
+        files.insert(
+            "/",
+            (
+                "text/html; charset=utf-8",
+                read(&paths.page.join("index.html")),
+            ),
+        );
+        files.insert("/bench.js", (js, read(&paths.page.join("bench.js"))));
+        files.insert("/crypto.js", (js, read(&paths.loader)));
+        files.insert("/meldpunt.wasm", ("application/wasm", read(&paths.wasm)));
+        files.insert("/meldpunt.js", (js, read(&paths.wasm2js)));
+        files.insert("/openpgp.mjs", (js, read(&paths.openpgp)));
+        files.insert("/plain.bin", ("application/octet-stream", plain));
+        let files = Arc::new(files);
+        let uploads = Arc::new(Mutex::new(HashMap::new()));
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let port = listener.local_addr().expect("bound").port();
+        let up = uploads.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (files, up) = (files.clone(), up.clone());
+                std::thread::spawn(move || {
+                    let _ = serve(stream, &files, &up);
+                });
+            }
+        });
+        Self { port, uploads }
+    }
+
+    fn take_upload(&self, engine: &str) -> Vec<u8> {
+        self.uploads
+            .lock()
+            .expect("uploads")
+            .remove(engine)
+            .unwrap_or_else(|| panic!("the page sent no output for {engine}"))
+    }
+}
+
+/// One request per connection: GET a file, or PUT an engine's output.
+fn serve(
+    stream: TcpStream,
+    files: &Files,
+    uploads: &Mutex<HashMap<String, Vec<u8>>>,
+) -> io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let mut length = 0usize;
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header)? == 0 || header.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+    }
+    let mut out = stream;
+    let respond = |out: &mut TcpStream, status: &str, ctype: &str, body: &[u8]| {
+        write!(
+            out,
+            "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\
+             Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+            body.len()
+        )?;
+        out.write_all(body)?;
+        out.flush()
+    };
+    match (method, path.strip_prefix("/result/")) {
+        ("PUT", Some(engine)) => {
+            let mut body = vec![0u8; length];
+            reader.read_exact(&mut body)?;
+            uploads
+                .lock()
+                .expect("uploads")
+                .insert(engine.to_owned(), body);
+            respond(&mut out, "200 OK", "text/plain", b"ok")
+        }
+        ("GET", _) => match files.get(path) {
+            Some((ctype, body)) => respond(&mut out, "200 OK", ctype, body),
+            None => respond(&mut out, "404 Not Found", "text/plain", b"not found"),
+        },
+        _ => respond(&mut out, "405 Method Not Allowed", "text/plain", b"no"),
+    }
+}
+
+/// Prints the results as a Markdown table, with ratios to native and to the age CLI.
+fn report(size: u64, all: &[&Timings], details: &[String]) {
+    let mib = size as f64 / MIB;
+    let native = all[0].median();
+    let cli = all[1].median();
+    println!("Plaintext: {size} bytes ({mib:.0} MiB), 1 X25519 recipient in every engine.");
+    println!();
+    println!(
+        "| engine | runs | min (s) | median (s) | MiB/s (median) | MiB/s (best) | time ÷ native | time ÷ age CLI | ciphertext (bytes) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for t in all {
+        let (min, med) = (t.min(), t.median());
+        println!(
+            "| {} | {} | {min:.3} | {med:.3} | {:.1} | {:.1} | {:.2} | {:.2} | {} |",
+            t.name,
+            t.secs.len(),
+            mib / med,
+            mib / min,
+            med / native,
+            med / cli,
+            t.ciphertext
+        );
+    }
+    println!();
+    println!("What each row times:");
+    for t in all {
+        println!("- {}: {}", t.name, t.what);
+    }
+    println!();
+    println!("Raw runs (s):");
+    for t in all {
+        let raw: Vec<String> = t.secs.iter().map(|s| format!("{s:.3}")).collect();
+        println!("- {}: {}", t.name, raw.join(", "));
+    }
+    println!();
+    for d in details {
+        println!("{d}");
+    }
+}
