@@ -13,8 +13,10 @@
 //! `load`: for each level, COUNT reports are sealed first (each with a fresh return code,
 //! so a fresh mailbox credential), then CLIENTS threads post them as fast as the server
 //! answers, each on its own keep-alive connection; every answer must be 201 with a case
-//! number. Then the same number of 16 KiB values is written to a fresh sled database in
-//! the same directory, `insert` + `flush` each, by 1 and by CLIENTS threads.
+//! number. Then the same number of values of a report's size is written to a fresh sled
+//! database in the same directory by CLIENTS threads, each `insert` followed by sled's
+//! `flush` (which on Linux is `sync_file_range`, not an fsync), and once more with an
+//! fsync of sled's log file after each flush.
 //!
 //! `memory`: one attachment of BYTES plaintext (default 2 GiB), encrypted while it is
 //! sent (one thread encrypts, one sends CHUNK-sized parts, default 1 MiB as the browser
@@ -251,6 +253,7 @@ fn sled_run(dir: &Path, count: usize, threads: usize, size: usize) -> Outcome {
     let handles: Vec<_> = (0..threads)
         .map(|_| {
             let (db, value, next) = (db.clone(), value.clone(), next.clone());
+            let log = dir.join("db");
             thread::spawn(move || {
                 let mut lat = Vec::new();
                 let mut errors = Vec::new();
@@ -262,10 +265,20 @@ fn sled_run(dir: &Path, count: usize, threads: usize, size: usize) -> Outcome {
                     let t = Instant::now();
                     let r = db
                         .insert(format!("report/{i:08}").as_bytes(), &value[..])
-                        .and_then(|_| db.flush());
+                        .and_then(|_| db.flush())
+                        .map_err(|e| e.to_string())
+                        .and_then(|_| {
+                            // sled's flush is sync_file_range; this is a real fsync.
+                            if fsync {
+                                std::fs::File::open(&log)
+                                    .and_then(|f| f.sync_all())
+                                    .map_err(|e| e.to_string())?;
+                            }
+                            Ok(())
+                        });
                     match r {
-                        Ok(_) => lat.push(t.elapsed()),
-                        Err(e) => errors.push(e.to_string()),
+                        Ok(()) => lat.push(t.elapsed()),
+                        Err(e) => errors.push(e),
                     }
                 }
                 (lat, errors)
@@ -367,20 +380,23 @@ fn load(args: &[String]) -> Result<(), String> {
     let db_bytes = dir_size(&site.data_dir().join("db"));
     drop(server);
 
-    // The same counts, as threads writing straight into sled (a fresh database each).
-    for level in &levels {
-        let dir = site.dir().join(format!("sled-{}", level.clients));
-        let cpu = cpu_seconds(std::process::id());
-        let mut o = sled_run(&dir, level.count, level.clients, size);
-        let cpu = cpu_seconds(std::process::id()) - cpu;
-        row(
-            &format!("sled: insert {size} B + flush"),
-            level.clients,
-            &mut o,
-            &format!(" – | {cpu:.1} |"),
-        );
-        failed.extend(o.errors.iter().take(3).cloned());
-        let _ = std::fs::remove_dir_all(&dir);
+    // The same counts, as threads writing straight into sled (a fresh database each):
+    // sled's flush alone, then followed by an fsync of sled's log file, as the server does.
+    for fsync in [false, true] {
+        for level in &levels {
+            let dir = site.dir().join(format!("sled-{}", level.clients));
+            let cpu = cpu_seconds(std::process::id());
+            let mut o = sled_run(&dir, level.count, level.clients, size, fsync);
+            let cpu = cpu_seconds(std::process::id()) - cpu;
+            let what = if fsync {
+                format!("sled: insert {size} B + flush + fsync")
+            } else {
+                format!("sled: insert {size} B + flush")
+            };
+            row(&what, level.clients, &mut o, &format!(" – | {cpu:.1} |"));
+            failed.extend(o.errors.iter().take(3).cloned());
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
     println!();
     println!(
