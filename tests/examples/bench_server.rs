@@ -240,7 +240,7 @@ fn post_all(site: &Site, reports: Vec<(String, Vec<u8>)>, clients: usize) -> Out
 
 /// `threads` threads insert `count` values of `size` bytes into a fresh sled database
 /// in `dir`, each `insert` followed by `flush` (which fsyncs). Latency per insert+flush.
-fn sled_run(dir: &Path, count: usize, threads: usize, size: usize) -> Outcome {
+fn sled_run(dir: &Path, count: usize, threads: usize, size: usize, fsync: bool) -> Outcome {
     let db = sled::Config::new()
         .path(dir)
         .open()
