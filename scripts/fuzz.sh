@@ -55,6 +55,7 @@ max_len() {
 
 echo "== building the fuzz targets (fuzz/target, nightly)"
 (cd fuzz && cargo +nightly fuzz build "${FLAGS[@]}")
+BIN="target/$(rustc +nightly -vV | sed -n 's/^host: //p')/release"
 
 mkdir -p fuzz/logs
 summary=()
@@ -66,9 +67,12 @@ for t in "${TARGETS[@]}"; do
   load_before=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "== $t: $RUNS runs (waiting for $LOCK; load before: $load_before)"
   status=0
-  (cd fuzz && flock "$LOCK" cargo +nightly fuzz run "${FLAGS[@]}" "$t" "${corpora[@]#fuzz/}" -- \
+  mkdir -p "fuzz/artifacts/$t"
+  # The binary cargo-fuzz built, run directly (as `cargo fuzz run` would), so the lock
+  # is held for the fuzzing only, never for a rebuild.
+  (cd fuzz && flock "$LOCK" "$BIN/$t" -artifact_prefix="artifacts/$t/" \
       -runs="$RUNS" -max_len="$(max_len "$t")" -rss_limit_mb=2048 -timeout=20 \
-      -print_final_stats=1) >"$log" 2>&1 || status=$?
+      -print_final_stats=1 "${corpora[@]#fuzz/}") >"$log" 2>&1 || status=$?
   load_after=$(cut -d' ' -f1-3 /proc/loadavg)
   done_line=$(grep -E '^Done [0-9]+ runs in [0-9]+ second' "$log" | tail -n1 || true)
   if [ "$status" -ne 0 ] || [ -z "$done_line" ]; then
