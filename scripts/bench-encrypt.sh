@@ -14,14 +14,15 @@
 # Environment:
 #   BENCH_SIZE          plaintext size in bytes (default 104857600 = 100 MiB)
 #   BENCH_RUNS          timed runs of each engine (default 5)
-#   BENCH_JITLESS_RUNS  timed runs of wasm2js without JIT (default 3; each ~1.5 min)
+#   BENCH_JITLESS_RUNS  timed runs of wasm2js without JIT (default 3; each ~3 min at 100 MiB)
 #   BENCH_MAX_LOAD      wait until the 1-minute load average is below this (default 0.5)
-#   BENCH_WAIT          give up waiting after this many seconds and measure anyway (default 300)
+#   BENCH_WAIT          give up waiting after this many seconds and measure anyway (default 120;
+#                       the whole run then holds the lock for under 15 min)
 set -euo pipefail
 
 OPENPGP_VERSION=6.3.2
 MAX_LOAD=${BENCH_MAX_LOAD:-0.5}
-WAIT=${BENCH_WAIT:-300}
+WAIT=${BENCH_WAIT:-120}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=lib/bench.sh
 . "$ROOT/scripts/lib/bench.sh"
