@@ -25,7 +25,11 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(HeaderError::Incomplete) => {
             // What the server reads first always suffices to decide.
-            assert!(data.len() < HEADER_READ_LEN, "undecided after {} bytes", data.len());
+            assert!(
+                data.len() < HEADER_READ_LEN,
+                "undecided after {} bytes",
+                data.len()
+            );
         }
         Err(e) => {
             let _ = e.to_string();
@@ -35,6 +39,10 @@ fuzz_target!(|data: &[u8]| {
         // A decision never changes when more of the upload arrives.
         let mut longer = data.to_vec();
         longer.extend_from_slice(b"\n--- AAAA\nmore bytes after the header");
-        assert_eq!(check_header(&longer), result, "decision changed by later bytes");
+        assert_eq!(
+            check_header(&longer),
+            result,
+            "decision changed by later bytes"
+        );
     }
 });

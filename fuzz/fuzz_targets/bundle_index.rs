@@ -38,7 +38,9 @@ fn check_names(text: &str) {
     if let Ok(case) = CaseId::parse(text) {
         let s = case.as_str();
         assert!(!s.contains(['/', '\\', '.']) && !s.is_empty());
-        assert!(Path::new(s).components().all(|c| matches!(c, Component::Normal(_))));
+        assert!(Path::new(s)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_))));
     }
     let name = safe_name(text, text.len() % 1000);
     assert!(!name.is_empty());
@@ -53,7 +55,12 @@ fn case_meta(bytes: &[u8]) {
         return;
     };
     let _ = CaseId::parse(&meta.case);
-    let d = deadlines(meta.received, meta.status, meta.acknowledged, meta.feedback_by);
+    let d = deadlines(
+        meta.received,
+        meta.status,
+        meta.acknowledged,
+        meta.feedback_by,
+    );
     if meta.status == CaseStatus::Received {
         assert!(d.acknowledge_by.is_some());
     }

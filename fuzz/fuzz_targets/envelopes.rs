@@ -19,15 +19,15 @@ use arbitrary::{Arbitrary, Unstructured};
 use ed25519_dalek::{Signer, SigningKey};
 use hmac::{Hmac, Mac};
 use libfuzzer_sys::fuzz_target;
+use meldpunt_crypto::derive::{ThreadId, ThreadKey};
 use meldpunt_crypto::envelope::{FRAME_HEADER, MAC_DOMAIN, MAGIC, SIGNATURE_DOMAIN, VERSION};
 use meldpunt_crypto::padding::padded_len;
 use meldpunt_crypto::{
     agefile, open_message, open_report, open_reporter_note, seal_from_reporter, seal_report,
-    seal_reporter_note, seal_to_reporter, AttachmentEntry, CaseStatus, Category, Day,
-    Destination, Direction, EncryptedBy, MessageDraft, OpenError, Recipient, ReportContent,
-    ReporterKeys, ReporterNote, ReturnCode, SealError, ThreadSecrets, ThreadState,
+    seal_reporter_note, seal_to_reporter, AttachmentEntry, CaseStatus, Category, Day, Destination,
+    Direction, EncryptedBy, MessageDraft, OpenError, Recipient, ReportContent, ReporterKeys,
+    ReporterNote, ReturnCode, SealError, ThreadSecrets, ThreadState,
 };
-use meldpunt_crypto::derive::{ThreadId, ThreadKey};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
@@ -209,7 +209,9 @@ enum Sealed {
 }
 
 fn day(n: u16) -> Day {
-    Day::parse("2026-01-01").expect("a day").add_days(i64::from(n) - 30_000)
+    Day::parse("2026-01-01")
+        .expect("a day")
+        .add_days(i64::from(n) - 30_000)
 }
 
 fn roundtrip(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
@@ -230,12 +232,14 @@ fn roundtrip(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
                 contact,
                 attachments: attachments
                     .into_iter()
-                    .map(|(name, size, ciphertext_size, ciphertext_sha256)| AttachmentEntry {
-                        name,
-                        size,
-                        ciphertext_size,
-                        ciphertext_sha256,
-                    })
+                    .map(
+                        |(name, size, ciphertext_size, ciphertext_sha256)| AttachmentEntry {
+                            name,
+                            size,
+                            ciphertext_size,
+                            ciphertext_sha256,
+                        },
+                    )
                     .collect(),
                 date: day(d),
                 encrypted_by: EncryptedBy::Browser,

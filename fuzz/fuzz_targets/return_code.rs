@@ -19,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
             assert!(code.appears_in(&grouped));
             // A reporter who pastes the code into a message exactly as they typed it
             // must be stopped.
-            assert!(code.appears_in(typed), "typed code not recognised in its own text");
+            assert!(
+                code.appears_in(typed),
+                "typed code not recognised in its own text"
+            );
         }
         Err(e) => {
             let _ = e.to_string();
