@@ -11,8 +11,9 @@ const page = document.body.dataset.page;
 // Upload chunks: large enough to be efficient, small enough that a dropped connection
 // costs little and memory stays bounded (the current chunk is kept until it arrived).
 const SLICE = 1024 * 1024;
-// Without WebAssembly the same code runs as plain JavaScript at about 1 MiB/s (no JIT in
-// Tor Browser "Safer"), so documents are limited to what encrypts in about a minute.
+// Without WebAssembly the same code runs as plain JavaScript at about 0.6 MiB/s (measured
+// in Chromium --jitless; docs/BENCHMARKS.md), so documents are limited to what encrypts in
+// about two minutes.
 const JS_TIER_MAX = 64 * 1024 * 1024;
 
 function show(el, text) {
