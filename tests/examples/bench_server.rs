@@ -13,10 +13,10 @@
 //! `load`: for each level, COUNT reports are sealed first (each with a fresh return code,
 //! so a fresh mailbox credential), then CLIENTS threads post them as fast as the server
 //! answers, each on its own keep-alive connection; every answer must be 201 with a case
-//! number. Then the same number of values of a report's size is written to a fresh sled
-//! database in the same directory by CLIENTS threads, each `insert` followed by sled's
-//! `flush` (which on Linux is `sync_file_range`, not an fsync), and once more with an
-//! fsync of sled's log file after each flush.
+//! number. Then the same number of values of a report's size is written under random
+//! keys to a fresh sled database in the same directory by CLIENTS threads, each `insert`
+//! followed by sled's `flush` (which on Linux is `sync_file_range`, not an fsync), and
+//! once more with an fsync of sled's log file after each flush.
 //!
 //! `memory`: one attachment of BYTES plaintext (default 2 GiB), encrypted while it is
 //! sent (one thread encrypts, one sends CHUNK-sized parts, default 1 MiB as the browser
@@ -238,6 +238,14 @@ fn post_all(site: &Site, reports: Vec<(String, Vec<u8>)>, clients: usize) -> Out
     out
 }
 
+/// A random key, as the server's case numbers are random (sequential keys would only
+/// ever append to sled's last leaf).
+fn key() -> [u8; 16] {
+    let mut k = [0u8; 16];
+    OsRng.fill_bytes(&mut k);
+    k
+}
+
 /// `threads` threads insert `count` values of `size` bytes into a fresh sled database
 /// in `dir`, each `insert` followed by `flush` (which fsyncs). Latency per insert+flush.
 fn sled_run(dir: &Path, count: usize, threads: usize, size: usize, fsync: bool) -> Outcome {
@@ -264,7 +272,7 @@ fn sled_run(dir: &Path, count: usize, threads: usize, size: usize, fsync: bool) 
                     }
                     let t = Instant::now();
                     let r = db
-                        .insert(format!("report/{i:08}").as_bytes(), &value[..])
+                        .insert(key(), &value[..])
                         .and_then(|_| db.flush())
                         .map_err(|e| e.to_string())
                         .and_then(|_| {
