@@ -58,6 +58,12 @@ echo "== building the fuzz targets (fuzz/target, nightly)"
 BIN="target/$(rustc +nightly -vV | sed -n 's/^host: //p')/release"
 
 mkdir -p fuzz/logs
+# api_bodies keeps its server's data directory here (tmpfs: sled's flushes cost
+# nothing), removed when the script ends.
+scratch_base=/dev/shm; [ -d "$scratch_base" ] || scratch_base="${TMPDIR:-/tmp}"
+MELDPUNT_FUZZ_DIR=$(mktemp -d "$scratch_base/meldpunt-fuzz.XXXXXX")
+export MELDPUNT_FUZZ_DIR
+trap 'rm -rf "$MELDPUNT_FUZZ_DIR"' EXIT
 summary=()
 for t in "${TARGETS[@]}"; do
   mkdir -p "fuzz/corpus/$t"

@@ -29,6 +29,9 @@ use zeroize::Zeroizing;
 
 /// Requests between rebuilds of the server on a fresh data directory.
 const RESET_EVERY: u32 = 5_000;
+/// Messages in the filed case's thread before a rebuild: the no-JavaScript check-back
+/// decrypts the whole thread on every request, so a long one slows every run.
+const MAX_THREAD: usize = 16;
 /// The reporter whose report is filed at start-up.
 const CODE: &str = "0000-0000-0000-0000-0000-0000-0000";
 const BOUNDARY: &str = "meldpuntfuzzboundary";
@@ -50,10 +53,12 @@ fn credential(keys: &ReporterKeys) -> String {
 }
 
 fn harness() -> Harness {
-    let base = if Path::new("/dev/shm").is_dir() {
-        Path::new("/dev/shm").to_owned()
-    } else {
-        std::env::temp_dir()
+    // scripts/fuzz.sh names a directory it removes afterwards (the last server's
+    // directory outlives the process: the harness is a static, never dropped).
+    let base = match std::env::var_os("MELDPUNT_FUZZ_DIR") {
+        Some(dir) => dir.into(),
+        None if Path::new("/dev/shm").is_dir() => Path::new("/dev/shm").to_owned(),
+        None => std::env::temp_dir(),
     };
     let dir = tempfile::Builder::new()
         .prefix("meldpunt-fuzz-")
@@ -339,6 +344,14 @@ struct Request {
     body: Body,
 }
 
+fn thread_len(h: &Harness) -> usize {
+    let case = meldpunt_server::ids::CaseNumber::parse(&h.case).expect("a case number");
+    match h.app.storage.case(&case) {
+        Ok(Some(record)) => record.thread.len(),
+        _ => 0,
+    }
+}
+
 fn current_head(h: &Harness) -> String {
     let case = meldpunt_server::ids::CaseNumber::parse(&h.case).expect("a case number");
     match h.app.storage.case(&case) {
@@ -523,7 +536,10 @@ static HARNESS: Mutex<Option<Harness>> = Mutex::new(None);
 
 fuzz_target!(|r: Request| {
     let mut slot = HARNESS.lock().unwrap_or_else(|p| p.into_inner());
-    if slot.as_ref().is_none_or(|h| h.requests >= RESET_EVERY) {
+    if slot
+        .as_ref()
+        .is_none_or(|h| h.requests >= RESET_EVERY || thread_len(h) > MAX_THREAD)
+    {
         // Drop the old server (and its directory) before making the next.
         *slot = None;
         *slot = Some(harness());
