@@ -70,16 +70,19 @@ for t in "${TARGETS[@]}"; do
   corpora=("fuzz/corpus/$t")
   [ -d "fuzz/seeds/$t" ] && corpora+=("fuzz/seeds/$t")
   log="fuzz/logs/$t.log"
-  load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-  echo "== $t: $RUNS runs (waiting for $LOCK; load before: $load_before)"
+  echo "== $t: $RUNS runs (waiting for $LOCK)"
   status=0
   mkdir -p "fuzz/artifacts/$t"
   # The binary cargo-fuzz built, run directly (as `cargo fuzz run` would), so the lock
   # is held for the fuzzing only, never for a rebuild.
-  (cd fuzz && flock "$LOCK" "$BIN/$t" -artifact_prefix="artifacts/$t/" \
+  # The load is noted once the lock is held (and again at the end), as the
+  # benchmarks note theirs.
+  (cd fuzz && flock "$LOCK" sh -c 'echo "load when the lock was taken: $(cut -d" " -f1-3 /proc/loadavg)"; exec "$@"' sh \
+      "$BIN/$t" -artifact_prefix="artifacts/$t/" \
       -runs="$RUNS" -max_len="$(max_len "$t")" -rss_limit_mb=2048 -timeout=20 \
       -print_final_stats=1 "${corpora[@]#fuzz/}") >"$log" 2>&1 || status=$?
   load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+  load_before=$(sed -n 's/^load when the lock was taken: //p' "$log" | head -n1)
   done_line=$(grep -E '^Done [0-9]+ runs in [0-9]+ second' "$log" | tail -n1 || true)
   if [ "$status" -ne 0 ] || [ -z "$done_line" ]; then
     echo "!! $t FAILED (status $status); see $log and fuzz/artifacts/$t/"
