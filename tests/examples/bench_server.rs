@@ -176,6 +176,27 @@ struct Outcome {
     wall: Duration,
 }
 
+/// What a thread returns: its latencies and its errors.
+type Measured = (Vec<Duration>, Vec<String>);
+
+impl Outcome {
+    /// Waits for every thread started at `start` and gathers what they measured.
+    fn join(handles: Vec<std::thread::JoinHandle<Measured>>, start: Instant) -> Self {
+        let mut out = Outcome {
+            latencies: Vec::new(),
+            errors: Vec::new(),
+            wall: Duration::ZERO,
+        };
+        for h in handles {
+            let (lat, errors) = h.join().expect("a measuring thread finishes");
+            out.latencies.extend(lat);
+            out.errors.extend(errors);
+        }
+        out.wall = start.elapsed();
+        out
+    }
+}
+
 /// Posts every report, `clients` at a time; each thread its own connection.
 fn post_all(site: &Site, reports: Vec<(String, Vec<u8>)>, clients: usize) -> Outcome {
     let reports = Arc::new(reports);
@@ -224,18 +245,7 @@ fn post_all(site: &Site, reports: Vec<(String, Vec<u8>)>, clients: usize) -> Out
             })
         })
         .collect();
-    let mut out = Outcome {
-        latencies: Vec::new(),
-        errors: Vec::new(),
-        wall: Duration::ZERO,
-    };
-    for h in handles {
-        let (lat, errors) = h.join().expect("a client thread finishes");
-        out.latencies.extend(lat);
-        out.errors.extend(errors);
-    }
-    out.wall = start.elapsed();
-    out
+    Outcome::join(handles, start)
 }
 
 /// A random key, as the server's case numbers are random (sequential keys would only
@@ -293,18 +303,7 @@ fn sled_run(dir: &Path, count: usize, threads: usize, size: usize, fsync: bool) 
             })
         })
         .collect();
-    let mut out = Outcome {
-        latencies: Vec::new(),
-        errors: Vec::new(),
-        wall: Duration::ZERO,
-    };
-    for h in handles {
-        let (lat, errors) = h.join().expect("a sled thread finishes");
-        out.latencies.extend(lat);
-        out.errors.extend(errors);
-    }
-    out.wall = start.elapsed();
-    out
+    Outcome::join(handles, start)
 }
 
 fn row(what: &str, clients: usize, o: &mut Outcome, extra: &str) {
