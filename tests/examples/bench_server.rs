@@ -34,7 +34,7 @@ use meldpunt_crypto::{
     seal_report, AttachmentEncryptor, AttachmentEntry, Category, CiphertextDigest, Day,
     EncryptedBy, ReportContent, ReporterKeys, ReturnCode,
 };
-use meldpunt_tests::{agent, json, Site};
+use meldpunt_tests::{agent, json, Server, Site};
 use rand::rngs::OsRng;
 use rand::RngCore;
 
@@ -79,6 +79,18 @@ fn site(settings: &[(&str, &str)]) -> Site {
 }
 
 /// The pid of our child process `meldpunt-server` (the harness keeps the handle private).
+/// A fresh site with these settings, its release server running, and the server's pid.
+fn start(settings: &[(&str, &str)]) -> Result<(Site, Server, u32), String> {
+    let site = site(settings);
+    let server = site.start();
+    let pid = server_pid()?;
+    eprintln!(
+        "server pid {pid}, data directory {}",
+        site.data_dir().display()
+    );
+    Ok((site, server, pid))
+}
+
 fn server_pid() -> Result<u32, String> {
     let me = std::process::id();
     for entry in std::fs::read_dir("/proc")
@@ -328,16 +340,10 @@ fn row(what: &str, clients: usize, o: &mut Outcome, extra: &str) {
 
 fn load(args: &[String]) -> Result<(), String> {
     let levels = parse_levels(args)?;
-    let site = site(&[
+    let (site, server, pid) = start(&[
         ("submissions_per_hour", "4000000000"),
         ("min_free_disk", "0"),
-    ]);
-    let server = site.start();
-    let pid = server_pid()?;
-    eprintln!(
-        "server pid {pid}, data directory {}",
-        site.data_dir().display()
-    );
+    ])?;
 
     // Warm-up, not counted: the first connections, sled's first segments.
     let warm: Vec<_> = (0..200).map(|_| sealed_report(&site)).collect();
@@ -454,18 +460,12 @@ fn memory(args: &[String]) -> Result<(), String> {
             .map_err(|_| format!("{a}: not a number of bytes"))?,
         None => 1 << 20,
     };
-    let site = site(&[
+    let (site, server, pid) = start(&[
         ("max_attachment", "\"3 GiB\""),
         ("upload_bytes_per_hour", "\"100 GiB\""),
         ("submissions_per_hour", "1000"),
         ("min_free_disk", "0"),
-    ]);
-    let server = site.start();
-    let pid = server_pid()?;
-    eprintln!(
-        "server pid {pid}, data directory {}",
-        site.data_dir().display()
-    );
+    ])?;
 
     // The sampler runs from before the upload until after the report is filed.
     let t0 = Instant::now();
