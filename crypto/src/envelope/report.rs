@@ -1,0 +1,241 @@
+//! The report envelope (kind 0x01, PROTOCOL.md §5.2 and §5.5): what the reporter wrote,
+//! the attachment manifest, and the reporter block the bureau needs to answer; signed by
+//! the reporter and encrypted to the destination's recipients.
+
+use ed25519_dalek::VerifyingKey;
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::{
+    ciphertext_hash, frame, parse_hex, parse_recipients, sign, to_json, unframe, verify_signature,
+    Kind, OpenError, SealError, ThreadSecrets,
+};
+use crate::agefile;
+use crate::day::Day;
+use crate::derive::{ReporterKeys, ThreadId, ThreadKey};
+use crate::recipients::{Destination, Recipient};
+
+/// What the report is about: the bureau's own list (seeds/000).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// Looked in systems without need or right.
+    SystemLookup,
+    /// Gave information to people not entitled to it.
+    InformationDisclosure,
+    /// Fraud.
+    Fraud,
+    /// Theft, waste or misuse of property.
+    PropertyMisuse,
+    /// Conflicting interests or side activities.
+    ConflictOfInterest,
+    /// Undesirable behaviour: aggression, violence, discrimination, (sexual)
+    /// harassment, bullying, stalking.
+    UndesirableBehaviour,
+    /// Anything else.
+    Other,
+}
+
+/// Whether the report was encrypted in the reporter's browser or, in the no-JavaScript
+/// tier, by the server on arrival.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EncryptedBy {
+    /// End to end: the browser encrypted it.
+    Browser,
+    /// The server saw the plaintext while it encrypted it (Tor Browser "Safest").
+    Server,
+}
+
+/// One attachment in the report's manifest.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentEntry {
+    /// The file name the reporter's file had (untrusted: make it safe before use).
+    pub name: String,
+    /// Plaintext size in bytes; the decrypted file is padded beyond it with zeros.
+    pub size: u64,
+    /// Size of the age file in bytes.
+    pub ciphertext_size: u64,
+    /// SHA-256 of the age file, lower-case hex.
+    pub ciphertext_sha256: String,
+}
+
+/// What the reporter wrote. Sensitive: zeroized on drop, and not `Debug`.
+#[derive(Clone, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+pub struct ReportContent {
+    /// What the report is about.
+    #[zeroize(skip)]
+    pub category: Category,
+    /// Name and function of the employee concerned (may be empty).
+    pub concerning: String,
+    /// A detailed description of what happened.
+    pub description: String,
+    /// Time and place of what happened (may be empty).
+    pub when_where: String,
+    /// Contact details. Giving them ends anonymity; kept apart so the report can be
+    /// shared inside the bureau without them.
+    pub contact: Option<String>,
+    /// The attachments, uploaded before the report.
+    pub attachments: Vec<AttachmentEntry>,
+    /// The day the report was written.
+    #[zeroize(skip)]
+    pub date: Day,
+    /// Where the plaintext was encrypted.
+    #[zeroize(skip)]
+    pub encrypted_by: EncryptedBy,
+}
+
+impl ReportContent {
+    /// Whether the reporter typed the return code into any field. Sending it would give
+    /// the bureau the power to read and write as the reporter, so pages refuse.
+    pub fn mentions(&self, code: &crate::ReturnCode) -> bool {
+        [&self.concerning, &self.description, &self.when_where]
+            .into_iter()
+            .chain(self.contact.as_ref())
+            .chain(self.attachments.iter().map(|a| &a.name))
+            .any(|field| code.appears_in(field))
+    }
+}
+
+/// The JSON body of a report envelope (PROTOCOL.md §5.2).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReportBody {
+    destination: String,
+    recipients: Vec<String>,
+    content: ReportContent,
+    reporter: ReporterBlock,
+}
+
+#[derive(Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(deny_unknown_fields)]
+struct ReporterBlock {
+    recipient: String,
+    verifying_key: String,
+    thread_id: String,
+    thread_key: String,
+}
+
+/// A decrypted and verified report.
+pub struct OpenedReport {
+    /// The destination name the reporter chose.
+    pub destination: String,
+    /// The recipients the reporter's side says it encrypted to (compare with the
+    /// pinned set: a difference means someone added a key).
+    pub recipients: Vec<Recipient>,
+    /// What the reporter wrote.
+    pub content: ReportContent,
+    /// What the bureau needs to answer and to check the thread.
+    pub thread: ThreadSecrets,
+    /// SHA-256 of the report's age file: the head of an empty thread.
+    pub ciphertext_sha256: [u8; 32],
+}
+
+/// Seals a report: signs it with the reporter's key and encrypts it to every recipient
+/// of `destination`. The report records the destination and those recipients.
+pub fn seal_report(
+    content: &ReportContent,
+    keys: &ReporterKeys,
+    destination: &Destination,
+) -> Result<Vec<u8>, SealError> {
+    let body = ReportBody {
+        destination: destination.name.clone(),
+        recipients: destination
+            .recipients()
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect(),
+        content: content.clone(),
+        reporter: ReporterBlock {
+            recipient: keys.recipient().as_str().to_owned(),
+            verifying_key: hex::encode(keys.verifying_key().as_bytes()),
+            thread_id: hex::encode(keys.thread_id().0),
+            thread_key: hex::encode(keys.thread_key().0),
+        },
+    };
+    let json = to_json(&body)?;
+    let sig = sign(keys, Kind::Report, &json);
+    let plaintext = frame(Kind::Report, &json, &sig);
+    Ok(agefile::encrypt(destination.recipients(), &plaintext)?)
+}
+
+/// Decrypts a report with any of `identities` and verifies the reporter's signature.
+pub fn open_report(
+    ciphertext: &[u8],
+    identities: &[&dyn age::Identity],
+) -> Result<OpenedReport, OpenError> {
+    let plaintext = agefile::decrypt(identities, ciphertext)?;
+    open_report_plaintext(&plaintext, ciphertext_hash(ciphertext))
+}
+
+fn open_report_plaintext(plaintext: &[u8], hash: [u8; 32]) -> Result<OpenedReport, OpenError> {
+    let frame = unframe(plaintext)?;
+    if frame.kind != Kind::Report {
+        return Err(OpenError::WrongKind);
+    }
+    let body: ReportBody = serde_json::from_slice(frame.body)
+        .map_err(|_| OpenError::Malformed("the report body is not valid report JSON"))?;
+    let vk_bytes = parse_hex::<32>(&body.reporter.verifying_key, "bad verifying key")?;
+    let vk = VerifyingKey::from_bytes(&vk_bytes)
+        .map_err(|_| OpenError::Malformed("bad verifying key"))?;
+    verify_signature(&vk, Kind::Report, frame.body, frame.auth)?;
+    let recipients = parse_recipients(
+        &body.recipients,
+        "a listed recipient is not an age recipient",
+    )?;
+    if body
+        .content
+        .attachments
+        .iter()
+        .any(|a| a.sha256().is_none())
+    {
+        return Err(OpenError::Malformed(
+            "an attachment hash is not 64 hex digits",
+        ));
+    }
+    let reporter_recipient = Recipient::parse(&body.reporter.recipient)
+        .map_err(|_| OpenError::Malformed("the reporter's recipient is not an age recipient"))?;
+    let thread = ThreadSecrets {
+        thread_id: ThreadId(parse_hex::<16>(&body.reporter.thread_id, "bad thread id")?),
+        thread_key: ThreadKey(parse_hex::<32>(
+            &body.reporter.thread_key,
+            "bad thread key",
+        )?),
+        reporter_recipient,
+        reporter_verifying_key: vk,
+    };
+    Ok(OpenedReport {
+        destination: body.destination.clone(),
+        recipients,
+        content: body.content.clone(),
+        thread,
+        ciphertext_sha256: hash,
+    })
+}
+
+impl AttachmentEntry {
+    /// Whether an attachment's age file is the one this entry names.
+    pub fn matches(&self, digest: &crate::agefile::CiphertextDigest) -> bool {
+        digest.size == self.ciphertext_size && self.sha256() == Some(digest.sha256)
+    }
+
+    /// The listed SHA-256 as bytes (`None` if it is not 64 hex digits).
+    pub fn sha256(&self) -> Option<[u8; 32]> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(&self.ciphertext_sha256, &mut out)
+            .ok()
+            .map(|_| out)
+    }
+
+    /// An entry for an attachment just encrypted.
+    pub fn new(name: String, size: u64, digest: &crate::agefile::CiphertextDigest) -> Self {
+        Self {
+            name,
+            size,
+            ciphertext_size: digest.size,
+            ciphertext_sha256: hex::encode(digest.sha256),
+        }
+    }
+}
