@@ -1,4 +1,5 @@
-//! What the reporter's pages can ask of the crypto module, as safe Rust.
+//! The JSON face of the reporter's operations ([`meldpunt_crypto::reporter`]) for the
+//! page's JavaScript: the only place where they meet JSON.
 //!
 //! Inputs and outputs are bytes and JSON, so the same calls serve the WebAssembly build
 //! and its wasm2js translation through one small `extern "C"` layer (`abi.rs`). Keys
@@ -9,11 +10,12 @@ use std::collections::HashMap;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use meldpunt_crypto::reporter::{
+    AnswerError, ReadError, ReportError, Reporter, ServedMessage, ServedThread,
+};
 use meldpunt_crypto::{
-    open_message, open_reporter_note, seal_from_reporter, seal_report, seal_reporter_note,
     AttachmentEncryptor, AttachmentEntry, Category, CodeError, Day, Destination, Direction,
-    EncryptedBy, OpenError, Recipient, ReportContent, ReporterKeys, ReporterNote, ReturnCode,
-    ThreadSecrets, ThreadState,
+    EncryptedBy, ReportContent,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -61,12 +63,7 @@ impl ApiError {
 }
 
 fn code_error(e: CodeError) -> ApiError {
-    let kind = match e {
-        CodeError::Typo => "typo",
-        CodeError::WrongLength { .. } => "length",
-        _ => "character",
-    };
-    ApiError::new(kind, e.to_string())
+    ApiError::new(e.kind(), e.to_string())
 }
 
 fn input<T: for<'de> Deserialize<'de>>(json: &[u8]) -> Result<T, ApiError> {
@@ -77,19 +74,12 @@ fn day(text: &str) -> Result<Day, ApiError> {
     Day::parse(text).ok_or_else(|| ApiError::new("input", "bad date: expected YYYY-MM-DD"))
 }
 
-/// One reporter's keys, open while a page works with them.
-struct Session {
-    code: ReturnCode,
-    keys: ReporterKeys,
-    /// Set by `thread_read`: where the next reply goes and what it extends.
-    thread: Option<(ThreadState, Vec<Recipient>)>,
-}
-
-/// The module's state: open sessions and attachments being encrypted.
+/// The module's state: open reporters (by session number) and attachments being
+/// encrypted.
 #[derive(Default)]
 pub struct State {
     next: u32,
-    sessions: HashMap<u32, Session>,
+    sessions: HashMap<u32, Reporter>,
     attachments: HashMap<u32, AttachmentEncryptor>,
 }
 
@@ -99,7 +89,7 @@ impl State {
         self.next
     }
 
-    fn session(&mut self, handle: u32) -> Result<&mut Session, ApiError> {
+    fn session(&mut self, handle: u32) -> Result<&mut Reporter, ApiError> {
         self.sessions.get_mut(&handle).ok_or_else(|| {
             ApiError::new(
                 "session",
@@ -108,41 +98,26 @@ impl State {
         })
     }
 
+    fn insert(&mut self, reporter: Reporter, show_code: bool) -> Output {
+        let handle = self.handle();
+        let shown = show_code.then(|| reporter.code().to_grouped_string());
+        let meta = session_meta(handle, &reporter, shown.as_ref().map(|c| c.as_str()));
+        self.sessions.insert(handle, reporter);
+        Output::meta(meta)
+    }
+
     /// A new return code, grouped for display.
     pub fn code_generate(&mut self) -> Output {
-        let code = ReturnCode::generate(&mut rand::rngs::OsRng);
-        let handle = self.handle();
-        let shown = code.to_grouped_string();
-        let keys = ReporterKeys::derive_from(&code);
-        let meta = session_meta(handle, &keys, Some(shown.as_str()));
-        self.sessions.insert(
-            handle,
-            Session {
-                code,
-                keys,
-                thread: None,
-            },
-        );
-        Output::meta(meta)
+        let reporter = Reporter::generate(&mut rand::rngs::OsRng);
+        self.insert(reporter, true)
     }
 
     /// Opens a session from a typed code; a typo is reported as a typo.
     pub fn session_open(&mut self, typed: &[u8]) -> Result<Output, ApiError> {
         let typed = std::str::from_utf8(typed)
             .map_err(|_| code_error(CodeError::InvalidCharacter { position: 1 }))?;
-        let code = ReturnCode::parse(typed).map_err(code_error)?;
-        let keys = ReporterKeys::derive_from(&code);
-        let handle = self.handle();
-        let meta = session_meta(handle, &keys, None);
-        self.sessions.insert(
-            handle,
-            Session {
-                code,
-                keys,
-                thread: None,
-            },
-        );
-        Ok(Output::meta(meta))
+        let reporter = Reporter::open(typed).map_err(code_error)?;
+        Ok(self.insert(reporter, false))
     }
 
     /// Forgets a session's keys (they zeroize on drop).
@@ -189,24 +164,19 @@ impl State {
             date: c.date,
             encrypted_by: EncryptedBy::Browser,
         };
-        let session = self.session(handle)?;
-        if content.mentions(&session.code) {
-            return Err(ApiError::new(
-                "contains_code",
-                "your report contains your return code; remove it (the bureau must never see the code)",
-            ));
-        }
-        let report = seal_report(&content, &session.keys, &destination)
-            .map_err(|e| ApiError::new("encrypt", e.to_string()))?;
-        let note = ReporterNote::for_report(&destination, &report, content.date);
-        let note_ct = seal_reporter_note(&note, &session.keys)
-            .map_err(|e| ApiError::new("encrypt", e.to_string()))?;
+        let sealed = self
+            .session(handle)?
+            .seal_report(&destination, &content)
+            .map_err(|e| match e {
+                ReportError::ContainsReturnCode => ApiError::new("contains_code", e.to_string()),
+                other => ApiError::new("encrypt", other.to_string()),
+            })?;
         Ok(Output {
             meta: json!({
-                "note": B64.encode(&note_ct),
-                "report_sha256": note.report_sha256,
+                "note": B64.encode(&sealed.note),
+                "report_sha256": hex::encode(sealed.report_sha256),
             }),
-            bytes: report,
+            bytes: sealed.report,
         })
     }
 
@@ -295,18 +265,18 @@ impl State {
         })
     }
 
-    /// Decrypts and verifies the thread as the server hands it over. Input:
-    /// `{"note": base64 | null, "report_sha256": hex, "messages":[{"direction":
-    /// "to_reporter"|"from_reporter","ciphertext": base64}]}`.
-    /// Every message comes back marked verified or not; an unverified one never shows
-    /// as the bureau's words. Remembers where the next reply goes: the recipients in the
-    /// signed note to self, or those the latest verified bureau message names. Without
-    /// either (the note was never stored), replying waits for a bureau message.
+    /// Decrypts and verifies the thread as the server hands it over
+    /// ([`Reporter::read_thread`]). Input: `{"note": base64 | null, "report_sha256": hex,
+    /// "messages":[{"direction": "to_reporter"|"from_reporter","ciphertext": base64,
+    /// "day"?: "YYYY-MM-DD"}]}`. Meta: the thread as the pages show it (see
+    /// `ReporterThread`'s `Serialize`).
     pub fn thread_read(&mut self, handle: u32, json: &[u8]) -> Result<Output, ApiError> {
         #[derive(Deserialize)]
         struct Item {
-            direction: String,
+            direction: Direction,
             ciphertext: String,
+            #[serde(default)]
+            day: Option<Day>,
         }
         #[derive(Deserialize)]
         struct Req {
@@ -315,133 +285,47 @@ impl State {
             messages: Vec<Item>,
         }
         let req: Req = input(json)?;
-        let session = self.session(handle)?;
-        // Whatever happens below, never reply on the state of an earlier read.
-        session.thread = None;
-        let note = match &req.note {
-            None => None,
-            Some(b64) => {
-                let note_ct = B64
-                    .decode(b64)
-                    .map_err(|_| ApiError::new("input", "the note is not base64"))?;
-                Some(open_reporter_note(&note_ct, &session.keys).map_err(|e| {
-                    ApiError::new(
-                        "thread",
-                        format!("the record of where your report went could not be verified: {e}"),
-                    )
-                })?)
-            }
+        let note = req
+            .note
+            .as_deref()
+            .map(|b64| B64.decode(b64))
+            .transpose()
+            .map_err(|_| ApiError::new("input", "the note is not base64"))?;
+        let ciphertexts = req
+            .messages
+            .iter()
+            .map(|m| B64.decode(&m.ciphertext))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| ApiError::new("input", "a message is not base64"))?;
+        let served = ServedThread {
+            note: note.as_deref(),
+            report_sha256: &req.report_sha256,
+            messages: req
+                .messages
+                .iter()
+                .zip(&ciphertexts)
+                .map(|(m, ct)| ServedMessage {
+                    labelled: m.direction,
+                    day: m.day,
+                    ciphertext: ct,
+                })
+                .collect(),
         };
-        // The note's hash is signed; the server's is checked by the chain (the first
-        // bureau message names the report it follows).
-        let report_sha256 = match &note {
-            Some(n) => n
-                .report_sha256()
-                .map_err(|e| ApiError::new("thread", e.to_string()))?,
-            None => {
-                let mut out = [0u8; 32];
-                hex::decode_to_slice(&req.report_sha256, &mut out)
-                    .map_err(|_| ApiError::new("input", "bad report hash"))?;
-                out
-            }
-        };
-        if note.is_some() && hex::encode(report_sha256) != req.report_sha256.to_lowercase() {
-            return Err(ApiError::new(
-                "thread",
-                "the server names another report than the one you sent",
-            ));
-        }
-        let mut reply_to = match &note {
-            Some(n) => n
-                .parsed_recipients()
-                .map_err(|e| ApiError::new("thread", e.to_string()))?,
-            None => Vec::new(),
-        };
-        let thread = ThreadSecrets::from_reporter_keys(&session.keys);
-        let mut state = ThreadState::new(report_sha256);
-        let mut shown = Vec::new();
-        let mut broken = false;
-        for item in &req.messages {
-            let ct = B64
-                .decode(&item.ciphertext)
-                .map_err(|_| ApiError::new("input", "a message is not base64"))?;
-            // The server's direction label is not trusted: try to open every message, and
-            // take one as your own only if it is not addressed to you (your messages are
-            // encrypted to the bureau only, PROTOCOL.md §8.4).
-            let opened = open_message(&ct, &[&session.keys.identity()], &thread);
-            if item.direction == "from_reporter"
-                && matches!(
-                    opened,
-                    Err(OpenError::Decrypt(
-                        meldpunt_crypto::agefile::DecryptError::NotARecipient
-                    ))
-                )
-            {
-                if !broken && state.skip_own(&ct).is_err() {
-                    broken = true;
-                    shown.push(json!({ "direction": "from_reporter", "verified": false,
-                                       "error": "a copy of an earlier message" }));
-                    continue;
-                }
-                shown.push(json!({ "direction": "from_reporter", "verified": null }));
-                continue;
-            }
-            let verdict = if broken {
-                Err("an earlier message failed verification, so the order after it cannot be trusted".to_owned())
-            } else {
-                match opened {
-                    Ok(m) if m.direction != Direction::ToReporter => {
-                        Err(OpenError::WrongKind.to_string())
-                    }
-                    Ok(m) => match state.accept(&ct, &m) {
-                        Ok(()) => Ok(m),
-                        Err(e) => Err(e.to_string()),
-                    },
-                    Err(e) => Err(e.to_string()),
-                }
-            };
-            match verdict {
-                Ok(m) => {
-                    if !m.reply_to.is_empty() {
-                        reply_to = m.reply_to.clone();
-                    }
-                    shown.push(json!({
-                        "direction": "to_reporter",
-                        "verified": true,
-                        "seq": m.seq,
-                        "date": m.date,
-                        "text": m.text,
-                        "status": m.status,
-                        "acknowledges": m.ack,
-                    }));
-                }
-                Err(reason) => {
-                    broken = true;
-                    shown.push(json!({
-                        "direction": "to_reporter",
-                        "verified": false,
-                        "error": reason,
-                    }));
-                }
-            }
-        }
-        let can_reply = !broken && !reply_to.is_empty();
-        let meta = json!({
-            "destination": note.as_ref().map(|n| n.destination.clone()),
-            "sent": note.as_ref().map(|n| n.date),
-            "messages": shown,
-            "head": hex::encode(state.head()),
-            "can_reply": can_reply,
-            "acknowledged_from_you": state.acknowledged(Direction::FromReporter),
-            "sent_by_you": state.count(Direction::FromReporter),
-        });
-        session.thread = can_reply.then_some((state, reply_to));
+        let thread = self
+            .session(handle)?
+            .read_thread(&served)
+            .map_err(|e| match e {
+                ReadError::BadReportHash => ApiError::new("input", e.to_string()),
+                other => ApiError::new("thread", other.to_string()),
+            })?;
+        let meta =
+            serde_json::to_value(&thread).map_err(|e| ApiError::new("thread", e.to_string()))?;
         Ok(Output::meta(meta))
     }
 
-    /// Seals a reply after `thread_read`. Input: `{"text": …, "date": "YYYY-MM-DD"}`.
-    /// Output bytes: the age file; meta: `{"extends": head hex}`. Refuses a text that
-    /// contains the return code.
+    /// Seals a reply after `thread_read` ([`Reporter::seal_answer`]). Input:
+    /// `{"text": …, "date": "YYYY-MM-DD"}`. Output bytes: the age file; meta:
+    /// `{"extends": head hex}`. Refuses a text that contains the return code.
     pub fn reply_seal(&mut self, handle: u32, json: &[u8]) -> Result<Output, ApiError> {
         #[derive(Deserialize)]
         struct Req {
@@ -451,28 +335,22 @@ impl State {
         let req: Req = input(json)?;
         let date = day(&req.date)?;
         let text = Zeroizing::new(req.text);
-        let session = self.session(handle)?;
-        let Some((state, reply_to)) = &session.thread else {
-            return Err(ApiError::new("thread", "read the thread before replying"));
-        };
-        let draft = state.draft(Direction::FromReporter, date, text);
-        let extends = hex::encode(state.head());
-        let ct = seal_from_reporter(&draft, &session.keys, &session.code, reply_to).map_err(
-            |e| match e {
-                meldpunt_crypto::SealError::ContainsReturnCode => {
-                    ApiError::new("contains_code", e.to_string())
-                }
+        let answer = self
+            .session(handle)?
+            .seal_answer(text, date)
+            .map_err(|e| match e {
+                AnswerError::ThreadNotRead => ApiError::new("thread", e.to_string()),
+                AnswerError::ContainsReturnCode => ApiError::new("contains_code", e.to_string()),
                 other => ApiError::new("encrypt", other.to_string()),
-            },
-        )?;
+            })?;
         Ok(Output {
-            bytes: ct,
-            meta: json!({ "extends": extends }),
+            bytes: answer.ciphertext,
+            meta: json!({ "extends": hex::encode(answer.extends) }),
         })
     }
 }
 
-fn session_meta(handle: u32, keys: &ReporterKeys, shown_code: Option<&str>) -> Value {
+fn session_meta(handle: u32, reporter: &Reporter, shown_code: Option<&str>) -> Value {
     #[derive(Serialize)]
     struct Meta<'a> {
         session: u32,
@@ -480,7 +358,7 @@ fn session_meta(handle: u32, keys: &ReporterKeys, shown_code: Option<&str>) -> V
         code: Option<&'a str>,
         mailbox: &'a str,
     }
-    let credential = keys.credential().to_header_value();
+    let credential = reporter.credential().to_header_value();
     serde_json::to_value(Meta {
         session: handle,
         code: shown_code,

@@ -77,6 +77,18 @@ impl std::fmt::Display for CodeError {
 
 impl std::error::Error for CodeError {}
 
+impl CodeError {
+    /// A stable word for the kind of mistake (`character`, `length`, `typo`), for pages
+    /// that show their own text for each.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CodeError::InvalidCharacter { .. } => "character",
+            CodeError::WrongLength { .. } => "length",
+            CodeError::Typo => "typo",
+        }
+    }
+}
+
 impl ReturnCode {
     /// Makes a new return code from a cryptographically secure random source.
     pub fn generate<R: RngCore + CryptoRng>(rng: &mut R) -> Self {

@@ -59,7 +59,9 @@ pub mod envelope;
 pub mod header;
 pub mod identity;
 pub mod padding;
+pub mod reader;
 pub mod recipients;
+pub mod reporter;
 mod symbols;
 pub mod thread;
 
@@ -76,6 +78,7 @@ pub use envelope::{
 };
 pub use header::{check_header, HeaderError, HeaderSummary};
 pub use identity::{load_keys, InvestigatorKey, KeyFileError};
+pub use reader::{ThreadReader, Unverified, Verdict};
 pub use recipients::{fingerprint, Destination, DestinationError, Recipient, RecipientError};
 pub use thread::{ThreadError, ThreadState};
 

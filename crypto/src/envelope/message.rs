@@ -75,8 +75,23 @@ pub enum CaseStatus {
     Closed,
 }
 
-/// Which way a message goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+impl CaseStatus {
+    /// The name in messages, the API and stored records (`received`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseStatus::Received => "received",
+            CaseStatus::Acknowledged => "acknowledged",
+            CaseStatus::Investigating => "investigating",
+            CaseStatus::Closed => "closed",
+        }
+    }
+}
+
+/// Which way a message goes. Its name (`to_reporter`, `from_reporter`) is the one word
+/// for a direction everywhere: in the API, in stored records and in file names. Where
+/// the server says it, it is only a label; the envelope's kind byte tells the truth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// From the bureau to the reporter.
     ToReporter,
@@ -261,6 +276,23 @@ fn open_message_plaintext(plaintext: &[u8], thread: &ThreadSecrets) -> Result<Me
 }
 
 impl Direction {
+    /// The name in the API, stored records and file names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::ToReporter => "to_reporter",
+            Direction::FromReporter => "from_reporter",
+        }
+    }
+
+    /// The direction with this name.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "to_reporter" => Some(Direction::ToReporter),
+            "from_reporter" => Some(Direction::FromReporter),
+            _ => None,
+        }
+    }
+
     /// The envelope kind byte for this direction.
     pub fn kind_byte(self) -> u8 {
         self.kind() as u8

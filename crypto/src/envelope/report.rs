@@ -36,6 +36,50 @@ pub enum Category {
     Other,
 }
 
+impl Category {
+    /// Every category, in the order the bureau lists them.
+    pub const ALL: [Category; 7] = [
+        Category::SystemLookup,
+        Category::InformationDisclosure,
+        Category::Fraud,
+        Category::PropertyMisuse,
+        Category::ConflictOfInterest,
+        Category::UndesirableBehaviour,
+        Category::Other,
+    ];
+
+    /// The name in reports, pages and the API (`system_lookup`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::SystemLookup => "system_lookup",
+            Category::InformationDisclosure => "information_disclosure",
+            Category::Fraud => "fraud",
+            Category::PropertyMisuse => "property_misuse",
+            Category::ConflictOfInterest => "conflict_of_interest",
+            Category::UndesirableBehaviour => "undesirable_behaviour",
+            Category::Other => "other",
+        }
+    }
+
+    /// The category with this name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// The category in plain English, for investigators' documents.
+    pub fn words(self) -> &'static str {
+        match self {
+            Category::SystemLookup => "looked in systems without need or right",
+            Category::InformationDisclosure => "gave information to people not entitled to it",
+            Category::Fraud => "fraud",
+            Category::PropertyMisuse => "theft, waste or misuse of property",
+            Category::ConflictOfInterest => "conflicting interests or side activities",
+            Category::UndesirableBehaviour => "undesirable behaviour",
+            Category::Other => "other",
+        }
+    }
+}
+
 /// Whether the report was encrypted in the reporter's browser or, in the no-JavaScript
 /// tier, by the server on arrival.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
