@@ -51,7 +51,6 @@
 #![deny(missing_docs)]
 
 pub mod agefile;
-pub mod audit;
 pub mod code;
 pub mod day;
 pub mod derive;

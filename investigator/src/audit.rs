@@ -8,47 +8,9 @@
 
 use std::fmt;
 
-use meldpunt_crypto::Day;
-use serde::{Deserialize, Serialize};
-
 use crate::bundle::AuditHead;
 
-/// The `prev` of the first entry.
-pub use meldpunt_crypto::audit::GENESIS;
-
-/// One audit entry.
-#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
-pub struct AuditEntry {
-    /// Position in the log, from 0.
-    pub index: u64,
-    /// The day of the action.
-    pub day: Day,
-    /// The token's name.
-    pub token: String,
-    /// What was done.
-    pub action: String,
-    /// The case concerned.
-    #[serde(default)]
-    pub case: Option<String>,
-    /// The previous entry's hash.
-    pub prev: String,
-    /// This entry's hash.
-    pub hash: String,
-}
-
-impl AuditEntry {
-    /// The hash this entry should carry.
-    pub fn expected_hash(&self) -> String {
-        meldpunt_crypto::audit::entry_hash(
-            self.index,
-            self.day,
-            &self.token,
-            &self.action,
-            self.case.as_deref(),
-            &self.prev,
-        )
-    }
-}
+pub use meldpunt_wire::audit::{AuditEntry, GENESIS};
 
 /// Why a new audit log is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +133,7 @@ pub fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use meldpunt_crypto::Day;
 
     fn chain(n: u64) -> Vec<AuditEntry> {
         let mut prev = GENESIS.to_owned();

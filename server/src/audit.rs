@@ -12,31 +12,9 @@ use std::path::{Path, PathBuf};
 
 use fs2::FileExt;
 use meldpunt_crypto::Day;
-use serde::{Deserialize, Serialize};
 
 const AUDIT_FILE: &str = "audit.jsonl";
-/// The `prev` of the first entry.
-pub use meldpunt_crypto::audit::{entry_hash, GENESIS};
-
-/// One audit entry.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct AuditEntry {
-    /// Position in the log, from 0.
-    pub index: u64,
-    /// The day of the action.
-    pub day: Day,
-    /// The token's name (or `server` for the server's own retention).
-    pub token: String,
-    /// What was done.
-    pub action: String,
-    /// The case it concerned.
-    pub case: Option<String>,
-    /// The previous entry's hash.
-    pub prev: String,
-    /// This entry's hash.
-    pub hash: String,
-}
+pub use meldpunt_wire::audit::{entry_hash, AuditEntry, GENESIS};
 
 /// Why the log cannot be read or checked.
 #[derive(Debug)]
@@ -169,41 +147,17 @@ fn last_entry(f: &mut File) -> Result<Option<AuditEntry>, AuditError> {
 /// Checks a whole log text and returns its entries, or names the first broken entry.
 pub fn verify_text(text: &str) -> Result<Vec<AuditEntry>, AuditError> {
     let mut entries = Vec::new();
-    let mut prev = GENESIS.to_owned();
     for (i, line) in text.lines().enumerate() {
-        let index = i as u64;
-        let broken = |reason: &str| AuditError::Broken {
-            index,
-            reason: reason.to_owned(),
-        };
-        let e: AuditEntry =
-            serde_json::from_str(line).map_err(|_| broken("the line is not an audit entry"))?;
-        if e.index != index {
-            return Err(broken(&format!(
-                "it says it is entry {}: an entry was removed or inserted",
-                e.index
-            )));
-        }
-        if e.prev != prev {
-            return Err(broken("it does not follow the entry before it"));
-        }
-        if e.hash
-            != entry_hash(
-                e.index,
-                e.day,
-                &e.token,
-                &e.action,
-                e.case.as_deref(),
-                &e.prev,
-            )
-        {
-            return Err(broken(
-                "its content does not match its hash: it was altered",
-            ));
-        }
-        prev = e.hash.clone();
+        let e: AuditEntry = serde_json::from_str(line).map_err(|_| AuditError::Broken {
+            index: i as u64,
+            reason: "the line is not an audit entry".into(),
+        })?;
         entries.push(e);
     }
+    meldpunt_wire::audit::check_chain(&entries).map_err(|b| AuditError::Broken {
+        index: b.index,
+        reason: b.reason,
+    })?;
     Ok(entries)
 }
 

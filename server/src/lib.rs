@@ -113,7 +113,7 @@ pub fn build(figment: Figment, clock: Clock) -> Result<(Rocket<Build>, App), Sta
     }));
     let rocket = rocket::custom(figment)
         .manage(app.clone())
-        .manage(meldpunt_client_wasm::pages::Pages::new())
+        .manage(meldpunt_pages::Pages::new())
         .mount("/", pages::routes())
         .mount("/", nojs::routes())
         .mount(api::BASE, api::routes())

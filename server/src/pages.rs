@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use meldpunt_client_wasm::pages::{asset, DestinationView, Lang, Page, Pages, ASSETS};
+use meldpunt_pages::{asset, DestinationView, Lang, Page, Pages, ASSETS};
 use rocket::http::{ContentType, Status};
 use rocket::request::FromParam;
 use rocket::response::Redirect;

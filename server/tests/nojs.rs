@@ -14,7 +14,6 @@ use meldpunt_crypto::{
 };
 use meldpunt_server::clock::Clock;
 use meldpunt_server::config;
-use meldpunt_server::storage::records::MessageDirection;
 use meldpunt_server::App;
 use rocket::figment::providers::Serialized;
 use rocket::http::{ContentType, Header, Status};
@@ -377,12 +376,7 @@ fn checking_back_decrypts_in_memory_and_an_answer_reaches_the_bureau() {
     bureau.accept(&question, &q).unwrap();
     s.app
         .storage
-        .append_message(
-            &number,
-            MessageDirection::ToReporter,
-            record.head(),
-            &question,
-        )
+        .append_message(&number, Direction::ToReporter, record.head(), &question)
         .unwrap();
 
     // A typo is a typo; an unknown code is unknown.
@@ -462,7 +456,7 @@ fn checking_back_decrypts_in_memory_and_an_answer_reaches_the_bureau() {
     assert!(!html.contains(ANSWER), "a sent answer cannot be read back");
     let record = s.app.storage.case(&number).unwrap().unwrap();
     assert_eq!(record.thread.len(), 2);
-    assert_eq!(record.thread[1].direction, MessageDirection::FromReporter);
+    assert_eq!(record.thread[1].direction, Direction::FromReporter);
     let answer_ct = s.app.storage.message(&number, 2).unwrap();
     let answer =
         open_message(&answer_ct, &[s.keys.bureau_key.as_age()], &opened.thread).expect("verifies");

@@ -272,7 +272,7 @@ impl Paths {
         let module = target.join("wasm32-unknown-unknown/release/meldpunt_client_wasm.wasm");
         Self {
             page: tests.join("bench/encrypt"),
-            loader: tests.join("../client-wasm/pages/static/crypto.js"),
+            loader: tests.join("../pages/static/crypto.js"),
             wasm2js: module.with_extension("js"),
             wasm: module,
             openpgp: target.join("tools/node_modules/openpgp/dist/openpgp.min.mjs"),

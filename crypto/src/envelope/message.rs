@@ -90,7 +90,7 @@ impl CaseStatus {
 /// Which way a message goes. Its name (`to_reporter`, `from_reporter`) is the one word
 /// for a direction everywhere: in the API, in stored records and in file names. Where
 /// the server says it, it is only a label; the envelope's kind byte tells the truth.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     /// From the bureau to the reporter.

@@ -19,8 +19,9 @@ use crate::body::{check_age, read_limited};
 use crate::error::ApiError;
 use crate::guards::{Authorized, CaseAccess, ContentLength, Extends};
 use crate::ids::CaseNumber;
-use crate::storage::records::{CaseRecord, MessageDirection};
+use crate::storage::records::CaseRecord;
 use crate::App;
+use meldpunt_crypto::Direction;
 
 /// A case as investigators see it: metadata and deadlines, no content.
 #[derive(Serialize, Clone)]
@@ -291,12 +292,9 @@ async fn message(
 ) -> Result<rocket::response::status::Custom<Json<crate::api::thread::Posted>>, ApiError> {
     let bytes = read_limited(data, app.settings.max_message, declared.0).await?;
     check_age(&bytes)?;
-    let (seq, record) = app.storage.append_message(
-        &access.case,
-        MessageDirection::ToReporter,
-        &extends.0,
-        &bytes,
-    )?;
+    let (seq, record) =
+        app.storage
+            .append_message(&access.case, Direction::ToReporter, &extends.0, &bytes)?;
     app.storage.flush().await?;
     audit(
         app,

@@ -16,14 +16,15 @@ use crate::body::{check_age, read_limited, too_large};
 use crate::error::ApiError;
 use crate::guards::{ContentLength, Extends, Mailbox};
 use crate::ids::CaseNumber;
-use crate::storage::records::{CaseRecord, MessageDirection};
+use crate::storage::records::CaseRecord;
 use crate::App;
+use meldpunt_crypto::Direction;
 
 /// One message as the reporter's page receives it.
 #[derive(Serialize)]
 pub struct MessageView {
     seq_in_thread: usize,
-    direction: MessageDirection,
+    direction: Direction,
     day: Day,
     sha256: String,
     size: u64,
@@ -138,7 +139,7 @@ pub async fn post_from_reporter(
     check_age(message)?;
     let (seq, record) =
         app.storage
-            .append_message(case, MessageDirection::FromReporter, extends, message)?;
+            .append_message(case, Direction::FromReporter, extends, message)?;
     app.storage.flush().await?;
     Ok((seq, record))
 }

@@ -1,24 +1,25 @@
 //! Checking back without JavaScript. `POST /<lang>/check-nojs` with the return code:
-//! the server derives the keys in memory and reads the thread with the browser's own
-//! verifying code (`meldpunt_client_wasm::api::State::thread_read`: the note to self,
+//! the server derives the keys in memory and reads the thread with the reporter's own
+//! operations, as the browser does ([`meldpunt_crypto::reporter`]: the note to self,
 //! every bureau message authenticated and chained, an unverified one never shown as the
 //! bureau's words). `POST /<lang>/reply-nojs` with the code, the head the reporter saw
-//! and the answer: sealed by `reply_seal` to the recipients the note records (or the
-//! latest verified bureau message names) and posted like the browser's answer. The
-//! code travels in POST bodies only; nothing is kept after the response.
+//! and the answer: sealed to the recipients the note records (or the latest verified
+//! bureau message names) and posted like the browser's answer. The code travels in POST
+//! bodies only; nothing is kept after the response.
 
-use meldpunt_client_wasm::api::State as Reporter;
-use meldpunt_client_wasm::pages::{Lang, Page, Pages};
-use meldpunt_crypto::{CaseStatus, MailboxCredential, ReturnCode};
+use meldpunt_crypto::reporter::{
+    AnswerError, Reporter, ReporterThread, ServedMessage, ServedThread,
+};
+use meldpunt_crypto::{CaseStatus, CodeError};
+use meldpunt_pages::{Lang, Page, Pages};
 use rocket::data::Data;
 use rocket::http::{ContentType, Status};
 use rocket::{get, post, routes, Route, State};
-use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::form::{FormReader, Part};
-use super::{render, wipe_json, HtmlPage, Refusal, TEXT_LIMIT};
+use super::{render, HtmlPage, Refusal, TEXT_LIMIT};
 use crate::guards::ContentLength;
 use crate::ids::CaseNumber;
 use crate::pages::LangParam;
@@ -32,64 +33,54 @@ const REPLY_FORM_LIMIT: u64 = TEXT_LIMIT as u64 + 64 * 1024;
 /// A thread opened with the code: the reporter's keys live in `reporter` until it drops.
 struct Opened {
     reporter: Reporter,
-    session: u32,
-    code: Zeroizing<String>,
     case: CaseNumber,
     status: CaseStatus,
-    /// `thread_read`'s answer: the messages (decrypted text included), the head, whether
-    /// a reply is possible.
-    thread: Value,
+    /// The thread as read and verified (decrypted text included; wiped on drop).
+    thread: ReporterThread,
 }
 
-impl Drop for Opened {
-    fn drop(&mut self) {
-        self.reporter.session_close(self.session);
-        wipe_json(&mut self.thread);
-    }
-}
-
-fn code_error(kind: &str) -> Refusal {
-    match kind {
-        "typo" => Refusal::new(Status::BadRequest, "check_typo"),
-        "length" => Refusal::new(Status::BadRequest, "check_length"),
+fn code_error(e: &CodeError) -> Refusal {
+    match e {
+        CodeError::Typo => Refusal::new(Status::BadRequest, "check_typo"),
+        CodeError::WrongLength { .. } => Refusal::new(Status::BadRequest, "check_length"),
         _ => Refusal::new(Status::BadRequest, "check_character"),
     }
 }
 
 /// Derives the keys from the typed code, finds the case and reads its thread. Runs
-/// without awaiting anything: the reporter's session is not `Send`.
+/// without awaiting anything: the keys never cross an await point.
 fn open(app: &App, typed: &str) -> Result<Opened, Refusal> {
-    let mut reporter = Reporter::default();
-    let mut opened = reporter
-        .session_open(typed.as_bytes())
-        .map_err(|e| code_error(e.kind))?;
-    let session = opened.meta["session"].as_u64().unwrap_or(0) as u32;
-    let credential = opened.meta["mailbox"]
-        .as_str()
-        .and_then(MailboxCredential::from_header_value)
-        .ok_or_else(|| Refusal::internal("the reporter session gave no credential"));
-    wipe_json(&mut opened.meta);
-    let mailbox = credential?.mailbox_id();
-    let code = ReturnCode::parse(typed)
-        .map_err(|_| code_error("typo"))?
-        .to_grouped_string();
+    let mut reporter = Reporter::open(typed).map_err(|e| code_error(&e))?;
+    let mailbox = reporter.credential().mailbox_id();
     let Some((case, record)) = app.storage.case_for_mailbox(&mailbox)? else {
         return Err(Refusal::new(Status::NotFound, "check_unknown"));
     };
-    let status = record.status;
-    // Exactly what the browser receives from GET /api/v1/thread.
-    let view = crate::api::thread::view(app, case.clone(), record)?;
-    let input = serde_json::to_vec(&view).map_err(Refusal::internal)?;
+    let note = app.storage.note(&case)?;
+    let mut ciphertexts = Vec::with_capacity(record.thread.len());
+    for seq in 1..=record.thread.len() {
+        ciphertexts.push(app.storage.message(&case, seq)?);
+    }
+    let served = ServedThread {
+        note: note.as_deref(),
+        report_sha256: &record.report.sha256,
+        messages: record
+            .thread
+            .iter()
+            .zip(&ciphertexts)
+            .map(|(m, ct)| ServedMessage {
+                labelled: m.direction,
+                day: Some(m.day),
+                ciphertext: ct,
+            })
+            .collect(),
+    };
     let thread = reporter
-        .thread_read(session, &input)
-        .map_err(|_| Refusal::new(Status::BadGateway, "nojs_cannot_open"))?
-        .meta;
+        .read_thread(&served)
+        .map_err(|_| Refusal::new(Status::BadGateway, "nojs_cannot_open"))?;
     Ok(Opened {
         reporter,
-        session,
-        code,
         case,
-        status,
+        status: record.status,
         thread,
     })
 }
@@ -107,11 +98,12 @@ fn thread_page(
     sent: bool,
     draft: Option<&str>,
 ) -> HtmlPage {
+    let code = opened.reporter.code().to_grouped_string();
     let mut extra = json!({
         "case": opened.case,
         "status": opened.status,
-        "code": opened.code.as_str(),
-        "thread": opened.thread.clone(),
+        "code": code.as_str(),
+        "thread": &opened.thread,
     });
     if let Some(key) = error {
         extra["error"] = pages.text(lang, key).into();
@@ -188,12 +180,6 @@ async fn read(
     }
 }
 
-#[derive(Serialize)]
-struct ReplyRequest<'a> {
-    text: &'a str,
-    date: String,
-}
-
 /// What became of an answer before it is posted.
 enum Sealed {
     /// Ready: the age file, the head it extends, the case.
@@ -224,11 +210,11 @@ async fn reply(
     // Everything that holds the keys runs in this block, without awaiting.
     let (message, extends, case) = {
         let sealed = (|| -> Result<Sealed, Refusal> {
-            let mut opened = open(app, code)?;
-            if opened.thread["head"].as_str() != Some(seen_head) {
+            let opened = open(app, code)?;
+            if hex::encode(opened.thread.head) != seen_head {
                 return Ok(Sealed::Refused(opened, "check_stale", Status::Conflict));
             }
-            if opened.thread["can_reply"] != Value::Bool(true) {
+            if !opened.thread.can_reply {
                 return Ok(Sealed::Refused(
                     opened,
                     "check_cannot_reply",
@@ -236,28 +222,19 @@ async fn reply(
                 ));
             }
             app.limiter.submission()?;
-            let request = Zeroizing::new(
-                serde_json::to_vec(&ReplyRequest {
-                    text,
-                    date: app.storage.today().to_string(),
-                })
-                .map_err(Refusal::internal)?,
-            );
-            let session = opened.session;
-            match opened.reporter.reply_seal(session, &request) {
-                Ok(out) => {
-                    let extends = out.meta["extends"].as_str().unwrap_or_default().to_owned();
-                    Ok(Sealed::Ready(out.bytes, extends, opened.case.clone()))
-                }
-                Err(e) if e.kind == "contains_code" => Ok(Sealed::Refused(
+            let text = Zeroizing::new(text.to_owned());
+            match opened.reporter.seal_answer(text, app.storage.today()) {
+                Ok(answer) => Ok(Sealed::Ready(
+                    answer.ciphertext,
+                    hex::encode(answer.extends),
+                    opened.case.clone(),
+                )),
+                Err(AnswerError::ContainsReturnCode) => Ok(Sealed::Refused(
                     opened,
                     "nojs_reply_contains_code",
                     Status::BadRequest,
                 )),
-                Err(e) => Err(Refusal::internal(format!(
-                    "sealing an answer: {}",
-                    e.message
-                ))),
+                Err(e) => Err(Refusal::internal(format!("sealing an answer: {e}"))),
             }
         })();
         match sealed {

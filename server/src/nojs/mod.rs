@@ -22,7 +22,7 @@ pub mod form;
 pub mod report;
 pub mod secret;
 
-use meldpunt_client_wasm::pages::{Lang, Page, Pages};
+use meldpunt_pages::{Lang, Page, Pages};
 use rocket::http::{ContentType, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};

@@ -5,11 +5,11 @@
 
 use std::io::Write;
 
-use meldpunt_client_wasm::pages::{Page, Pages};
 use meldpunt_crypto::{
     encrypt_attachment, seal_report, seal_reporter_note, AttachmentEntry, Category, Day,
     EncryptedBy, MailboxId, ReportContent, ReporterKeys, ReporterNote, ReturnCode,
 };
+use meldpunt_pages::{Page, Pages};
 use rand::rngs::OsRng;
 use rocket::data::Data;
 use rocket::http::{ContentType, Status};

@@ -18,15 +18,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
-use meldpunt_crypto::{CaseStatus, Day, MailboxId};
+use meldpunt_crypto::{CaseStatus, Day, Direction, MailboxId};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
 pub use files::FileDay;
 use flush::Flusher;
-use records::{
-    CaseRecord, Digest, MessageDirection, StoredAttachment, ThreadEntry, UploadEntry, UploadSession,
-};
+use records::{CaseRecord, Digest, StoredAttachment, ThreadEntry, UploadEntry, UploadSession};
 
 use crate::clock::Clock;
 use crate::ids::{CaseNumber, FileId};
@@ -432,7 +430,7 @@ impl Storage {
             }
         }
         let case = loop {
-            let candidate = CaseNumber::generate();
+            let candidate = CaseNumber::generate(&mut rand::rngs::OsRng);
             if !self.cases.contains_key(candidate.as_str())? {
                 break candidate;
             }
@@ -572,7 +570,7 @@ impl Storage {
     pub fn append_message(
         &self,
         case: &CaseNumber,
-        direction: MessageDirection,
+        direction: Direction,
         extends: &str,
         message: &[u8],
     ) -> Result<(usize, CaseRecord), StoreError> {

@@ -1,29 +1,12 @@
 //! What the server keeps about a case and an upload session: ciphertext hashes and
 //! sizes, days, status. Nothing about who sent it or when in the day.
 
-use meldpunt_crypto::{CaseStatus, Day};
+use meldpunt_crypto::{CaseStatus, Day, Direction};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::FileId;
 
-/// Size and SHA-256 (hex) of a stored age file.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct Digest {
-    /// SHA-256 of the age file, lower-case hex.
-    pub sha256: String,
-    /// Size in bytes.
-    pub size: u64,
-}
-
-impl Digest {
-    /// The digest of bytes in memory.
-    pub fn of(bytes: &[u8]) -> Self {
-        Digest {
-            sha256: hex::encode(meldpunt_crypto::ciphertext_hash(bytes)),
-            size: bytes.len() as u64,
-        }
-    }
-}
+pub use meldpunt_wire::Digest;
 
 /// An attachment file of a case.
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -35,32 +18,12 @@ pub struct StoredAttachment {
     pub digest: Digest,
 }
 
-/// Which way a thread message went, as the server recorded it (by the route it came
-/// in on; only the MAC inside tells the truth).
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageDirection {
-    /// Posted by an investigator.
-    ToReporter,
-    /// Posted with the mailbox credential.
-    FromReporter,
-}
-
-impl MessageDirection {
-    /// The name used in the API and in file names.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MessageDirection::ToReporter => "to_reporter",
-            MessageDirection::FromReporter => "from_reporter",
-        }
-    }
-}
-
 /// One message of a case's thread.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct ThreadEntry {
-    /// Which way it went.
-    pub direction: MessageDirection,
+    /// Which way it went, as the server knows it: by the route it came in on (only the
+    /// envelope inside tells the truth).
+    pub direction: Direction,
     /// Its size and hash.
     #[serde(flatten)]
     pub digest: Digest,
@@ -195,7 +158,7 @@ mod tests {
         let mut r = record("2026-01-01");
         assert_eq!(r.head(), r.report.sha256);
         r.thread.push(ThreadEntry {
-            direction: MessageDirection::ToReporter,
+            direction: Direction::ToReporter,
             digest: Digest::of(b"y"),
             day: r.received,
         });

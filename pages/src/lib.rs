@@ -1,7 +1,11 @@
 //! The reporter's pages, embedded in the server binary: templates rendered per language,
-//! the stylesheet, the scripts and the WebAssembly module. Nothing is read from disk at
-//! run time, so no request can reach a file-system path.
+//! the stylesheet, the scripts and the browser crypto module (built from
+//! `meldpunt-client-wasm` by `scripts/build-wasm.sh` and embedded by `build.rs`).
+//! Nothing is read from disk at run time, so no request can reach a file-system path.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
+use meldpunt_crypto::Category;
 use minijinja::{context, Environment};
 use serde::Serialize;
 use serde_json::Value;
@@ -117,16 +121,10 @@ pub struct DestinationView {
     pub published_at: String,
 }
 
-/// The report categories in the form's order (the bureau's own list).
-const CATEGORIES: [&str; 7] = [
-    "system_lookup",
-    "information_disclosure",
-    "fraud",
-    "property_misuse",
-    "conflict_of_interest",
-    "undesirable_behaviour",
-    "other",
-];
+/// The report categories in the form's order (the bureau's own list, one enum).
+fn categories() -> Vec<&'static str> {
+    Category::ALL.iter().map(|c| c.as_str()).collect()
+}
 
 /// The page renderer.
 pub struct Pages {
@@ -146,28 +144,25 @@ impl Pages {
     pub fn new() -> Self {
         let mut env = Environment::new();
         for (name, source) in [
-            ("base.html", include_str!("../pages/templates/base.html")),
-            ("start.html", include_str!("../pages/templates/start.html")),
-            (
-                "report.html",
-                include_str!("../pages/templates/report.html"),
-            ),
-            ("check.html", include_str!("../pages/templates/check.html")),
+            ("base.html", include_str!("../templates/base.html")),
+            ("start.html", include_str!("../templates/start.html")),
+            ("report.html", include_str!("../templates/report.html")),
+            ("check.html", include_str!("../templates/check.html")),
             (
                 "report_fields.html",
-                include_str!("../pages/templates/report_fields.html"),
+                include_str!("../templates/report_fields.html"),
             ),
             (
                 "nojs_report.html",
-                include_str!("../pages/templates/nojs_report.html"),
+                include_str!("../templates/nojs_report.html"),
             ),
             (
                 "nojs_result.html",
-                include_str!("../pages/templates/nojs_result.html"),
+                include_str!("../templates/nojs_result.html"),
             ),
             (
                 "nojs_check.html",
-                include_str!("../pages/templates/nojs_check.html"),
+                include_str!("../templates/nojs_check.html"),
             ),
         ] {
             env.add_template(name, source)
@@ -176,8 +171,8 @@ impl Pages {
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
         Self {
             env,
-            nl: serde_json::from_str(include_str!("../pages/i18n/nl.json")).expect("valid nl.json"),
-            en: serde_json::from_str(include_str!("../pages/i18n/en.json")).expect("valid en.json"),
+            nl: serde_json::from_str(include_str!("../i18n/nl.json")).expect("valid nl.json"),
+            en: serde_json::from_str(include_str!("../i18n/en.json")).expect("valid en.json"),
         }
     }
 
@@ -234,7 +229,7 @@ impl Pages {
                 path => page.path(),
                 t => texts,
                 destinations => destinations,
-                categories => CATEGORIES,
+                categories => categories(),
                 ..extra
             },
             out,
@@ -263,19 +258,19 @@ pub const ASSETS: [&str; 6] = [
 pub fn asset(name: &str) -> Option<(&'static [u8], &'static str)> {
     Some(match name {
         "style.css" => (
-            include_bytes!("../pages/static/style.css"),
+            include_bytes!("../static/style.css"),
             "text/css; charset=utf-8",
         ),
         "app.js" => (
-            include_bytes!("../pages/static/app.js"),
+            include_bytes!("../static/app.js"),
             "text/javascript; charset=utf-8",
         ),
         "crypto.js" => (
-            include_bytes!("../pages/static/crypto.js"),
+            include_bytes!("../static/crypto.js"),
             "text/javascript; charset=utf-8",
         ),
         "upload-worker.js" => (
-            include_bytes!("../pages/static/upload-worker.js"),
+            include_bytes!("../static/upload-worker.js"),
             "text/javascript; charset=utf-8",
         ),
         "meldpunt.wasm" => (wasm_module()?, "application/wasm"),

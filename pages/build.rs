@@ -1,6 +1,6 @@
 //! Embeds the browser module into the native build, when it has been built.
 //!
-//! The reporter pages need `meldpunt_client_wasm.wasm`, built from this same crate for
+//! The reporter pages need `meldpunt_client_wasm.wasm`, built from `client-wasm/` for
 //! `wasm32-unknown-unknown` (release), and its wasm2js translation
 //! `meldpunt_client_wasm.js`. Cargo cannot build them from here (it would wait on its own
 //! lock), so `scripts/build-wasm.sh` builds them first; this script copies them into
