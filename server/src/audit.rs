@@ -97,7 +97,7 @@ impl AuditLog {
             line.push(b'\n');
             f.write_all(&line).map_err(io)?;
             f.sync_data().map_err(io)?;
-            let stamp = crate::storage::FileDay(crate::clock::midnight(day));
+            let stamp = crate::clock::FileDay::of(day);
             let _ = stamp.apply_file(&f);
             if let Some(dir) = self.path.parent() {
                 stamp.apply(dir);

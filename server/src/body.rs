@@ -1,7 +1,5 @@
-//! Reading request bodies within their route's limit, and checking that a body is an
-//! age file a Meldpunt client would write.
+//! Reading request bodies within their route's limit.
 
-use meldpunt_crypto::{check_header, HeaderError, HeaderSummary};
 use rocket::data::{ByteUnit, Data};
 use rocket::http::Status;
 
@@ -34,16 +32,4 @@ pub async fn read_limited(
         return Err(too_large(limit));
     }
     Ok(capped.into_inner())
-}
-
-/// Refuses anything but a complete age file header with X25519 recipients (and at
-/// most one grease stanza): no scrypt, no other recipient types, no garbage.
-pub fn check_age(bytes: &[u8]) -> Result<HeaderSummary, ApiError> {
-    check_header(bytes).map_err(|e| match e {
-        HeaderError::Incomplete => ApiError::new(
-            Status::BadRequest,
-            "this is not a complete age file (the header or payload is cut off)",
-        ),
-        e => ApiError::new(Status::BadRequest, format!("refused: {e}")),
-    })
 }

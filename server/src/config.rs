@@ -335,7 +335,7 @@ fn demo_recipient(path: &Path, today: Day) -> Result<meldpunt_crypto::Recipient,
     let key = InvestigatorKey::generate();
     meldpunt_crypto::identity::write_key_file(path, key.to_key_file(today).as_bytes())
         .map_err(|e| ConfigError::DemoKey(format!("{}: {e}", path.display())))?;
-    crate::storage::FileDay(crate::clock::midnight(today)).apply(path);
+    crate::clock::FileDay::of(today).apply(path);
     Ok(key.recipient())
 }
 

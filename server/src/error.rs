@@ -7,6 +7,7 @@ use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 use serde_json::{json, Value};
 
+use crate::service::ServiceError;
 use crate::storage::StoreError;
 
 /// An API error: a status, a message for the client, and for server faults a detail
@@ -62,29 +63,44 @@ impl ApiError {
     }
 }
 
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        let message = e.to_string();
+        let status = match &e {
+            ServiceError::Internal(detail) => return ApiError::internal(detail.clone()),
+            ServiceError::Store(s) => match s {
+                StoreError::NoSession | StoreError::NoSuchAttachment | StoreError::NoCase => {
+                    Status::NotFound
+                }
+                StoreError::TooManyAttachments => Status::PayloadTooLarge,
+                StoreError::StaleHead { head } => {
+                    return ApiError::new(Status::Conflict, message)
+                        .with("head", Value::String(head.clone()))
+                }
+                StoreError::StatusBackwards { from } => {
+                    return ApiError::new(Status::Conflict, message).with("status", json!(from))
+                }
+                StoreError::Db(_) | StoreError::Io(_) | StoreError::Corrupt(_) => {
+                    return ApiError::internal(message)
+                }
+                _ => Status::Conflict,
+            },
+            ServiceError::TooLarge { .. } => Status::PayloadTooLarge,
+            ServiceError::NoReport | ServiceError::NoSuchMessage => Status::NotFound,
+            ServiceError::WrongOffset { received } => {
+                return ApiError::new(Status::Conflict, message).with("received", json!(received))
+            }
+            ServiceError::Busy => Status::TooManyRequests,
+            ServiceError::OutOfSpace => Status::InsufficientStorage,
+            _ => Status::BadRequest,
+        };
+        ApiError::new(status, message)
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        let message = e.to_string();
-        match e {
-            StoreError::Db(_) | StoreError::Io(_) | StoreError::Corrupt(_) => {
-                ApiError::internal(message)
-            }
-            StoreError::NoSession | StoreError::NoSuchAttachment | StoreError::NoCase => {
-                ApiError::new(Status::NotFound, message)
-            }
-            StoreError::TooManyAttachments => ApiError::new(Status::PayloadTooLarge, message),
-            StoreError::StaleHead { head } => {
-                ApiError::new(Status::Conflict, message).with("head", Value::String(head))
-            }
-            StoreError::StatusBackwards { from } => {
-                ApiError::new(Status::Conflict, message).with("status", json!(from))
-            }
-            StoreError::AlreadyReported
-            | StoreError::AttachmentFinished
-            | StoreError::AttachmentUnfinished(_)
-            | StoreError::NotClosed
-            | StoreError::NoteExists => ApiError::new(Status::Conflict, message),
-        }
+        ServiceError::from(e).into()
     }
 }
 
@@ -100,8 +116,7 @@ pub fn error_body(message: &str, extra: Option<(&'static str, Value)>) -> String
 impl<'r> Responder<'r, 'static> for ApiError {
     fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
         if let Some(detail) = &self.detail {
-            // Start-up and errors only: this line names no client and no time of day.
-            eprintln!("meldpunt-server: error: {detail}");
+            crate::log::error(detail);
         }
         let body = error_body(&self.message, self.extra);
         Response::build()

@@ -13,13 +13,13 @@ use crate::tokens::Investigator;
 use crate::App;
 
 /// Header carrying the mailbox credential (64 hex digits).
-pub const MAILBOX_HEADER: &str = "Meldpunt-Mailbox";
+pub const MAILBOX_HEADER: &str = meldpunt_wire::headers::MAILBOX;
 /// Header naming the thread head a post extends.
-pub const EXTENDS_HEADER: &str = "Meldpunt-Extends";
+pub const EXTENDS_HEADER: &str = meldpunt_wire::headers::EXTENDS;
 /// Header giving how many bytes of an attachment the client already sent.
-pub const OFFSET_HEADER: &str = "Meldpunt-Offset";
+pub const OFFSET_HEADER: &str = meldpunt_wire::headers::OFFSET;
 /// Header naming the destination of a report.
-pub const DESTINATION_HEADER: &str = "Meldpunt-Destination";
+pub const DESTINATION_HEADER: &str = meldpunt_wire::headers::DESTINATION;
 
 /// Why a guard refused: read by the catchers to tell the client.
 pub struct GuardFailure(pub String);
@@ -86,7 +86,7 @@ impl<'r> FromRequest<'r> for Authorized {
                 "this token is not valid (wrong or revoked)",
             ),
             Err(e) => {
-                eprintln!("meldpunt-server: error: {e}");
+                crate::log::error(e);
                 refuse(
                     req,
                     Status::InternalServerError,
@@ -125,7 +125,7 @@ impl<'r> FromRequest<'r> for CaseAccess {
             Some(Ok(case)) => case,
             _ => return refuse(req, Status::NotFound, "not a case number"),
         };
-        match app.storage.case(&case) {
+        match app.storage.case(&case).await {
             Ok(Some(record)) if investigator.sees(&record.destination) => {
                 Outcome::Success(CaseAccess {
                     investigator,
@@ -140,7 +140,7 @@ impl<'r> FromRequest<'r> for CaseAccess {
             ),
             Ok(None) => refuse(req, Status::NotFound, "no such case"),
             Err(e) => {
-                eprintln!("meldpunt-server: error: {e}");
+                crate::log::error(e);
                 refuse(req, Status::InternalServerError, "the case cannot be read")
             }
         }

@@ -18,10 +18,12 @@ pub mod guards;
 pub mod headers;
 pub mod ids;
 pub mod limits;
+pub mod log;
 pub mod nojs;
 pub mod notify;
 pub mod pages;
 pub mod retention;
+pub mod service;
 pub mod storage;
 pub mod tokens;
 
@@ -32,12 +34,12 @@ use std::sync::Arc;
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 
-use crate::api::uploads::Busy;
 use crate::audit::AuditLog;
 use crate::clock::Clock;
 use crate::config::{ConfigError, Destinations, Settings};
 use crate::limits::Limiter;
-use crate::storage::{Storage, StoreError};
+use crate::storage::embedded::Embedded;
+use crate::storage::{Store, StoreError};
 use crate::tokens::Tokens;
 
 /// Everything a request handler may use.
@@ -46,16 +48,14 @@ pub struct AppState {
     pub settings: Settings,
     /// The destinations offered.
     pub destinations: Destinations,
-    /// The data directory's contents.
-    pub storage: Arc<Storage>,
+    /// Where cases, upload sessions and age files are kept.
+    pub storage: Arc<dyn Store>,
     /// Investigator tokens.
     pub tokens: Tokens,
     /// The audit log.
     pub audit: AuditLog,
     /// Global rate limits.
     pub limiter: Limiter,
-    /// Attachments being uploaded right now.
-    pub busy: Busy,
     /// Room for no-JavaScript submissions (each may hold a document in memory).
     pub nojs: nojs::Slots,
 }
@@ -97,7 +97,7 @@ pub fn build(figment: Figment, clock: Clock) -> Result<(Rocket<Build>, App), Sta
     let settings = config::settings(&figment).map_err(StartError::Config)?;
     let destinations =
         Destinations::from_settings(&settings, clock.today()).map_err(StartError::Config)?;
-    let storage = Storage::open(&settings.data_dir, clock).map_err(StartError::Storage)?;
+    let storage = Embedded::open(&settings.data_dir, clock).map_err(StartError::Storage)?;
     let app = App(Arc::new(AppState {
         tokens: Tokens::new(&settings.data_dir),
         audit: AuditLog::new(&settings.data_dir),
@@ -105,7 +105,6 @@ pub fn build(figment: Figment, clock: Clock) -> Result<(Rocket<Build>, App), Sta
             settings.submissions_per_hour,
             settings.upload_bytes_per_hour.as_u64(),
         ),
-        busy: Busy::default(),
         nojs: nojs::Slots::default(),
         storage: Arc::new(storage),
         destinations,

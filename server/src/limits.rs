@@ -5,9 +5,7 @@
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rocket::http::Status;
-
-use crate::error::ApiError;
+use crate::service::ServiceError;
 
 struct Window {
     hour: u64,
@@ -27,14 +25,6 @@ fn this_hour() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() / 3600)
         .unwrap_or(0)
-}
-
-fn busy() -> ApiError {
-    ApiError::new(
-        Status::TooManyRequests,
-        "the drop box is receiving a lot right now; please try again in an hour — what you \
-         wrote is not lost if you keep this page open",
-    )
 }
 
 impl Limiter {
@@ -65,21 +55,21 @@ impl Limiter {
     }
 
     /// Counts one submission (report, message, note, new upload session), or refuses.
-    pub fn submission(&self) -> Result<(), ApiError> {
+    pub fn submission(&self) -> Result<(), ServiceError> {
         let mut w = self.current();
         if w.submissions >= self.max_submissions {
-            return Err(busy());
+            return Err(ServiceError::Busy);
         }
         w.submissions += 1;
         Ok(())
     }
 
     /// Upload bytes still allowed this hour; refuses when none are.
-    pub fn bytes_left(&self) -> Result<u64, ApiError> {
+    pub fn bytes_left(&self) -> Result<u64, ServiceError> {
         let w = self.current();
         let left = self.max_bytes.saturating_sub(w.bytes);
         if left == 0 {
-            return Err(busy());
+            return Err(ServiceError::Busy);
         }
         Ok(left)
     }
@@ -89,20 +79,12 @@ impl Limiter {
         let mut w = self.current();
         w.bytes = w.bytes.saturating_add(n);
     }
-
-    /// The error for an upload that ran over this hour's byte budget.
-    pub fn over_budget() -> ApiError {
-        busy()
-    }
 }
 
 /// Refuses when storing `incoming` more bytes would leave less than `reserve` free.
-pub fn ensure_disk(free: u64, incoming: u64, reserve: u64) -> Result<(), ApiError> {
+pub fn ensure_disk(free: u64, incoming: u64, reserve: u64) -> Result<(), ServiceError> {
     if free.saturating_sub(incoming) < reserve {
-        return Err(ApiError::new(
-            Status::InsufficientStorage,
-            "the drop box is out of storage space; please try again later",
-        ));
+        return Err(ServiceError::OutOfSpace);
     }
     Ok(())
 }
@@ -116,10 +98,7 @@ mod tests {
         let l = Limiter::new(2, 100);
         assert!(l.submission().is_ok());
         assert!(l.submission().is_ok());
-        assert_eq!(
-            l.submission().unwrap_err().status(),
-            Status::TooManyRequests
-        );
+        assert!(matches!(l.submission(), Err(ServiceError::Busy)));
         assert_eq!(l.bytes_left().unwrap(), 100);
         l.charge_bytes(100);
         assert!(l.bytes_left().is_err());
@@ -128,9 +107,9 @@ mod tests {
     #[test]
     fn disk_reserve() {
         assert!(ensure_disk(1000, 100, 900).is_ok());
-        assert_eq!(
-            ensure_disk(1000, 101, 900).unwrap_err().status(),
-            Status::InsufficientStorage
-        );
+        assert!(matches!(
+            ensure_disk(1000, 101, 900),
+            Err(ServiceError::OutOfSpace)
+        ));
     }
 }

@@ -22,11 +22,11 @@ pub fn new_case(command: Option<&[String]>) {
             std::thread::spawn(move || {
                 if let Ok(status) = child.wait() {
                     if !status.success() {
-                        eprintln!("meldpunt-server: error: the notify command failed ({status})");
+                        crate::log::error(format!("the notify command failed ({status})"));
                     }
                 }
             });
         }
-        Err(e) => eprintln!("meldpunt-server: error: the notify command cannot be run: {e}"),
+        Err(e) => crate::log::error(format!("the notify command cannot be run: {e}")),
     }
 }

@@ -18,13 +18,13 @@ pub const SERVER: &str = "server";
 pub async fn sweep(app: &App) -> Result<Vec<CaseNumber>, String> {
     let today = app.storage.today();
     let mut shredded = Vec::new();
-    for (case, record) in app.storage.cases().map_err(|e| e.to_string())? {
+    for (case, record) in app.storage.cases().await.map_err(|e| e.to_string())? {
         let due = record.retention_until(
             app.settings.retention_days,
             app.settings.retention_grace_days,
         );
         if due.is_some_and(|d| d <= today) {
-            app.storage.shred(&case).map_err(|e| e.to_string())?;
+            app.storage.shred(&case).await.map_err(|e| e.to_string())?;
             app.storage.flush().await.map_err(|e| e.to_string())?;
             app.audit
                 .append(today, SERVER, "retention_shred", Some(case.as_str()))
@@ -34,6 +34,7 @@ pub async fn sweep(app: &App) -> Result<Vec<CaseNumber>, String> {
     }
     app.storage
         .remove_stale_sessions(app.settings.upload_session_days)
+        .await
         .map_err(|e| e.to_string())?;
     app.storage.flush().await.map_err(|e| e.to_string())?;
     Ok(shredded)
@@ -50,7 +51,7 @@ pub fn fairing() -> AdHoc {
             rocket::tokio::spawn(async move {
                 loop {
                     if let Err(e) = sweep(&app).await {
-                        eprintln!("meldpunt-server: error: retention sweep: {e}");
+                        crate::log::error(format!("retention sweep: {e}"));
                     }
                     rocket::tokio::time::sleep(Duration::from_secs(3600)).await;
                 }

@@ -155,7 +155,7 @@ impl Tokens {
         File::open(&self.dir)
             .and_then(|d| d.sync_all())
             .map_err(io)?;
-        let day = crate::storage::FileDay(crate::clock::midnight(today));
+        let day = crate::clock::FileDay::of(today);
         day.apply(&self.dir.join(TOKENS_FILE));
         day.apply(&self.dir);
         Ok(())
@@ -173,8 +173,7 @@ impl Tokens {
             .map_err(|e| TokenError::File(e.to_string()))?;
         let result = f();
         let _ = FileExt::unlock(&lock);
-        crate::storage::FileDay(crate::clock::midnight(Day::today()))
-            .apply(&self.dir.join(LOCK_FILE));
+        crate::clock::FileDay::of(Day::today()).apply(&self.dir.join(LOCK_FILE));
         result
     }
 

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{all_files, Keys};
+use common::{all_files, wait, Keys};
 use meldpunt_crypto::{
     decrypt_attachment, open_message, open_report, open_reporter_note, seal_to_reporter, Day,
     Direction, EncryptedBy, ReporterKeys, ReturnCode, ThreadState,
@@ -93,10 +93,10 @@ impl Server {
 
     fn nothing_stored(&self) {
         assert!(
-            self.app.storage.cases().unwrap().is_empty(),
+            wait(self.app.storage.cases()).unwrap().is_empty(),
             "a case was stored"
         );
-        let files: Vec<_> = std::fs::read_dir(self.app.storage.data_dir().join("files"))
+        let files: Vec<_> = std::fs::read_dir(self.app.settings.data_dir.as_path().join("files"))
             .unwrap()
             .flatten()
             .collect();
@@ -104,7 +104,7 @@ impl Server {
     }
 
     fn no_plaintext(&self, markers: &[&[u8]]) {
-        for (path, bytes) in all_files(self.app.storage.data_dir()) {
+        for (path, bytes) in all_files(self.app.settings.data_dir.as_path()) {
             for m in markers {
                 assert!(
                     !bytes.windows(m.len()).any(|w| w == *m),
@@ -299,7 +299,7 @@ fn bad_and_oversize_forms_are_refused_and_nothing_is_stored() {
 fn a_report_with_a_document_opens_with_the_bureau_key() {
     let s = server();
     let (code, case) = report(&s);
-    let cases = s.app.storage.cases().unwrap();
+    let cases = wait(s.app.storage.cases()).unwrap();
     assert_eq!(cases.len(), 1);
     let (number, record) = &cases[0];
     assert_eq!(number.to_string(), case);
@@ -308,7 +308,7 @@ fn a_report_with_a_document_opens_with_the_bureau_key() {
     let keys = ReporterKeys::derive_from(&code);
     assert_eq!(record.mailbox, keys.credential().mailbox_id().to_hex());
 
-    let report_ct = s.app.storage.report(number).unwrap();
+    let report_ct = wait(s.app.storage.report(number)).unwrap();
     let opened =
         open_report(&report_ct, &[s.keys.bureau_key.as_age()]).expect("the bureau opens it");
     assert!(matches!(opened.content.encrypted_by, EncryptedBy::Server));
@@ -326,9 +326,10 @@ fn a_report_with_a_document_opens_with_the_bureau_key() {
     assert_eq!(entry.size, doc.len() as u64);
     let file = s
         .app
-        .storage
-        .attachment_path(&record.attachments[0])
-        .unwrap();
+        .settings
+        .data_dir
+        .join("files")
+        .join(record.attachments[0].file.as_str());
     let mut plain = Vec::new();
     decrypt_attachment(
         &[s.keys.bureau_key.as_age()],
@@ -340,10 +341,7 @@ fn a_report_with_a_document_opens_with_the_bureau_key() {
     assert_eq!(plain, doc);
     assert_eq!(record.attachments[0].digest.sha256, entry.ciphertext_sha256);
     // The note to self records where replies go, signed with the code's key.
-    let note = s
-        .app
-        .storage
-        .note(number)
+    let note = wait(s.app.storage.note(number))
         .unwrap()
         .expect("a note is stored");
     let note = open_reporter_note(&note, &keys).unwrap();
@@ -359,9 +357,9 @@ fn a_report_with_a_document_opens_with_the_bureau_key() {
 fn checking_back_decrypts_in_memory_and_an_answer_reaches_the_bureau() {
     let s = server();
     let (code, case) = report(&s);
-    let (number, record) = s.app.storage.cases().unwrap().remove(0);
+    let (number, record) = wait(s.app.storage.cases()).unwrap().remove(0);
     let opened = open_report(
-        &s.app.storage.report(&number).unwrap(),
+        &wait(s.app.storage.report(&number)).unwrap(),
         &[s.keys.bureau_key.as_age()],
     )
     .unwrap();
@@ -374,10 +372,12 @@ fn checking_back_decrypts_in_memory_and_an_answer_reaches_the_bureau() {
     let question = seal_to_reporter(&draft, &opened.thread, s.keys.bureau.recipients()).unwrap();
     let q = open_message(&question, &[s.keys.bureau_key.as_age()], &opened.thread).unwrap();
     bureau.accept(&question, &q).unwrap();
-    s.app
-        .storage
-        .append_message(&number, Direction::ToReporter, record.head(), &question)
-        .unwrap();
+    wait(
+        s.app
+            .storage
+            .append_message(&number, Direction::ToReporter, record.head(), &question),
+    )
+    .unwrap();
 
     // A typo is a typo; an unknown code is unknown.
     let grouped = code.to_grouped_string();
@@ -418,7 +418,11 @@ fn checking_back_decrypts_in_memory_and_an_answer_reaches_the_bureau() {
         .unwrap()
         .contains("contains your return code"));
     assert_eq!(
-        s.app.storage.case(&number).unwrap().unwrap().thread.len(),
+        wait(s.app.storage.case(&number))
+            .unwrap()
+            .unwrap()
+            .thread
+            .len(),
         1
     );
 
@@ -437,7 +441,11 @@ fn checking_back_decrypts_in_memory_and_an_answer_reaches_the_bureau() {
     assert!(html.contains("A new message arrived"), "{html}");
     assert!(html.contains(ANSWER), "the answer is kept to send again");
     assert_eq!(
-        s.app.storage.case(&number).unwrap().unwrap().thread.len(),
+        wait(s.app.storage.case(&number))
+            .unwrap()
+            .unwrap()
+            .thread
+            .len(),
         1
     );
 
@@ -454,10 +462,10 @@ fn checking_back_decrypts_in_memory_and_an_answer_reaches_the_bureau() {
     let html = resp.into_string().unwrap();
     assert!(html.contains("Your answer was sent"), "{html}");
     assert!(!html.contains(ANSWER), "a sent answer cannot be read back");
-    let record = s.app.storage.case(&number).unwrap().unwrap();
+    let record = wait(s.app.storage.case(&number)).unwrap().unwrap();
     assert_eq!(record.thread.len(), 2);
     assert_eq!(record.thread[1].direction, Direction::FromReporter);
-    let answer_ct = s.app.storage.message(&number, 2).unwrap();
+    let answer_ct = wait(s.app.storage.message(&number, 2)).unwrap();
     let answer =
         open_message(&answer_ct, &[s.keys.bureau_key.as_age()], &opened.thread).expect("verifies");
     assert_eq!(answer.text, ANSWER);

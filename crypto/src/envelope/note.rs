@@ -89,8 +89,6 @@ pub fn open_reporter_note(
     Ok(note)
 }
 
-/// Forgeries for tests and test vectors: what an insider who knows the thread key could
-
 #[cfg(test)]
 mod tests {
     use super::super::{mac, open_message, ThreadSecrets};

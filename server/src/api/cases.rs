@@ -1,110 +1,31 @@
 //! The investigator's side, authorised by bearer tokens in request guards: list cases
 //! with their deadlines, download one case as a streamed tar, post a message, move the
-//! status forward, shred a closed case. Every action goes into the audit log.
+//! status forward, shred a closed case (the operations: `crate::service::cases`).
 
 use std::io::{self, Write};
 
-use meldpunt_crypto::{CaseStatus, Day};
+use meldpunt_wire::reporter::Posted;
+use meldpunt_wire::{CaseNumber, CaseSummary, StatusChange};
 use rocket::data::Data;
 use rocket::http::{ContentType, Header};
 use rocket::request::Request;
+use rocket::response::status::Custom;
 use rocket::response::stream::ByteStream;
 use rocket::response::{self, Responder};
 use rocket::serde::json::Json;
 use rocket::tokio::sync::mpsc;
 use rocket::{delete, get, post, routes, Route, State};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::body::{check_age, read_limited};
+use crate::body::read_limited;
 use crate::error::ApiError;
 use crate::guards::{Authorized, CaseAccess, ContentLength, Extends};
-use crate::ids::CaseNumber;
-use crate::storage::records::CaseRecord;
+use crate::service::cases;
 use crate::App;
-use meldpunt_crypto::Direction;
-
-/// A case as investigators see it: metadata and deadlines, no content.
-#[derive(Serialize, Clone)]
-pub struct CaseSummary {
-    case: CaseNumber,
-    destination: String,
-    received: Day,
-    status: CaseStatus,
-    acknowledged: Option<Day>,
-    closed: Option<Day>,
-    acknowledge_by: Day,
-    feedback_by: Day,
-    retention_until: Option<Day>,
-    head: String,
-    updated: Day,
-    last_content: Day,
-    attachments: usize,
-    messages: usize,
-}
-
-fn summary(app: &App, case: &CaseNumber, r: &CaseRecord) -> CaseSummary {
-    CaseSummary {
-        case: case.clone(),
-        destination: r.destination.clone(),
-        received: r.received,
-        status: r.status,
-        acknowledged: r.acknowledged,
-        closed: r.closed,
-        acknowledge_by: r.acknowledge_by(),
-        feedback_by: r.feedback_by(),
-        retention_until: r.retention_until(
-            app.settings.retention_days,
-            app.settings.retention_grace_days,
-        ),
-        head: r.head().to_owned(),
-        updated: r.updated,
-        last_content: r.last_content,
-        attachments: r.attachments.len(),
-        messages: r.thread.len(),
-    }
-}
-
-/// One file in a case download.
-#[derive(Serialize)]
-struct FileEntry {
-    path: String,
-    sha256: String,
-    size: u64,
-}
-
-/// `case.json` in a download: the summary and the files with their hashes.
-#[derive(Serialize)]
-struct CaseManifest {
-    #[serde(flatten)]
-    summary: CaseSummary,
-    files: Vec<FileEntry>,
-}
-
-fn audit(app: &App, who: &str, action: &str, case: Option<&CaseNumber>) -> Result<(), ApiError> {
-    app.audit
-        .append(
-            app.storage.today(),
-            who,
-            action,
-            case.map(CaseNumber::as_str),
-        )
-        .map(|_| ())
-        .map_err(|e| ApiError::internal(e.to_string()))
-}
 
 #[get("/cases")]
-fn list(who: Authorized, app: &State<App>) -> Result<Json<Vec<CaseSummary>>, ApiError> {
-    audit(app, &who.0.name, "list", None)?;
-    let mut out: Vec<CaseSummary> = app
-        .storage
-        .cases()?
-        .iter()
-        .filter(|(_, r)| who.0.sees(&r.destination))
-        .map(|(c, r)| summary(app, c, r))
-        .collect();
-    // Oldest first, so what is due first is on top.
-    out.sort_by(|a, b| a.received.cmp(&b.received).then(a.case.cmp(&b.case)));
-    Ok(Json(out))
+async fn list(who: Authorized, app: &State<App>) -> Result<Json<Vec<CaseSummary>>, ApiError> {
+    Ok(Json(cases::list(app, &who.0).await?))
 }
 
 #[get("/cases/<_case>")]
@@ -113,8 +34,12 @@ fn show(
     access: CaseAccess,
     app: &State<App>,
 ) -> Result<Json<CaseSummary>, ApiError> {
-    audit(app, &access.investigator.name, "view", Some(&access.case))?;
-    Ok(Json(summary(app, &access.case, &access.record)))
+    Ok(Json(cases::show(
+        app,
+        &access.investigator,
+        &access.case,
+        &access.record,
+    )?))
 }
 
 /// A streamed tar download with a file name.
@@ -166,111 +91,24 @@ impl Write for ChannelWriter {
     }
 }
 
-fn tar_header(size: u64, day: Day) -> tar::Header {
-    let mut h = tar::Header::new_ustar();
-    h.set_size(size);
-    h.set_mode(0o600);
-    // The day only, like every stamp Meldpunt writes.
-    let secs = crate::clock::midnight(day)
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    h.set_mtime(secs);
-    h.set_cksum();
-    h
-}
-
-fn write_tar(
-    storage: std::sync::Arc<crate::storage::Storage>,
-    case: CaseNumber,
-    record: CaseRecord,
-    summary: CaseSummary,
-    out: ChannelWriter,
-) -> Result<(), String> {
-    let mut files = vec![FileEntry {
-        path: "report.age".into(),
-        sha256: record.report.sha256.clone(),
-        size: record.report.size,
-    }];
-    for (i, a) in record.attachments.iter().enumerate() {
-        files.push(FileEntry {
-            path: format!("attachments/{i:03}.age"),
-            sha256: a.digest.sha256.clone(),
-            size: a.digest.size,
-        });
-    }
-    for (i, m) in record.thread.iter().enumerate() {
-        files.push(FileEntry {
-            path: format!("thread/{:04}-{}.age", i + 1, m.direction.as_str()),
-            sha256: m.digest.sha256.clone(),
-            size: m.digest.size,
-        });
-    }
-    let manifest =
-        serde_json::to_vec_pretty(&CaseManifest { summary, files }).map_err(|e| e.to_string())?;
-    let mut tar = tar::Builder::new(out);
-    let e = |e: io::Error| e.to_string();
-    tar.append_data(
-        &mut tar_header(manifest.len() as u64, record.updated),
-        "case.json",
-        manifest.as_slice(),
-    )
-    .map_err(e)?;
-    let report = storage.report(&case).map_err(|e| e.to_string())?;
-    tar.append_data(
-        &mut tar_header(report.len() as u64, record.received),
-        "report.age",
-        report.as_slice(),
-    )
-    .map_err(e)?;
-    for (i, a) in record.attachments.iter().enumerate() {
-        let path = storage.attachment_path(a).map_err(|e| e.to_string())?;
-        let file = std::fs::File::open(&path).map_err(e)?;
-        tar.append_data(
-            &mut tar_header(a.digest.size, record.received),
-            format!("attachments/{i:03}.age"),
-            io::Read::take(file, a.digest.size),
-        )
-        .map_err(e)?;
-    }
-    for (i, m) in record.thread.iter().enumerate() {
-        let bytes = storage.message(&case, i + 1).map_err(|e| e.to_string())?;
-        tar.append_data(
-            &mut tar_header(bytes.len() as u64, m.day),
-            format!("thread/{:04}-{}.age", i + 1, m.direction.as_str()),
-            bytes.as_slice(),
-        )
-        .map_err(e)?;
-    }
-    let mut out = tar.into_inner().map_err(e)?;
-    out.flush().map_err(e)
-}
-
 #[get("/cases/<_case>/download")]
-fn download(
+async fn download(
     _case: CaseNumber,
     access: CaseAccess,
     app: &State<App>,
 ) -> Result<TarDownload<impl rocket::futures::Stream<Item = Vec<u8>>>, ApiError> {
-    audit(
-        app,
-        &access.investigator.name,
-        "download",
-        Some(&access.case),
-    )?;
+    let download = cases::download(app, &access.investigator, access.case, access.record).await?;
+    let name = download.case.to_string();
     let (tx, rx) = mpsc::channel::<Vec<u8>>(4);
-    let storage = app.storage.clone();
-    let summary = summary(app, &access.case, &access.record);
-    let name = access.case.to_string();
-    let (case, record) = (access.case, access.record);
+    let app = app.inner().clone();
     rocket::tokio::task::spawn_blocking(move || {
         let writer = ChannelWriter {
             tx,
             buf: Vec::with_capacity(PIECE),
         };
-        if let Err(e) = write_tar(storage, case, record, summary, writer) {
+        if let Err(e) = download.write(&app, writer) {
             // The stream ends without the tar trailer: the client sees it is incomplete.
-            eprintln!("meldpunt-server: error: a case download stopped: {e}");
+            crate::log::error(format!("a case download stopped: {e}"));
         }
     });
     Ok(TarDownload {
@@ -289,27 +127,11 @@ async fn message(
     declared: ContentLength,
     data: Data<'_>,
     app: &State<App>,
-) -> Result<rocket::response::status::Custom<Json<crate::api::thread::Posted>>, ApiError> {
+) -> Result<Custom<Json<Posted>>, ApiError> {
     let bytes = read_limited(data, app.settings.max_message, declared.0).await?;
-    check_age(&bytes)?;
     let (seq, record) =
-        app.storage
-            .append_message(&access.case, Direction::ToReporter, &extends.0, &bytes)?;
-    app.storage.flush().await?;
-    audit(
-        app,
-        &access.investigator.name,
-        "message",
-        Some(&access.case),
-    )?;
+        cases::post(app, &access.investigator, &access.case, &extends.0, &bytes).await?;
     Ok(crate::api::thread::posted(seq, &record))
-}
-
-/// The body of a status change.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StatusChange {
-    status: CaseStatus,
 }
 
 #[post("/cases/<_case>/status", data = "<change>")]
@@ -319,16 +141,9 @@ async fn status(
     change: Json<StatusChange>,
     app: &State<App>,
 ) -> Result<Json<CaseSummary>, ApiError> {
-    let record = app.storage.set_status(&access.case, change.status)?;
-    app.storage.flush().await?;
-    let action = match change.status {
-        CaseStatus::Received => "status_received",
-        CaseStatus::Acknowledged => "status_acknowledged",
-        CaseStatus::Investigating => "status_investigating",
-        CaseStatus::Closed => "status_closed",
-    };
-    audit(app, &access.investigator.name, action, Some(&access.case))?;
-    Ok(Json(summary(app, &access.case, &record)))
+    Ok(Json(
+        cases::set_status(app, &access.investigator, &access.case, change.status).await?,
+    ))
 }
 
 /// What a shred returns.
@@ -343,9 +158,7 @@ async fn shred(
     access: CaseAccess,
     app: &State<App>,
 ) -> Result<Json<Shredded>, ApiError> {
-    app.storage.shred(&access.case)?;
-    app.storage.flush().await?;
-    audit(app, &access.investigator.name, "shred", Some(&access.case))?;
+    cases::shred(app, &access.investigator, &access.case).await?;
     Ok(Json(Shredded {
         shredded: access.case,
     }))

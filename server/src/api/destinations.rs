@@ -1,20 +1,11 @@
 //! `GET /api/v1/destinations`: where a report can go, with the fingerprints reporters
 //! can compare out of band.
 
+use meldpunt_wire::reporter::DestinationView;
 use rocket::serde::json::Json;
 use rocket::{get, routes, Route, State};
-use serde::Serialize;
 
 use crate::App;
-
-/// One destination as the reporter's page shows it.
-#[derive(Serialize)]
-pub struct DestinationView {
-    name: String,
-    description: String,
-    recipients: Vec<String>,
-    fingerprint: String,
-}
 
 #[get("/destinations")]
 fn list(app: &State<App>) -> Json<Vec<DestinationView>> {

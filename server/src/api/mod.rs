@@ -10,7 +10,7 @@ pub mod uploads;
 use rocket::Route;
 
 /// The mount point of every API route.
-pub const BASE: &str = "/api/v1";
+pub const BASE: &str = meldpunt_wire::API_BASE;
 
 /// Every API route.
 pub fn routes() -> Vec<Route> {

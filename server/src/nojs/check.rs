@@ -23,6 +23,8 @@ use super::{render, HtmlPage, Refusal, TEXT_LIMIT};
 use crate::guards::ContentLength;
 use crate::ids::CaseNumber;
 use crate::pages::LangParam;
+use crate::service::ServiceError;
+use crate::storage::StoreError;
 use crate::App;
 
 /// The largest code form (a code and little else).
@@ -47,29 +49,24 @@ fn code_error(e: &CodeError) -> Refusal {
     }
 }
 
-/// Derives the keys from the typed code, finds the case and reads its thread. Runs
-/// without awaiting anything: the keys never cross an await point.
-fn open(app: &App, typed: &str) -> Result<Opened, Refusal> {
+/// Derives the keys from the typed code, finds the case and reads its thread.
+async fn open(app: &App, typed: &str) -> Result<Opened, Refusal> {
     let mut reporter = Reporter::open(typed).map_err(|e| code_error(&e))?;
     let mailbox = reporter.credential().mailbox_id();
-    let Some((case, record)) = app.storage.case_for_mailbox(&mailbox)? else {
-        return Err(Refusal::new(Status::NotFound, "check_unknown"));
+    let stored = match crate::service::thread::stored(app, &mailbox).await {
+        Ok(t) => t,
+        Err(ServiceError::NoReport) => return Err(Refusal::new(Status::NotFound, "check_unknown")),
+        Err(e) => return Err(e.into()),
     };
-    let note = app.storage.note(&case)?;
-    let mut ciphertexts = Vec::with_capacity(record.thread.len());
-    for seq in 1..=record.thread.len() {
-        ciphertexts.push(app.storage.message(&case, seq)?);
-    }
     let served = ServedThread {
-        note: note.as_deref(),
-        report_sha256: &record.report.sha256,
-        messages: record
-            .thread
+        note: stored.note.as_deref(),
+        report_sha256: &stored.record.report.sha256,
+        messages: stored
+            .messages
             .iter()
-            .zip(&ciphertexts)
-            .map(|(m, ct)| ServedMessage {
-                labelled: m.direction,
-                day: Some(m.day),
+            .map(|(direction, day, ct)| ServedMessage {
+                labelled: *direction,
+                day: Some(*day),
                 ciphertext: ct,
             })
             .collect(),
@@ -79,8 +76,8 @@ fn open(app: &App, typed: &str) -> Result<Opened, Refusal> {
         .map_err(|_| Refusal::new(Status::BadGateway, "nojs_cannot_open"))?;
     Ok(Opened {
         reporter,
-        case,
-        status: record.status,
+        case: stored.case,
+        status: stored.record.status,
         thread,
     })
 }
@@ -174,7 +171,7 @@ async fn read(
         Ok(f) => f,
         Err(r) => return code_page(app, pages, lang.0, Some(r)),
     };
-    match open(app, field(&fields, "code")) {
+    match open(app, field(&fields, "code")).await {
         Ok(opened) => thread_page(app, pages, lang.0, Status::Ok, &opened, None, false, None),
         Err(r) => code_page(app, pages, lang.0, Some(r)),
     }
@@ -185,7 +182,7 @@ enum Sealed {
     /// Ready: the age file, the head it extends, the case.
     Ready(Vec<u8>, String, CaseNumber),
     /// Not sent; show the thread with this error (and the answer, to try again).
-    Refused(Opened, &'static str, Status),
+    Refused(Box<Opened>, &'static str, Status),
 }
 
 #[post("/<lang>/reply-nojs", data = "<data>")]
@@ -207,16 +204,19 @@ async fn reply(
         field(&fields, "head"),
         field(&fields, "text"),
     );
-    // Everything that holds the keys runs in this block, without awaiting.
     let (message, extends, case) = {
-        let sealed = (|| -> Result<Sealed, Refusal> {
-            let opened = open(app, code)?;
+        let sealed: Result<Sealed, Refusal> = async {
+            let opened = open(app, code).await?;
             if hex::encode(opened.thread.head) != seen_head {
-                return Ok(Sealed::Refused(opened, "check_stale", Status::Conflict));
+                return Ok(Sealed::Refused(
+                    Box::new(opened),
+                    "check_stale",
+                    Status::Conflict,
+                ));
             }
             if !opened.thread.can_reply {
                 return Ok(Sealed::Refused(
-                    opened,
+                    Box::new(opened),
                     "check_cannot_reply",
                     Status::Conflict,
                 ));
@@ -230,13 +230,14 @@ async fn reply(
                     opened.case.clone(),
                 )),
                 Err(AnswerError::ContainsReturnCode) => Ok(Sealed::Refused(
-                    opened,
+                    Box::new(opened),
                     "nojs_reply_contains_code",
                     Status::BadRequest,
                 )),
                 Err(e) => Err(Refusal::internal(format!("sealing an answer: {e}"))),
             }
-        })();
+        }
+        .await;
         match sealed {
             Ok(Sealed::Ready(message, extends, case)) => (message, extends, case),
             Ok(Sealed::Refused(opened, key, status)) => {
@@ -254,15 +255,22 @@ async fn reply(
             Err(r) => return code_page(app, pages, lang, Some(r)),
         }
     };
-    let posted = crate::api::thread::post_from_reporter(app, &case, &extends, &message).await;
+    let posted = crate::service::thread::post(
+        app,
+        &case,
+        meldpunt_crypto::Direction::FromReporter,
+        &extends,
+        &message,
+    )
+    .await;
     // Read the thread again, with the answer (or the message that arrived meanwhile).
-    let opened = match open(app, code) {
+    let opened = match open(app, code).await {
         Ok(o) => o,
         Err(r) => return code_page(app, pages, lang, Some(r)),
     };
     match posted {
         Ok(_) => thread_page(app, pages, lang, Status::Created, &opened, None, true, None),
-        Err(e) if e.status() == Status::Conflict => thread_page(
+        Err(ServiceError::Store(StoreError::StaleHead { .. })) => thread_page(
             app,
             pages,
             lang,
@@ -273,7 +281,7 @@ async fn reply(
             Some(text),
         ),
         Err(e) => {
-            let r = Refusal::from_api(e);
+            let r = Refusal::from_service(e);
             let key = r.key;
             thread_page(
                 app,

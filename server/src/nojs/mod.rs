@@ -31,7 +31,7 @@ use rocket::Route;
 use serde_json::Value;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::error::ApiError;
+use crate::service::ServiceError;
 use crate::App;
 use secret::SecretBuf;
 
@@ -149,26 +149,21 @@ impl Refusal {
         Self { status, key }
     }
 
-    /// From an error of the shared API code; a server fault goes to the operator's log
-    /// (its detail names no client and holds no plaintext).
-    pub fn from_api(e: ApiError) -> Self {
-        if let Some(detail) = e.detail() {
-            eprintln!("meldpunt-server: error: {detail}");
-        }
-        let key = match e.status() {
+    /// From an operation's error; a server fault goes to the operator's log (its
+    /// detail names no client and holds no plaintext).
+    pub fn from_service(e: ServiceError) -> Self {
+        let status = crate::error::ApiError::from(e).status();
+        let key = match status {
             Status::PayloadTooLarge => "nojs_too_large",
             Status::TooManyRequests => "nojs_busy",
             _ => "nojs_failed",
         };
-        Self {
-            status: e.status(),
-            key,
-        }
+        Self { status, key }
     }
 
     /// A fault of the server, logged without client or plaintext.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
-        eprintln!("meldpunt-server: error: {detail}");
+        crate::log::error(detail);
         Self::new(Status::InternalServerError, "nojs_failed")
     }
 
@@ -178,15 +173,15 @@ impl Refusal {
     }
 }
 
-impl From<ApiError> for Refusal {
-    fn from(e: ApiError) -> Self {
-        Self::from_api(e)
+impl From<ServiceError> for Refusal {
+    fn from(e: ServiceError) -> Self {
+        Self::from_service(e)
     }
 }
 
 impl From<crate::storage::StoreError> for Refusal {
     fn from(e: crate::storage::StoreError) -> Self {
-        Self::from_api(e.into())
+        Self::from_service(e.into())
     }
 }
 

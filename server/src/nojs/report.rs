@@ -27,6 +27,7 @@ use crate::guards::ContentLength;
 use crate::ids::CaseNumber;
 use crate::limits::ensure_disk;
 use crate::pages::LangParam;
+use crate::service::{reports, ServiceError};
 use crate::App;
 
 /// What the result page shows.
@@ -136,10 +137,10 @@ async fn receive(
         }),
         Err(refusal) => {
             // Whatever was encrypted before the refusal goes too.
-            if let Err(e) = app.storage.discard_session(&mailbox) {
-                eprintln!(
-                    "meldpunt-server: error: discarding an unfinished no-JavaScript upload: {e}"
-                );
+            if let Err(e) = app.storage.discard_session(&mailbox).await {
+                crate::log::error(format!(
+                    "discarding an unfinished no-JavaScript upload: {e}"
+                ));
             }
             Err(refusal)
         }
@@ -228,31 +229,33 @@ async fn read_and_file(
     };
     let report = seal_report(&content, keys, &to.destination).map_err(Refusal::internal)?;
     drop(content);
-    let filed =
-        crate::api::reports::file_report(app, mailbox, &to.destination.name, &report).await?;
+    let filed = reports::file(app, mailbox, &to.destination.name, &report).await?;
     // The note to self, as the browser seals it: where replies go.
     let note = ReporterNote::for_report(&to.destination, &report, date);
     let stored = match seal_reporter_note(&note, keys) {
-        Ok(note) => crate::api::reports::store_note(app, &filed.case, &note).await,
-        Err(e) => Err(crate::error::ApiError::internal(format!(
+        Ok(note) => reports::store_note(app, &filed.case, &note).await,
+        Err(e) => Err(ServiceError::Internal(format!(
             "sealing a note to self: {e}"
         ))),
     };
     // The report is filed: the reporter gets the code even if the note failed (replies
     // then wait for a bureau message that names its recipients).
     if let Err(e) = stored {
-        eprintln!(
-            "meldpunt-server: error: a no-JavaScript report was filed without its note to self: {}",
-            e.detail().unwrap_or(e.message())
-        );
+        let detail = match &e {
+            ServiceError::Internal(detail) => detail.clone(),
+            other => other.to_string(),
+        };
+        crate::log::error(format!(
+            "a no-JavaScript report was filed without its note to self: {detail}"
+        ));
     }
     let documents = filed.record.attachments.len();
     Ok((filed.case, filed.record.received, documents))
 }
 
 /// Encrypts one document (held whole in memory, see the module docs of `nojs`) into the
-/// next attachment file of the mailbox's upload session, and finishes it there, as the
-/// browser's chunked upload would.
+/// next attachment of the mailbox's upload session, slice by slice as the browser would,
+/// and finishes it there.
 async fn store_document(
     app: &App,
     mailbox: &MailboxId,
@@ -261,9 +264,11 @@ async fn store_document(
     mut file_name: Zeroizing<String>,
     bytes: SecretBuf,
 ) -> Result<AttachmentEntry, Refusal> {
+    /// Plaintext encrypted per step: the ciphertext of one step is held at a time.
+    const SLICE: usize = 1024 * 1024;
     let size = bytes.len() as u64;
     if size > app.limiter.bytes_left()? {
-        return Err(crate::limits::Limiter::over_budget().into());
+        return Err(ServiceError::Busy.into());
     }
     ensure_disk(
         app.storage.free_space()?,
@@ -271,41 +276,39 @@ async fn store_document(
         app.settings.min_free_disk.as_u64(),
     )?;
     if n == 0 {
-        app.storage.open_session(mailbox)?;
+        app.storage.open_session(mailbox).await?;
     }
-    let (path, _) = app
+    let mut writer = app
         .storage
-        .attachment(mailbox, n, true, app.settings.max_attachments)?;
+        .write_attachment(mailbox, n, app.settings.max_attachments)
+        .await?;
+    // Encrypted on a blocking thread (age's streaming writer), handed over in pieces.
+    let (tx, mut rx) = rocket::tokio::sync::mpsc::channel::<Vec<u8>>(4);
     let recipients = to.destination.recipients().to_vec();
-    let file = path.clone();
-    let digest = rocket::tokio::task::spawn_blocking(move || -> Result<_, String> {
-        let out = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&file)
-            .map_err(|e| format!("opening an attachment file: {e}"))?;
-        let mut out = std::io::BufWriter::new(out);
+    let encrypting = rocket::tokio::task::spawn_blocking(move || {
+        let mut out = std::io::BufWriter::with_capacity(SLICE, PieceSender(tx));
         let digest = encrypt_attachment(&recipients, bytes.as_slice(), size, &mut out)
             .map_err(|e| format!("encrypting a document: {e}"))?;
         out.flush()
-            .map_err(|e| format!("writing an attachment file: {e}"))?;
+            .map_err(|e| format!("encrypting a document: {e}"))?;
         // The plaintext is wiped here, as soon as it is encrypted.
         drop(bytes);
-        Ok(digest)
-    })
-    .await
-    .map_err(Refusal::internal)?
-    .map_err(Refusal::internal)?;
-    let storage = app.storage.clone();
-    let hashed = path.clone();
-    let stored = rocket::tokio::task::spawn_blocking(move || storage.digest_file(&hashed))
+        Ok::<_, String>(digest)
+    });
+    while let Some(piece) = rx.recv().await {
+        writer.write(&piece).await?;
+    }
+    let digest = encrypting
         .await
-        .map_err(Refusal::internal)??;
+        .map_err(Refusal::internal)?
+        .map_err(Refusal::internal)?;
+    writer.keep().await?;
+    let stored = crate::service::uploads::finish(app, mailbox, n).await?;
     if stored.sha256 != hex::encode(digest.sha256) || stored.size != digest.size {
         return Err(Refusal::internal(
             "an attachment file does not hold what was encrypted",
         ));
     }
-    app.storage.finish_attachment(mailbox, n, stored)?;
     app.limiter.charge_bytes(size);
     Ok(AttachmentEntry {
         name: std::mem::take(&mut *file_name),
@@ -313,6 +316,21 @@ async fn store_document(
         ciphertext_size: digest.size,
         ciphertext_sha256: hex::encode(digest.sha256),
     })
+}
+
+/// Hands the encrypted pieces from the blocking thread to the request's task.
+struct PieceSender(rocket::tokio::sync::mpsc::Sender<Vec<u8>>);
+
+impl Write for PieceSender {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .blocking_send(buf.to_vec())
+            .map_err(|_| std::io::Error::other("the request ended"))?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The routes of this page.

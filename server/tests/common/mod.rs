@@ -162,3 +162,12 @@ pub fn all_files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
+
+/// Runs one storage call to completion (storage is async; these tests are not).
+pub fn wait<T>(f: impl std::future::Future<Output = T>) -> T {
+    rocket::tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(f)
+}

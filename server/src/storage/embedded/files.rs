@@ -3,15 +3,14 @@
 //! Attachments can be gigabytes, so they live beside sled as plain files, written in
 //! chunks and synced when the upload finishes.
 
-use std::fs::{File, FileTimes, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use sha2::{Digest as _, Sha256};
 
-use super::records::Digest;
 use crate::ids::FileId;
+use crate::storage::records::Digest;
 
 /// The directory attachment files live in.
 pub fn dir(data_dir: &Path) -> PathBuf {
@@ -78,44 +77,5 @@ pub fn remove(path: &Path) -> io::Result<()> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
-    }
-}
-
-/// Sets file times to one moment (midnight of the day), so stored files do not tell
-/// when in the day something arrived.
-#[derive(Clone, Copy)]
-pub struct FileDay(pub SystemTime);
-
-impl FileDay {
-    fn times(self) -> FileTimes {
-        FileTimes::new().set_accessed(self.0).set_modified(self.0)
-    }
-
-    /// Stamps an open file.
-    pub fn apply_file(self, file: &File) -> io::Result<()> {
-        file.set_times(self.times())
-    }
-
-    /// Stamps one path (file or directory). Errors are ignored: a file may vanish
-    /// between listing and stamping.
-    pub fn apply(self, path: &Path) {
-        if let Ok(f) = File::open(path) {
-            let _ = f.set_times(self.times());
-        }
-    }
-
-    /// Stamps a directory, everything in it, recursively (sled's few files).
-    pub fn apply_tree(self, path: &Path) {
-        if let Ok(entries) = std::fs::read_dir(path) {
-            for e in entries.flatten() {
-                let p = e.path();
-                if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                    self.apply_tree(&p);
-                } else {
-                    self.apply(&p);
-                }
-            }
-        }
-        self.apply(path);
     }
 }

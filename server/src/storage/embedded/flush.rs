@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use rocket::tokio::sync::oneshot;
 
-use super::files::FileDay;
 use crate::clock::Clock;
+use crate::clock::FileDay;
 
 type Waiter = oneshot::Sender<Result<(), String>>;
 
@@ -30,7 +30,12 @@ impl Flusher {
     /// Starts the flushing thread for `db`. On every flush the directories `dirs` are
     /// synced and stamped with the day, and so is everything below `scrub` that changed
     /// since the flush before.
-    pub fn start(db: sled::Db, dirs: Vec<PathBuf>, scrub: Vec<PathBuf>, clock: Clock) -> Self {
+    pub fn start(
+        db: sled::Db,
+        dirs: Vec<PathBuf>,
+        scrub: Vec<PathBuf>,
+        clock: Clock,
+    ) -> io::Result<Self> {
         let (tx, rx) = mpsc::channel::<Waiter>();
         let flushes = Arc::new(AtomicU64::new(0));
         let count = flushes.clone();
@@ -47,9 +52,8 @@ impl Flusher {
                         let _ = w.send(result.clone());
                     }
                 }
-            })
-            .expect("a thread can be started");
-        Self { tx, flushes }
+            })?;
+        Ok(Self { tx, flushes })
     }
 
     /// Waits until everything written before the call is on disk.
@@ -79,7 +83,7 @@ fn flush_once(
     // sled rewrites its files, and new files change their directory, which stamps them
     // with the exact time; put them back to the day. (The inode change time cannot be
     // set from user space: see CONFIG.md.)
-    let day = FileDay(crate::clock::midnight(clock.today()));
+    let day = FileDay::of(clock.today());
     for path in scrub {
         sync_changed_tree(path, day).map_err(|e| format!("syncing {}: {e}", path.display()))?;
     }
