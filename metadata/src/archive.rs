@@ -210,15 +210,8 @@ fn kept_message(format: Format, e: &CleanError) -> (WarningKind, String) {
         CleanError::Corrupt { .. } => WarningKind::Corrupt,
         _ => WarningKind::MemberKept,
     };
-    let what = if format == Format::Unknown {
-        "a file".to_string()
-    } else {
-        format!("a {}", format.description())
-    };
-    (
-        kind,
-        format!("This is {what} whose hidden data could not be removed ({e}). It is kept as it is."),
-    )
+    let _ = format;
+    (kind, format!("Kept as it is: {e}."))
 }
 
 /// Copies a member as it is (compressed bytes untouched), with a neutral time.

@@ -334,7 +334,8 @@ fn png_text(ctx: &mut Ctx, kind: &[u8; 4], c: &[u8]) -> bool {
         }
     };
     let kind = match keyword.as_str() {
-        "Author" => FindingKind::Author,
+        "Author" | "Artist" => FindingKind::Author,
+        "Make" | "Model" => FindingKind::CameraModel,
         "Software" => FindingKind::Software,
         "Comment" => FindingKind::Comment,
         "Title" => FindingKind::Title,

@@ -98,6 +98,16 @@ pub(crate) fn pdf(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, CleanE
         if dict.has(b"Metadata") {
             remove.push(b"Metadata");
         }
+        if name(dict, b"Type") == Some(b"Catalog") && dict.has(b"AdditionalStreams") {
+            // LibreOffice's hybrid PDF: the whole editable source document, with all its
+            // own metadata, rides along.
+            ctx.find(
+                FindingKind::EmbeddedFile,
+                "the editable source document (LibreOffice hybrid PDF)",
+                true,
+            );
+            remove.push(b"AdditionalStreams");
+        }
         if dict.has(b"PieceInfo") {
             ctx.find(FindingKind::OtherMetadata, "application data (PieceInfo)", true);
             remove.push(b"PieceInfo");

@@ -339,7 +339,11 @@ pub(crate) fn rewrite(ctx: &mut Ctx, format: Format, data: &[u8], part: Part<'_>
             };
             if done {
                 if let Some(Skipping { kind: Some(kind), label, text, .. }) = skipping.take() {
-                    ctx.find(kind, &join(&label, &text), true);
+                    // Empty elements are dropped too, but name nothing.
+                    let value = join(&label, &text);
+                    if !value.is_empty() {
+                        ctx.find(kind, &value, true);
+                    }
                 }
             }
             continue;
@@ -409,8 +413,9 @@ pub(crate) fn rewrite(ctx: &mut Ctx, format: Format, data: &[u8], part: Part<'_>
             Event::Empty(e) => match element_action(part, &stack, &e) {
                 Action::Drop(kind) => {
                     changed = true;
-                    if let Some(kind) = kind {
-                        ctx.find(kind, &label(&e), true);
+                    let value = label(&e);
+                    if let (Some(kind), false) = (kind, value.is_empty()) {
+                        ctx.find(kind, &value, true);
                     }
                 }
                 Action::Keep | Action::ReplaceText(..) => {
