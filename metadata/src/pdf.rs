@@ -72,6 +72,19 @@ pub(crate) fn pdf(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, CleanE
         }
     }
 
+    // LibreOffice's hybrid PDF: the whole editable source document, with all its own
+    // metadata, rides along (in the trailer).
+    if doc.trailer.has(b"AdditionalStreams") {
+        ctx.find(
+            FindingKind::EmbeddedFile,
+            "the editable source document (LibreOffice hybrid PDF)",
+            true,
+        );
+    }
+    if let Ok(sum) = doc.trailer.get(b"DocChecksum") {
+        ctx.find(FindingKind::DocumentId, &text(sum), true);
+    }
+
     // Every object: metadata streams, /Metadata and private-data keys, annotation
     // authors, embedded files.
     let mut metadata_streams = Vec::new();
@@ -97,16 +110,6 @@ pub(crate) fn pdf(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, CleanE
         let mut remove: Vec<&[u8]> = Vec::new();
         if dict.has(b"Metadata") {
             remove.push(b"Metadata");
-        }
-        if name(dict, b"Type") == Some(b"Catalog") && dict.has(b"AdditionalStreams") {
-            // LibreOffice's hybrid PDF: the whole editable source document, with all its
-            // own metadata, rides along.
-            ctx.find(
-                FindingKind::EmbeddedFile,
-                "the editable source document (LibreOffice hybrid PDF)",
-                true,
-            );
-            remove.push(b"AdditionalStreams");
         }
         if dict.has(b"PieceInfo") {
             ctx.find(FindingKind::OtherMetadata, "application data (PieceInfo)", true);
@@ -170,6 +173,8 @@ pub(crate) fn pdf(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, CleanE
 
     doc.trailer.remove(b"Info");
     doc.trailer.remove(b"ID");
+    doc.trailer.remove(b"AdditionalStreams");
+    doc.trailer.remove(b"DocChecksum");
     if let Some(id) = info_id {
         doc.objects.remove(&id);
     }
