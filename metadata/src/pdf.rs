@@ -18,6 +18,14 @@ const MAX_XMP: u64 = 1024 * 1024;
 const NOT_AUTHORED: &[&[u8]] = &[b"Widget", b"Link"];
 
 pub(crate) fn pdf(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, CleanError> {
+    // lopdf's parser recurses into nested arrays and dictionaries: a file nested deeper
+    // than any real one would overflow the stack (an abort, in WebAssembly too).
+    if !nesting_ok(bytes, true) {
+        return Err(CleanError::Corrupt {
+            format: Format::Pdf,
+            detail: format!("arrays or dictionaries nested deeper than {MAX_NESTING}"),
+        });
+    }
     let mut doc = Document::load_mem(bytes).map_err(|e| CleanError::Corrupt {
         format: Format::Pdf,
         detail: e.to_string(),
@@ -218,6 +226,91 @@ fn xmp_content(stream: &lopdf::Stream) -> Option<Vec<u8>> {
             Some(out)
         }
     }
+}
+
+/// How deep arrays and dictionaries may nest (real files stay well below 20).
+const MAX_NESTING: usize = 64;
+/// At most this much of all object streams together is unpacked for the nesting check.
+const MAX_OBJECT_STREAMS: u64 = 256 * 1024 * 1024;
+
+/// Checks that arrays and dictionaries nest at most [`MAX_NESTING`] deep, skipping
+/// comments, strings and stream data, and looking into (Flate-compressed) object streams,
+/// whose objects lopdf parses too.
+fn nesting_ok(bytes: &[u8], look_into_object_streams: bool) -> bool {
+    let mut budget = MAX_OBJECT_STREAMS;
+    let mut depth = 0usize;
+    let mut object_start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'(' => {
+                // A literal string: balanced parentheses, backslash escapes.
+                let mut level = 0usize;
+                while i < bytes.len() {
+                    match bytes[i] {
+                        b'\\' => i += 1,
+                        b'(' => level += 1,
+                        b')' => {
+                            level -= 1;
+                            if level == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            }
+            b'[' => depth += 1,
+            b']' => depth = depth.saturating_sub(1),
+            b'<' if bytes.get(i + 1) == Some(&b'<') => {
+                depth += 1;
+                i += 1;
+            }
+            b'>' if bytes.get(i + 1) == Some(&b'>') => {
+                depth = depth.saturating_sub(1);
+                i += 1;
+            }
+            b'o' if bytes[i..].starts_with(b"obj") => object_start = i,
+            b's' if bytes[i..].starts_with(b"stream") && !bytes[..i].ends_with(b"end") => {
+                let data_start = i + 6;
+                let end = find(&bytes[data_start..], b"endstream").map_or(bytes.len(), |e| data_start + e);
+                let dict = &bytes[object_start.min(i)..i];
+                if look_into_object_streams
+                    && find(dict, b"/ObjStm").is_some()
+                    && find(dict, b"/FlateDecode").is_some()
+                {
+                    let data = &bytes[data_start..end];
+                    let data = data.strip_prefix(b"\r\n").or_else(|| data.strip_prefix(b"\n")).unwrap_or(data);
+                    let mut inflated = Vec::new();
+                    let _ = flate2::read::ZlibDecoder::new(data)
+                        .take(budget)
+                        .read_to_end(&mut inflated);
+                    budget = budget.saturating_sub(inflated.len() as u64);
+                    if !nesting_ok(&inflated, false) {
+                        return false;
+                    }
+                }
+                i = end + 9;
+                continue;
+            }
+            _ => {}
+        }
+        if depth > MAX_NESTING {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Objects not reachable from the trailer (iterative: no recursion on deep files).
