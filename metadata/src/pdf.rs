@@ -319,11 +319,9 @@ fn unreachable(doc: &Document) -> Vec<ObjectId> {
     let mut stack: Vec<&Object> = doc.trailer.iter().map(|(_, v)| v).collect();
     while let Some(object) = stack.pop() {
         match object {
-            Object::Reference(id) => {
-                if seen.insert(*id) {
-                    if let Some(o) = doc.objects.get(id) {
-                        stack.push(o);
-                    }
+            Object::Reference(id) if seen.insert(*id) => {
+                if let Some(o) = doc.objects.get(id) {
+                    stack.push(o);
                 }
             }
             Object::Array(items) => stack.extend(items.iter()),
