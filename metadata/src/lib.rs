@@ -100,7 +100,7 @@ impl Inspection {
 pub fn inspect(file_name: &str, bytes: &[u8]) -> Inspection {
     let mut ctx = Ctx::new(Mode::Inspect);
     let format = detect::detect(file_name, bytes);
-    if let Err(e) = process(&mut ctx, format, file_name, bytes) {
+    if let Err(e) = process(&mut ctx, format, bytes) {
         ctx.warn_error(format, &e);
     }
     ctx.warn(WarningKind::VisibleContent, VISIBLE_CONTENT_NOTE.to_string());
@@ -201,7 +201,7 @@ impl std::error::Error for CleanError {}
 pub fn clean(file_name: &str, bytes: &[u8]) -> Result<Cleaned, CleanError> {
     let mut ctx = Ctx::new(Mode::Clean);
     let format = detect::detect(file_name, bytes);
-    let new = process(&mut ctx, format, file_name, bytes)?;
+    let new = process(&mut ctx, format, bytes)?;
     ctx.warn(WarningKind::VisibleContent, VISIBLE_CONTENT_NOTE.to_string());
     let removed = report::kinds_of(ctx.findings().iter().filter(|f| f.removable));
     let (_, warnings) = ctx.into_parts();
@@ -215,12 +215,7 @@ pub fn clean(file_name: &str, bytes: &[u8]) -> Result<Cleaned, CleanError> {
 
 /// Inspects or cleans one file (or member) of a known format. `Ok(None)`: nothing
 /// changed (always so when inspecting).
-fn process(
-    ctx: &mut Ctx,
-    format: Format,
-    name: &str,
-    bytes: &[u8],
-) -> Result<Option<Vec<u8>>, CleanError> {
+fn process(ctx: &mut Ctx, format: Format, bytes: &[u8]) -> Result<Option<Vec<u8>>, CleanError> {
     if ctx.depth > MAX_DEPTH {
         return Err(CleanError::TooLarge {
             limit: "files nested too deeply",
@@ -243,10 +238,7 @@ fn process(
         }
         Format::Zip => archive::zip(ctx, format, bytes, archive::Container::Plain),
         Format::Text => Ok(None),
-        Format::Unknown => {
-            let _ = name;
-            Err(CleanError::UnknownFormat)
-        }
+        Format::Unknown => Err(CleanError::UnknownFormat),
         _ => Err(CleanError::Unsupported { format }),
     }
 }
@@ -260,7 +252,54 @@ pub(crate) fn process_nested(
 ) -> (Format, Result<Option<Vec<u8>>, CleanError>) {
     let format = detect::detect(name, bytes);
     ctx.depth += 1;
-    let result = process(ctx, format, name, bytes);
+    let result = process(ctx, format, bytes);
     ctx.depth -= 1;
     (format, result)
+}
+
+/// Entry points for the fuzz targets (feature `fuzzing`, never in a product).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::collections::BTreeSet;
+
+    use crate::archive::Container;
+    use crate::report::{Ctx, Mode};
+    use crate::{office, xml, CleanError, Format};
+
+    /// The XML parts the rules know, by the member name they have in their container.
+    pub const PARTS: &[&str] = &[
+        "docProps/core.xml",
+        "docProps/app.xml",
+        "docProps/custom.xml",
+        "word/document.xml",
+        "word/settings.xml",
+        "word/_rels/document.xml.rels",
+        "[Content_Types].xml",
+        "xl/comments1.xml",
+        "xl/persons/person.xml",
+        "xl/workbook.xml",
+        "ppt/commentAuthors.xml",
+        "meta.xml",
+        "settings.xml",
+        "content.xml",
+        "META-INF/manifest.xml",
+    ];
+
+    /// Cleans one XML part as the container would; returns the number of removable
+    /// findings reported and the new part (if it changed).
+    pub fn clean_xml_part(name: &str, data: &[u8]) -> (usize, Result<Option<Vec<u8>>, CleanError>) {
+        let odf = matches!(name, "meta.xml" | "settings.xml" | "content.xml" | "META-INF/manifest.xml");
+        let container = if odf { Container::Odf } else { Container::Ooxml };
+        let removed: BTreeSet<String> = ["word/people.xml", "docProps/thumbnail.jpeg", "Thumbnails/thumbnail.png"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut ctx = Ctx::new(Mode::Clean);
+        let result = match office::part_for(container, name, &removed) {
+            Some(part) => xml::rewrite(&mut ctx, Format::Docx, data, part),
+            None => Ok(None),
+        };
+        (ctx.removable_count(), result)
+    }
 }
