@@ -528,3 +528,59 @@ fn push_text(buf: &mut String, event: &Event<'_>) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Mode;
+    use proptest::prelude::*;
+
+    const WORD: &str = r#"<?xml version="1.0"?><w:document xmlns:w="w"><w:body><w:p w:rsidR="00AB12CD"><w:ins w:author="Klaas" w:date="2026-11-22T10:00:00Z"><w:r><w:t>Hello &amp; bye</w:t></w:r></w:ins></w:p><w:rsids><w:rsid w:val="1"/></w:rsids></w:body></w:document>"#;
+    const ODF: &str = r#"<office:document-content xmlns:office="o" xmlns:dc="d"><office:annotation><dc:creator>Marie</dc:creator><dc:date>2026</dc:date></office:annotation><office:meta><dc:creator>x</dc:creator><meta:document-statistic/></office:meta></office:document-content>"#;
+
+    fn run(part: Part<'_>, data: &[u8]) -> (usize, Result<Option<Vec<u8>>, CleanError>) {
+        let mut ctx = Ctx::new(Mode::Clean);
+        let r = rewrite(&mut ctx, Format::Docx, data, part);
+        (ctx.removable_count(), r)
+    }
+
+    fn idempotent(part: Part<'_>, data: &[u8]) {
+        if let (_, Ok(Some(out))) = run(part, data) {
+            let (left, again) = run(part, &out);
+            assert!(again.is_ok(), "{again:?}");
+            assert_eq!(left, 0, "{}", String::from_utf8_lossy(&out));
+        }
+    }
+
+    #[test]
+    fn relationship_targets_resolve_against_their_folder() {
+        assert_eq!(resolve("word/", "people.xml"), "word/people.xml");
+        assert_eq!(resolve("word/", "../docProps/thumbnail.jpeg"), "docProps/thumbnail.jpeg");
+        assert_eq!(resolve("", "/docProps/thumbnail.jpeg"), "docProps/thumbnail.jpeg");
+        assert_eq!(resolve("", "./docProps/thumbnail.jpeg"), "docProps/thumbnail.jpeg");
+    }
+
+    #[test]
+    fn unchanged_parts_are_not_rewritten() {
+        let plain = r#"<w:document xmlns:w="w"><w:body><w:p><w:r><w:t>Hi</w:t></w:r></w:p></w:body></w:document>"#;
+        assert!(matches!(run(Part::Word, plain.as_bytes()), (0, Ok(None))));
+    }
+
+    proptest! {
+        #[test]
+        fn mutated_parts_never_panic_and_clean_once(
+            odf in any::<bool>(),
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+        ) {
+            let (part, text) = if odf { (Part::OdfContent, ODF) } else { (Part::Word, WORD) };
+            let mut data = text.as_bytes().to_vec();
+            for (at, value) in edits {
+                let i = at.index(data.len());
+                data[i] = value;
+            }
+            idempotent(part, &data);
+            idempotent(Part::OdfMeta, &data);
+            idempotent(Part::OoxmlProps, &data);
+        }
+    }
+}
