@@ -20,11 +20,22 @@ const NOT_AUTHORED: &[&[u8]] = &[b"Widget", b"Link"];
 pub(crate) fn pdf(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, CleanError> {
     // lopdf's parser recurses into nested arrays and dictionaries: a file nested deeper
     // than any real one would overflow the stack (an abort, in WebAssembly too).
-    if !nesting_ok(bytes, true) {
-        return Err(CleanError::Corrupt {
-            format: Format::Pdf,
-            detail: format!("arrays or dictionaries nested deeper than {MAX_NESTING}"),
-        });
+    // Object streams are unpacked (by lopdf, without a limit) to read the objects in
+    // them: a PDF whose object streams unpack to more than MAX_OBJECT_STREAMS is refused.
+    let mut budget = MAX_OBJECT_STREAMS;
+    match nesting_ok(bytes, Some(&mut budget)) {
+        Nesting::Ok => {}
+        Nesting::TooDeep => {
+            return Err(CleanError::Corrupt {
+                format: Format::Pdf,
+                detail: format!("arrays or dictionaries nested deeper than {MAX_NESTING}"),
+            })
+        }
+        Nesting::TooLarge => {
+            return Err(CleanError::TooLarge {
+                limit: "the PDF's object streams unpack to more than 64 MiB",
+            })
+        }
     }
     let mut doc = Document::load_mem(bytes).map_err(|e| CleanError::Corrupt {
         format: Format::Pdf,
@@ -230,14 +241,20 @@ fn xmp_content(stream: &lopdf::Stream) -> Option<Vec<u8>> {
 
 /// How deep arrays and dictionaries may nest (real files stay well below 20).
 const MAX_NESTING: usize = 64;
-/// At most this much of all object streams together is unpacked for the nesting check.
-const MAX_OBJECT_STREAMS: u64 = 256 * 1024 * 1024;
+/// At most this much of all object streams together may be unpacked.
+const MAX_OBJECT_STREAMS: u64 = 64 * 1024 * 1024;
+
+/// The outcome of the nesting check.
+enum Nesting {
+    Ok,
+    TooDeep,
+    TooLarge,
+}
 
 /// Checks that arrays and dictionaries nest at most [`MAX_NESTING`] deep, skipping
 /// comments, strings and stream data, and looking into (Flate-compressed) object streams,
 /// whose objects lopdf parses too.
-fn nesting_ok(bytes: &[u8], look_into_object_streams: bool) -> bool {
-    let mut budget = MAX_OBJECT_STREAMS;
+fn nesting_ok(bytes: &[u8], mut object_streams: Option<&mut u64>) -> Nesting {
     let mut depth = 0usize;
     let mut object_start = 0;
     let mut i = 0;
@@ -281,19 +298,25 @@ fn nesting_ok(bytes: &[u8], look_into_object_streams: bool) -> bool {
                 let data_start = i + 6;
                 let end = find(&bytes[data_start..], b"endstream").map_or(bytes.len(), |e| data_start + e);
                 let dict = &bytes[object_start.min(i)..i];
-                if look_into_object_streams
-                    && find(dict, b"/ObjStm").is_some()
-                    && find(dict, b"/FlateDecode").is_some()
-                {
-                    let data = &bytes[data_start..end];
-                    let data = data.strip_prefix(b"\r\n").or_else(|| data.strip_prefix(b"\n")).unwrap_or(data);
-                    let mut inflated = Vec::new();
-                    let _ = flate2::read::ZlibDecoder::new(data)
-                        .take(budget)
-                        .read_to_end(&mut inflated);
-                    budget = budget.saturating_sub(inflated.len() as u64);
-                    if !nesting_ok(&inflated, false) {
-                        return false;
+                if let Some(budget) = object_streams.as_deref_mut() {
+                    if find(dict, b"/ObjStm").is_some() && find(dict, b"/FlateDecode").is_some() {
+                        let data = &bytes[data_start..end];
+                        let data = data
+                            .strip_prefix(b"\r\n")
+                            .or_else(|| data.strip_prefix(b"\n"))
+                            .unwrap_or(data);
+                        let mut inflated = Vec::new();
+                        let _ = flate2::read::ZlibDecoder::new(data)
+                            .take(*budget + 1)
+                            .read_to_end(&mut inflated);
+                        if inflated.len() as u64 > *budget {
+                            return Nesting::TooLarge;
+                        }
+                        *budget -= inflated.len() as u64;
+                        match nesting_ok(&inflated, None) {
+                            Nesting::Ok => {}
+                            other => return other,
+                        }
                     }
                 }
                 i = end + 9;
@@ -302,11 +325,11 @@ fn nesting_ok(bytes: &[u8], look_into_object_streams: bool) -> bool {
             _ => {}
         }
         if depth > MAX_NESTING {
-            return false;
+            return Nesting::TooDeep;
         }
         i += 1;
     }
-    true
+    Nesting::Ok
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -450,5 +473,34 @@ mod tests {
         let mut again = Ctx::new(Mode::Clean);
         assert!(pdf(&mut again, &out).unwrap().is_none(), "{:?}", again.findings());
         assert!(again.findings().iter().all(|f| !f.removable));
+    }
+
+    fn with_object_stream(content: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(content).unwrap();
+        let data = z.finish().unwrap();
+        let mut pdf = b"%PDF-1.5\n5 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode >>\nstream\n".to_vec();
+        pdf.extend_from_slice(&data);
+        pdf.extend_from_slice(b"\nendstream\nendobj\n");
+        pdf
+    }
+
+    #[test]
+    fn nesting_and_size_are_checked_inside_object_streams() {
+        let mut budget = MAX_OBJECT_STREAMS;
+        assert!(matches!(nesting_ok(&with_object_stream(b"1 0 [[[ ]]]"), Some(&mut budget)), Nesting::Ok));
+        let deep = vec![b'['; 10_000];
+        assert!(matches!(nesting_ok(&with_object_stream(&deep), Some(&mut budget)), Nesting::TooDeep));
+        let big = vec![b' '; usize::try_from(MAX_OBJECT_STREAMS).unwrap() + 1];
+        let bomb = with_object_stream(&big);
+        assert!(bomb.len() < 1024 * 1024);
+        let mut ctx = Ctx::new(Mode::Inspect);
+        assert!(matches!(pdf(&mut ctx, &bomb), Err(CleanError::TooLarge { .. })));
+        // Brackets in strings, comments and plain streams do not count.
+        let mut flat = b"%PDF-1.4\n(((((( [[[[ )))))) % [[[[[[\n1 0 obj << /Length 3 >>\nstream\n".to_vec();
+        flat.extend(vec![b'['; 1000]);
+        flat.extend_from_slice(b"\nendstream\nendobj\n");
+        assert!(matches!(nesting_ok(&flat, Some(&mut budget)), Nesting::Ok));
     }
 }
