@@ -33,7 +33,7 @@ pub(crate) fn pdf(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, CleanE
         }
         Nesting::TooLarge => {
             return Err(CleanError::TooLarge {
-                limit: "the PDF's object streams unpack to more than 64 MiB",
+                limit: "the PDF's object and cross-reference streams unpack to more than 64 MiB",
             })
         }
     }
@@ -299,7 +299,11 @@ fn nesting_ok(bytes: &[u8], mut object_streams: Option<&mut u64>) -> Nesting {
                 let end = find(&bytes[data_start..], b"endstream").map_or(bytes.len(), |e| data_start + e);
                 let dict = &bytes[object_start.min(i)..i];
                 if let Some(budget) = object_streams.as_deref_mut() {
-                    if find(dict, b"/ObjStm").is_some() && find(dict, b"/FlateDecode").is_some() {
+                    let object_stream = find(dict, b"/ObjStm").is_some();
+                    // Cross-reference streams are unpacked by lopdf too (their binary
+                    // content is not checked for nesting).
+                    let xref_stream = find(dict, b"/XRef").is_some();
+                    if (object_stream || xref_stream) && find(dict, b"/FlateDecode").is_some() {
                         let data = &bytes[data_start..end];
                         let data = data
                             .strip_prefix(b"\r\n")
@@ -313,9 +317,11 @@ fn nesting_ok(bytes: &[u8], mut object_streams: Option<&mut u64>) -> Nesting {
                             return Nesting::TooLarge;
                         }
                         *budget -= inflated.len() as u64;
-                        match nesting_ok(&inflated, None) {
-                            Nesting::Ok => {}
-                            other => return other,
+                        if object_stream {
+                            match nesting_ok(&inflated, None) {
+                                Nesting::Ok => {}
+                                other => return other,
+                            }
                         }
                     }
                 }
