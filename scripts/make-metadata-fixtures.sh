@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes the test fixtures of the metadata crate (metadata/tests/fixtures/) with real
-# producers: LibreOffice (ODT, DOCX, ODS, XLSX, ODP, PPTX, PDF), libjpeg-turbo's cjpeg,
+# producers: LibreOffice (ODT, DOCX, XLSX, PPTX, PDF), qpdf, libjpeg-turbo's cjpeg,
 # libwebp's cwebp and exiftool (EXIF, GPS, XMP, IPTC). The fixtures are committed: the
 # tests only read them (and need exiftool to check them, not LibreOffice).
 # Usage: scripts/make-metadata-fixtures.sh   (installs what it needs with apt)
@@ -19,6 +19,7 @@ command -v cjpeg >/dev/null 2>&1 || missing+=(libjpeg-turbo-progs)
 command -v cwebp >/dev/null 2>&1 || missing+=(webp)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v zip >/dev/null 2>&1 || missing+=(zip)
+command -v qpdf >/dev/null 2>&1 || missing+=(qpdf)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing: ${missing[*]}"
   as_root apt-get update -qq
@@ -150,6 +151,9 @@ lo --convert-to 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value
 cp "$work/memo.odt" "$out/memo.odt"
 cp "$work/memo.docx" "$out/memo.docx"
 cp "$work/memo.pdf" "$out/memo.pdf"
+# The same PDF with object streams and a cross-reference stream, as most current PDF
+# writers make them (the Info dictionary then sits compressed in an object stream).
+qpdf --object-streams=generate "$out/memo.pdf" "$out/memo-objstm.pdf"
 # A hybrid PDF carries its ODF source as an embedded file.
 mkdir -p "$work/hybrid"
 lo --convert-to 'pdf:writer_pdf_Export:{"IsAddStream":{"type":"boolean","value":"true"}}' --outdir "$work/hybrid" "$work/memo.fodt"

@@ -265,6 +265,20 @@ fn pdf_from_libreoffice() {
 }
 
 #[test]
+fn pdf_with_object_streams_from_qpdf() {
+    let (original, cleaned) = removes_all("memo-objstm.pdf");
+    assert!(original.windows(7).any(|w| w == b"/ObjStm"), "the fixture uses object streams");
+    check_with_exiftool(
+        "memo-objstm.pdf",
+        &original,
+        &cleaned.bytes,
+        &["PDF:Author", "PDF:Producer", "XMP-dc:Creator", "XMP-xmp:CreatorTool"],
+        &["Jan Jansen", "LibreOffice"],
+    );
+    assert_eq!(page_contents(&original), page_contents(&cleaned.bytes));
+}
+
+#[test]
 fn hybrid_pdf_loses_its_embedded_source() {
     let (original, cleaned) = removes_all("memo-hybrid.pdf");
     check_with_exiftool(

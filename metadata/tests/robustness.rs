@@ -14,6 +14,7 @@ const FIXTURES: &[&str] = &[
     "photo.tif",
     "memo.pdf",
     "memo-hybrid.pdf",
+    "memo-objstm.pdf",
     "memo.docx",
     "memo.odt",
     "sheet.xlsx",
