@@ -14,7 +14,10 @@ fuzz_target!(|data: &[u8]| {
     let (_, result) = clean_xml_part(name, xml);
     if let Ok(Some(cleaned)) = result {
         let (left, again) = clean_xml_part(name, &cleaned);
-        assert!(again.is_ok(), "the cleaned part no longer parses: {again:?}");
+        assert!(
+            again.is_ok(),
+            "the cleaned part no longer parses: {again:?}"
+        );
         assert_eq!(left, 0, "something left to remove in the cleaned {name}");
     }
 });

@@ -72,7 +72,12 @@ pub(crate) fn zip(
             dated |= file
                 .last_modified()
                 .is_some_and(|t| t != DateTime::default());
-            (file.is_dir(), file.encrypted(), file.size(), file.compression())
+            (
+                file.is_dir(),
+                file.encrypted(),
+                file.size(),
+                file.compression(),
+            )
         };
         let stored = method == CompressionMethod::Stored;
         let options = SimpleFileOptions::default()
@@ -87,7 +92,8 @@ pub(crate) fn zip(
         }
         if is_dir {
             if let Some(w) = writer.as_mut() {
-                w.add_directory(name.as_str(), options).map_err(|e| corrupt(&e))?;
+                w.add_directory(name.as_str(), options)
+                    .map_err(|e| corrupt(&e))?;
             }
             continue;
         }
@@ -120,7 +126,10 @@ pub(crate) fn zip(
         }
         let mut data = Vec::with_capacity(usize::try_from(size.min(limit)).unwrap_or(0));
         let unpacked = match archive.by_index(i) {
-            Ok(file) => file.take(limit + 1).read_to_end(&mut data).map_err(|e| e.to_string()),
+            Ok(file) => file
+                .take(limit + 1)
+                .read_to_end(&mut data)
+                .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
         if let Err(e) = unpacked {
@@ -166,7 +175,8 @@ pub(crate) fn zip(
         match result? {
             Some(new) => {
                 if let Some(w) = writer.as_mut() {
-                    w.start_file(name.as_str(), options).map_err(|e| corrupt(&e))?;
+                    w.start_file(name.as_str(), options)
+                        .map_err(|e| corrupt(&e))?;
                     w.write_all(&new).map_err(|e| corrupt(&e))?;
                 }
             }
@@ -233,7 +243,11 @@ fn odf_encrypted(archive: &mut ZipArchive<Cursor<&[u8]>>) -> bool {
         return false;
     };
     let mut manifest = Vec::new();
-    if file.take(MAX_MEMBER_SIZE).read_to_end(&mut manifest).is_err() {
+    if file
+        .take(MAX_MEMBER_SIZE)
+        .read_to_end(&mut manifest)
+        .is_err()
+    {
         return false;
     }
     manifest.windows(15).any(|w| w == b"encryption-data")
@@ -252,8 +266,11 @@ mod tests {
             } else {
                 CompressionMethod::Deflated
             };
-            w.start_file(*name, SimpleFileOptions::default().compression_method(method))
-                .unwrap();
+            w.start_file(
+                *name,
+                SimpleFileOptions::default().compression_method(method),
+            )
+            .unwrap();
             w.write_all(data.as_bytes()).unwrap();
         }
         w.finish().unwrap().into_inner()
@@ -272,15 +289,39 @@ mod tests {
     fn docx() -> Vec<u8> {
         zip_of(&[
             ("[Content_Types].xml", CONTENT_TYPES),
-            ("_rels/.rels", r#"<Relationships xmlns="r"><Relationship Id="rId1" Type="t/officeDocument" Target="word/document.xml"/><Relationship Id="rId2" Type="t/thumbnail" Target="docProps/thumbnail.jpeg"/></Relationships>"#),
+            (
+                "_rels/.rels",
+                r#"<Relationships xmlns="r"><Relationship Id="rId1" Type="t/officeDocument" Target="word/document.xml"/><Relationship Id="rId2" Type="t/thumbnail" Target="docProps/thumbnail.jpeg"/></Relationships>"#,
+            ),
             ("docProps/thumbnail.jpeg", "not really a jpeg"),
-            ("docProps/app.xml", r#"<Properties xmlns="p"><Company>Ministerie</Company><Manager>Mr. Boss</Manager><Pages>1</Pages><Template>C:\Users\jjansen\Normal.dotm</Template></Properties>"#),
-            ("word/document.xml", r#"<w:document xmlns:w="w"><w:body><w:p w:rsidR="00AB12CD" w:rsidRDefault="00AB12CD"><w:r w:rsidRPr="00FF0011"><w:t xml:space="preserve">Hello &amp; </w:t></w:r><w:ins w:id="1" w:author="Klaas Klaassen" w:date="2026-11-22T10:00:00Z"><w:r><w:t>world</w:t></w:r></w:ins></w:p></w:body></w:document>"#),
-            ("word/comments.xml", r#"<w:comments xmlns:w="w"><w:comment w:id="0" w:author="Marie Maas" w:initials="MM"><w:p><w:r><w:t>Check</w:t></w:r></w:p></w:comment></w:comments>"#),
-            ("word/settings.xml", r#"<w:settings xmlns:w="w" xmlns:r="r"><w:attachedTemplate r:id="rId1"/><w:rsids><w:rsidRoot w:val="00AB12CD"/><w:rsid w:val="00FF0011"/></w:rsids><w:zoom w:percent="100"/></w:settings>"#),
-            ("word/_rels/settings.xml.rels", r#"<Relationships xmlns="r"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/attachedTemplate" Target="file:///C:\Users\jjansen\Normal.dotm" TargetMode="External"/></Relationships>"#),
-            ("word/_rels/document.xml.rels", r#"<Relationships xmlns="r"><Relationship Id="rId9" Type="t/people" Target="people.xml"/><Relationship Id="rId3" Type="t/comments" Target="comments.xml"/></Relationships>"#),
-            ("word/people.xml", r#"<w15:people xmlns:w15="w15"><w15:person w15:author="Klaas Klaassen"><w15:presenceInfo w15:providerId="AD" w15:userId="S-1-5-21-1234"/></w15:person></w15:people>"#),
+            (
+                "docProps/app.xml",
+                r#"<Properties xmlns="p"><Company>Ministerie</Company><Manager>Mr. Boss</Manager><Pages>1</Pages><Template>C:\Users\jjansen\Normal.dotm</Template></Properties>"#,
+            ),
+            (
+                "word/document.xml",
+                r#"<w:document xmlns:w="w"><w:body><w:p w:rsidR="00AB12CD" w:rsidRDefault="00AB12CD"><w:r w:rsidRPr="00FF0011"><w:t xml:space="preserve">Hello &amp; </w:t></w:r><w:ins w:id="1" w:author="Klaas Klaassen" w:date="2026-11-22T10:00:00Z"><w:r><w:t>world</w:t></w:r></w:ins></w:p></w:body></w:document>"#,
+            ),
+            (
+                "word/comments.xml",
+                r#"<w:comments xmlns:w="w"><w:comment w:id="0" w:author="Marie Maas" w:initials="MM"><w:p><w:r><w:t>Check</w:t></w:r></w:p></w:comment></w:comments>"#,
+            ),
+            (
+                "word/settings.xml",
+                r#"<w:settings xmlns:w="w" xmlns:r="r"><w:attachedTemplate r:id="rId1"/><w:rsids><w:rsidRoot w:val="00AB12CD"/><w:rsid w:val="00FF0011"/></w:rsids><w:zoom w:percent="100"/></w:settings>"#,
+            ),
+            (
+                "word/_rels/settings.xml.rels",
+                r#"<Relationships xmlns="r"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/attachedTemplate" Target="file:///C:\Users\jjansen\Normal.dotm" TargetMode="External"/></Relationships>"#,
+            ),
+            (
+                "word/_rels/document.xml.rels",
+                r#"<Relationships xmlns="r"><Relationship Id="rId9" Type="t/people" Target="people.xml"/><Relationship Id="rId3" Type="t/comments" Target="comments.xml"/></Relationships>"#,
+            ),
+            (
+                "word/people.xml",
+                r#"<w15:people xmlns:w15="w15"><w15:person w15:author="Klaas Klaassen"><w15:presenceInfo w15:providerId="AD" w15:userId="S-1-5-21-1234"/></w15:person></w15:people>"#,
+            ),
         ])
     }
 
@@ -310,10 +351,18 @@ mod tests {
             r#"<w:document xmlns:w="w"><w:body><w:p><w:r><w:t xml:space="preserve">Hello &amp; </w:t></w:r><w:ins w:id="1" w:author="Author"><w:r><w:t>world</w:t></w:r></w:ins></w:p></w:body></w:document>"#
         );
         let comments = member(&out, "word/comments.xml").unwrap();
-        assert!(comments.contains(r#"w:author="Author" w:initials="A""#), "{comments}");
+        assert!(
+            comments.contains(r#"w:author="Author" w:initials="A""#),
+            "{comments}"
+        );
         let settings = member(&out, "word/settings.xml").unwrap();
-        assert_eq!(settings, r#"<w:settings xmlns:w="w" xmlns:r="r"><w:zoom w:percent="100"/></w:settings>"#);
-        assert!(!member(&out, "word/_rels/settings.xml.rels").unwrap().contains("jjansen"));
+        assert_eq!(
+            settings,
+            r#"<w:settings xmlns:w="w" xmlns:r="r"><w:zoom w:percent="100"/></w:settings>"#
+        );
+        assert!(!member(&out, "word/_rels/settings.xml.rels")
+            .unwrap()
+            .contains("jjansen"));
         assert!(member(&out, "word/people.xml").is_none());
         assert!(member(&out, "docProps/thumbnail.jpeg").is_none());
         let rels = member(&out, "word/_rels/document.xml.rels").unwrap();
@@ -321,7 +370,11 @@ mod tests {
         let root_rels = member(&out, "_rels/.rels").unwrap();
         assert!(!root_rels.contains("thumbnail") && root_rels.contains("word/document.xml"));
         let types = member(&out, "[Content_Types].xml").unwrap();
-        assert!(!types.contains("people") && !types.contains("thumbnail") && types.contains("document.xml"));
+        assert!(
+            !types.contains("people")
+                && !types.contains("thumbnail")
+                && types.contains("document.xml")
+        );
         assert_eq!(
             member(&out, "docProps/app.xml").unwrap(),
             r#"<Properties xmlns="p"><Pages>1</Pages></Properties>"#
@@ -335,31 +388,63 @@ mod tests {
     fn excel_and_powerpoint_comment_people() {
         let xlsx = zip_of(&[
             ("[Content_Types].xml", "<Types/>"),
-            ("xl/workbook.xml", r#"<workbook xmlns:x15ac="x" xmlns:xr="r"><x15ac:absPath url="C:\Users\jjansen\Documents\"/><xr:revisionPtr documentId="13_ncr:1_{ABC}"/><sheets/></workbook>"#),
-            ("xl/comments1.xml", r#"<comments><authors><author>Marie Maas</author></authors><commentList><comment ref="A1" authorId="0"><text><t>Hm</t></text></comment></commentList></comments>"#),
-            ("xl/persons/person.xml", r#"<personList><person displayName="Marie Maas" id="{1}" userId="marie@example.org" providerId="AD"/></personList>"#),
+            (
+                "xl/workbook.xml",
+                r#"<workbook xmlns:x15ac="x" xmlns:xr="r"><x15ac:absPath url="C:\Users\jjansen\Documents\"/><xr:revisionPtr documentId="13_ncr:1_{ABC}"/><sheets/></workbook>"#,
+            ),
+            (
+                "xl/comments1.xml",
+                r#"<comments><authors><author>Marie Maas</author></authors><commentList><comment ref="A1" authorId="0"><text><t>Hm</t></text></comment></commentList></comments>"#,
+            ),
+            (
+                "xl/persons/person.xml",
+                r#"<personList><person displayName="Marie Maas" id="{1}" userId="marie@example.org" providerId="AD"/></personList>"#,
+            ),
         ]);
         assert_eq!(crate::detect::detect("x", &xlsx), Format::Xlsx);
         let out = clean("x.xlsx", &xlsx).unwrap();
-        for k in [FindingKind::FilePath, FindingKind::DocumentId, FindingKind::CommentAuthor] {
+        for k in [
+            FindingKind::FilePath,
+            FindingKind::DocumentId,
+            FindingKind::CommentAuthor,
+        ] {
             assert!(out.removed.contains(&k), "{k:?}");
         }
-        let all: String = ["xl/workbook.xml", "xl/comments1.xml", "xl/persons/person.xml"]
-            .iter()
-            .map(|n| member(&out.bytes, n).unwrap())
-            .collect();
-        assert!(!all.contains("Marie") && !all.contains("jjansen") && !all.contains("ABC") && !all.contains("marie@"));
+        let all: String = [
+            "xl/workbook.xml",
+            "xl/comments1.xml",
+            "xl/persons/person.xml",
+        ]
+        .iter()
+        .map(|n| member(&out.bytes, n).unwrap())
+        .collect();
+        assert!(
+            !all.contains("Marie")
+                && !all.contains("jjansen")
+                && !all.contains("ABC")
+                && !all.contains("marie@")
+        );
         assert!(all.contains("<t>Hm</t>") && all.contains("<sheets/>"));
 
         let pptx = zip_of(&[
             ("[Content_Types].xml", "<Types/>"),
             ("ppt/presentation.xml", "<p:presentation xmlns:p=\"p\"/>"),
-            ("ppt/commentAuthors.xml", r#"<p:cmAuthorLst xmlns:p="p"><p:cmAuthor id="1" name="Marie Maas" initials="MM" lastIdx="1" clrIdx="0"/></p:cmAuthorLst>"#),
-            ("ppt/authors.xml", r#"<p188:authorLst xmlns:p188="q"><p188:author id="{1}" name="Marie Maas" initials="MM" userId="marie@example.org" providerId="AD"/></p188:authorLst>"#),
+            (
+                "ppt/commentAuthors.xml",
+                r#"<p:cmAuthorLst xmlns:p="p"><p:cmAuthor id="1" name="Marie Maas" initials="MM" lastIdx="1" clrIdx="0"/></p:cmAuthorLst>"#,
+            ),
+            (
+                "ppt/authors.xml",
+                r#"<p188:authorLst xmlns:p188="q"><p188:author id="{1}" name="Marie Maas" initials="MM" userId="marie@example.org" providerId="AD"/></p188:authorLst>"#,
+            ),
         ]);
         let out = clean("x.pptx", &pptx).unwrap();
-        let all = member(&out.bytes, "ppt/commentAuthors.xml").unwrap() + &member(&out.bytes, "ppt/authors.xml").unwrap();
-        assert!(!all.contains("Marie") && !all.contains("MM") && !all.contains("marie@"), "{all}");
+        let all = member(&out.bytes, "ppt/commentAuthors.xml").unwrap()
+            + &member(&out.bytes, "ppt/authors.xml").unwrap();
+        assert!(
+            !all.contains("Marie") && !all.contains("MM") && !all.contains("marie@"),
+            "{all}"
+        );
         assert!(all.contains(r#"lastIdx="1""#));
     }
 
@@ -367,20 +452,41 @@ mod tests {
     fn opendocument_printer_annotations_and_encryption() {
         let odt = zip_of(&[
             ("mimetype", "application/vnd.oasis.opendocument.text"),
-            ("settings.xml", r#"<office:document-settings xmlns:office="o" xmlns:config="c"><config:config-item config:name="PrinterName" config:type="string">HP Kamer 3.14</config:config-item><config:config-item config:name="PrinterSetup" config:type="base64Binary">SFAgS2FtZXI=</config:config-item><config:config-item config:name="Zoom" config:type="int">100</config:config-item></office:document-settings>"#),
-            ("content.xml", r#"<office:document-content xmlns:office="o" xmlns:dc="d" xmlns:meta="m" xmlns:text="t"><text:p>A<office:annotation><dc:creator>Marie Maas</dc:creator><dc:date>2026-11-22T11:00:00</dc:date><meta:creator-initials>MM</meta:creator-initials><text:p>Note</text:p></office:annotation> text</text:p><dc:creator>visible field</dc:creator></office:document-content>"#),
+            (
+                "settings.xml",
+                r#"<office:document-settings xmlns:office="o" xmlns:config="c"><config:config-item config:name="PrinterName" config:type="string">HP Kamer 3.14</config:config-item><config:config-item config:name="PrinterSetup" config:type="base64Binary">SFAgS2FtZXI=</config:config-item><config:config-item config:name="Zoom" config:type="int">100</config:config-item></office:document-settings>"#,
+            ),
+            (
+                "content.xml",
+                r#"<office:document-content xmlns:office="o" xmlns:dc="d" xmlns:meta="m" xmlns:text="t"><text:p>A<office:annotation><dc:creator>Marie Maas</dc:creator><dc:date>2026-11-22T11:00:00</dc:date><meta:creator-initials>MM</meta:creator-initials><text:p>Note</text:p></office:annotation> text</text:p><dc:creator>visible field</dc:creator></office:document-content>"#,
+            ),
             ("Thumbnails/thumbnail.png", "png"),
-            ("META-INF/manifest.xml", r#"<manifest:manifest xmlns:manifest="m"><manifest:file-entry manifest:full-path="/" manifest:media-type="x"/><manifest:file-entry manifest:full-path="Thumbnails/thumbnail.png" manifest:media-type="image/png"/></manifest:manifest>"#),
+            (
+                "META-INF/manifest.xml",
+                r#"<manifest:manifest xmlns:manifest="m"><manifest:file-entry manifest:full-path="/" manifest:media-type="x"/><manifest:file-entry manifest:full-path="Thumbnails/thumbnail.png" manifest:media-type="image/png"/></manifest:manifest>"#,
+            ),
         ]);
         assert_eq!(crate::detect::detect("x", &odt), Format::Odt);
         let out = clean("x.odt", &odt).unwrap();
-        assert!(out.removed.contains(&FindingKind::Printer) && out.removed.contains(&FindingKind::CommentAuthor));
+        assert!(
+            out.removed.contains(&FindingKind::Printer)
+                && out.removed.contains(&FindingKind::CommentAuthor)
+        );
         let settings = member(&out.bytes, "settings.xml").unwrap();
-        assert!(!settings.contains("HP Kamer") && !settings.contains("SFAgS2FtZXI=") && settings.contains(">100<"));
+        assert!(
+            !settings.contains("HP Kamer")
+                && !settings.contains("SFAgS2FtZXI=")
+                && settings.contains(">100<")
+        );
         let content = member(&out.bytes, "content.xml").unwrap();
         assert!(content.contains("<dc:creator>Author</dc:creator><dc:date>1970-01-01T00:00:00</dc:date><meta:creator-initials>A</meta:creator-initials>"), "{content}");
-        assert!(content.contains("<dc:creator>visible field</dc:creator>"), "only annotation and change authors are touched");
-        assert!(!member(&out.bytes, "META-INF/manifest.xml").unwrap().contains("Thumbnails"));
+        assert!(
+            content.contains("<dc:creator>visible field</dc:creator>"),
+            "only annotation and change authors are touched"
+        );
+        assert!(!member(&out.bytes, "META-INF/manifest.xml")
+            .unwrap()
+            .contains("Thumbnails"));
         let mut archive = ZipArchive::new(Cursor::new(&out.bytes[..])).unwrap();
         let first = archive.by_index(0).unwrap();
         assert_eq!(first.name().unwrap(), "mimetype");
@@ -390,18 +496,35 @@ mod tests {
         let encrypted = zip_of(&[
             ("mimetype", "application/vnd.oasis.opendocument.text"),
             ("content.xml", "scrambled"),
-            ("META-INF/manifest.xml", r#"<manifest:manifest xmlns:manifest="m"><manifest:file-entry manifest:full-path="content.xml"><manifest:encryption-data/></manifest:file-entry></manifest:manifest>"#),
+            (
+                "META-INF/manifest.xml",
+                r#"<manifest:manifest xmlns:manifest="m"><manifest:file-entry manifest:full-path="content.xml"><manifest:encryption-data/></manifest:file-entry></manifest:manifest>"#,
+            ),
         ]);
-        assert_eq!(clean("x.odt", &encrypted), Err(CleanError::Encrypted { format: Format::Odt }));
-        assert!(inspect("x.odt", &encrypted).warnings.iter().any(|w| w.kind == WarningKind::Encrypted));
+        assert_eq!(
+            clean("x.odt", &encrypted),
+            Err(CleanError::Encrypted {
+                format: Format::Odt
+            })
+        );
+        assert!(inspect("x.odt", &encrypted)
+            .warnings
+            .iter()
+            .any(|w| w.kind == WarningKind::Encrypted));
     }
 
     #[test]
     fn broken_office_xml_is_an_error_not_a_pass() {
         let bad = zip_of(&[
             ("[Content_Types].xml", "<Types/>"),
-            ("word/document.xml", "<w:document><w:body></w:wrong></w:document>"),
+            (
+                "word/document.xml",
+                "<w:document><w:body></w:wrong></w:document>",
+            ),
         ]);
-        assert!(matches!(clean("x.docx", &bad), Err(CleanError::Corrupt { .. })));
+        assert!(matches!(
+            clean("x.docx", &bad),
+            Err(CleanError::Corrupt { .. })
+        ));
     }
 }

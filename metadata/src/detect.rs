@@ -167,9 +167,10 @@ pub(crate) fn detect(name: &str, bytes: &[u8]) -> Format {
     if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
         return Format::Gif;
     }
-    if bytes.get(..1024.min(bytes.len())).is_some_and(|head| {
-        head.windows(5).any(|w| w == b"%PDF-")
-    }) {
+    if bytes
+        .get(..1024.min(bytes.len()))
+        .is_some_and(|head| head.windows(5).any(|w| w == b"%PDF-"))
+    {
         return Format::Pdf;
     }
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
@@ -196,7 +197,6 @@ pub(crate) fn detect(name: &str, bytes: &[u8]) -> Format {
     text_kind(ext, bytes)
 }
 
-
 /// MP4/MOV/3GP and HEIF share the ISO base media file format; the brands tell which.
 fn iso_bmff(bytes: &[u8]) -> Format {
     let size = bytes
@@ -210,7 +210,10 @@ fn iso_bmff(bytes: &[u8]) -> Format {
         brands.push(&bytes[i..i + 4]);
         i += 4;
     }
-    if brands.iter().any(|b| HEIF_BRANDS.iter().any(|h| &h[..] == *b)) {
+    if brands
+        .iter()
+        .any(|b| HEIF_BRANDS.iter().any(|h| &h[..] == *b))
+    {
         Format::Heif
     } else if brands
         .first()
@@ -287,7 +290,10 @@ fn text_kind(ext: &str, bytes: &[u8]) -> Format {
         return Format::Email;
     }
     if trimmed.starts_with('<')
-        || matches!(ext, "html" | "htm" | "xhtml" | "xml" | "svg" | "fodt" | "fods" | "fodp")
+        || matches!(
+            ext,
+            "html" | "htm" | "xhtml" | "xml" | "svg" | "fodt" | "fods" | "fodp"
+        )
     {
         return Format::Markup;
     }
@@ -314,9 +320,16 @@ fn looks_like_email(text: &str) -> bool {
         .collect();
     let has = |h: &str| headers.iter().any(|n| n == h);
     has("from")
-        && ["date", "subject", "received", "message-id", "to", "return-path"]
-            .iter()
-            .any(|h| has(h))
+        && [
+            "date",
+            "subject",
+            "received",
+            "message-id",
+            "to",
+            "return-path",
+        ]
+        .iter()
+        .any(|h| has(h))
 }
 
 #[cfg(test)]
@@ -330,8 +343,14 @@ mod tests {
         assert_eq!(detect("x", b"RIFF\0\0\0\0WEBPVP8 "), Format::Webp);
         assert_eq!(detect("x", b"II*\0\x08\0\0\0"), Format::Tiff);
         assert_eq!(detect("x", b"GIF89a"), Format::Gif);
-        assert_eq!(detect("x", b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"), Format::Heif);
-        assert_eq!(detect("x", b"\0\0\0\x18ftypmp42\0\0\0\0isommp42"), Format::Video);
+        assert_eq!(
+            detect("x", b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"),
+            Format::Heif
+        );
+        assert_eq!(
+            detect("x", b"\0\0\0\x18ftypmp42\0\0\0\0isommp42"),
+            Format::Video
+        );
         assert_eq!(detect("x", b"\0\0\0\x14ftypM4A \0\0\0\0"), Format::Audio);
         assert_eq!(detect("x", b"ID3\x04"), Format::Audio);
         assert_eq!(detect("x", b"\x1a\x45\xdf\xa3"), Format::Video);
@@ -339,8 +358,14 @@ mod tests {
         assert_eq!(detect("x", b"<html><head>"), Format::Markup);
         assert_eq!(detect("notes.txt", b"Just some notes.\n"), Format::Text);
         assert_eq!(detect("x", b"\x00\x01\x02binary"), Format::Unknown);
-        assert_eq!(detect("x.msg", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"), Format::Email);
-        assert_eq!(detect("x.doc", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"), Format::LegacyOffice);
+        assert_eq!(
+            detect("x.msg", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"),
+            Format::Email
+        );
+        assert_eq!(
+            detect("x.doc", b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"),
+            Format::LegacyOffice
+        );
         assert_eq!(detect("x", b""), Format::Text);
     }
 
@@ -349,6 +374,9 @@ mod tests {
         let mail = "Return-Path: <a@b>\nFrom: Jan <jan@example.org>\nTo: x@y\nSubject: hi\n\nbody";
         assert_eq!(detect("message", mail.as_bytes()), Format::Email);
         assert_eq!(detect("message.eml", b"hello"), Format::Email);
-        assert_eq!(detect("notes.txt", b"From: the start\nof my notes"), Format::Text);
+        assert_eq!(
+            detect("notes.txt", b"From: the start\nof my notes"),
+            Format::Text
+        );
     }
 }

@@ -48,7 +48,8 @@ enum Keep {
 }
 
 pub(crate) fn jpeg(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, CleanError> {
-    let jpeg = Jpeg::from_bytes(Bytes::copy_from_slice(bytes)).map_err(|e| corrupt(Format::Jpeg, e))?;
+    let jpeg =
+        Jpeg::from_bytes(Bytes::copy_from_slice(bytes)).map_err(|e| corrupt(Format::Jpeg, e))?;
     let mut decisions = Vec::with_capacity(jpeg.segments().len());
     let mut change = false;
     for segment in jpeg.segments() {
@@ -62,7 +63,9 @@ pub(crate) fn jpeg(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, Clean
     let mut cut_scan = None;
     if let Some(sos) = jpeg.segments().iter().find(|s| s.has_entropy()) {
         let entropy_len = sos.len_with_entropy().saturating_sub(sos.len());
-        let entropy = bytes.get(bytes.len().saturating_sub(entropy_len)..).unwrap_or(&[]);
+        let entropy = bytes
+            .get(bytes.len().saturating_sub(entropy_len)..)
+            .unwrap_or(&[]);
         if let Some(end) = scan_end(entropy) {
             let trailing = entropy.len() - end;
             if trailing > 0 && entropy[end..].iter().any(|&b| b != 0) {
@@ -83,10 +86,11 @@ pub(crate) fn jpeg(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, Clean
     let size = bytes.len();
     let mut jpeg = jpeg;
     let old = std::mem::take(jpeg.segments_mut());
-    let entropy_start = old
-        .iter()
-        .find(|s| s.has_entropy())
-        .map(|s| bytes.len().saturating_sub(s.len_with_entropy().saturating_sub(s.len())));
+    let entropy_start = old.iter().find(|s| s.has_entropy()).map(|s| {
+        bytes
+            .len()
+            .saturating_sub(s.len_with_entropy().saturating_sub(s.len()))
+    });
     for (segment, keep) in old.into_iter().zip(decisions) {
         match keep {
             Keep::No => {}
@@ -94,13 +98,16 @@ pub(crate) fn jpeg(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, Clean
                 if let Some(exif) = minimal_exif(o) {
                     let mut contents = EXIF_PREFIX.to_vec();
                     contents.extend_from_slice(&exif);
-                    jpeg.segments_mut()
-                        .push(JpegSegment::new_with_contents(markers::APP1, contents.into()));
+                    jpeg.segments_mut().push(JpegSegment::new_with_contents(
+                        markers::APP1,
+                        contents.into(),
+                    ));
                 }
             }
             Keep::Yes => match (segment.has_entropy(), cut_scan, entropy_start) {
                 (true, Some(end), Some(start)) => {
-                    let entropy = Bytes::copy_from_slice(bytes.get(start..start + end).unwrap_or(&[]));
+                    let entropy =
+                        Bytes::copy_from_slice(bytes.get(start..start + end).unwrap_or(&[]));
                     jpeg.segments_mut().push(JpegSegment::new_with_entropy(
                         segment.marker(),
                         segment.contents().clone(),
@@ -201,7 +208,10 @@ fn scan_end(data: &[u8]) -> Option<usize> {
 fn iptc_findings(ctx: &mut Ctx, c: &[u8]) {
     let mut found = false;
     let mut i = 0;
-    while let Some(pos) = c.get(i..).and_then(|rest| rest.windows(3).position(|w| w[0] == 0x1C && w[1] == 2)) {
+    while let Some(pos) = c
+        .get(i..)
+        .and_then(|rest| rest.windows(3).position(|w| w[0] == 0x1C && w[1] == 2))
+    {
         let at = i + pos;
         let (Some(&dataset), Some(len)) = (c.get(at + 2), c.get(at + 3..at + 5)) else {
             break;
@@ -209,12 +219,12 @@ fn iptc_findings(ctx: &mut Ctx, c: &[u8]) {
         let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
         let value = c.get(at + 5..at + 5 + len).unwrap_or(&[]);
         let kind = match dataset {
-            80 | 122 => Some(FindingKind::Author),  // By-line, Writer/Editor
-            116 => Some(FindingKind::Copyright),     // Copyright Notice
-            5 => Some(FindingKind::Title),           // Object Name
-            25 => Some(FindingKind::Keywords),       // Keywords
-            120 => Some(FindingKind::Description),   // Caption
-            55 | 60 => Some(FindingKind::Dates),     // Date / Time Created
+            80 | 122 => Some(FindingKind::Author), // By-line, Writer/Editor
+            116 => Some(FindingKind::Copyright),   // Copyright Notice
+            5 => Some(FindingKind::Title),         // Object Name
+            25 => Some(FindingKind::Keywords),     // Keywords
+            120 => Some(FindingKind::Description), // Caption
+            55 | 60 => Some(FindingKind::Dates),   // Date / Time Created
             90 | 92 | 95 | 101 => Some(FindingKind::GpsPosition), // City, Sub-location, State, Country
             _ => None,
         };
@@ -240,7 +250,8 @@ const PNG_KEEP: &[&[u8; 4]] = &[
 ];
 
 pub(crate) fn png(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, CleanError> {
-    let mut png = Png::from_bytes(Bytes::copy_from_slice(bytes)).map_err(|e| corrupt(Format::Png, e))?;
+    let mut png =
+        Png::from_bytes(Bytes::copy_from_slice(bytes)).map_err(|e| corrupt(Format::Png, e))?;
     let mut change = false;
     let mut orientation = None;
     let mut keep = Vec::with_capacity(png.chunks().len());
@@ -277,7 +288,11 @@ pub(crate) fn png(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, CleanE
                 }
                 _ => {
                     let name = String::from_utf8_lossy(&kind).into_owned();
-                    ctx.find(FindingKind::OtherMetadata, &format!("PNG chunk \"{name}\""), true);
+                    ctx.find(
+                        FindingKind::OtherMetadata,
+                        &format!("PNG chunk \"{name}\""),
+                        true,
+                    );
                     false
                 }
             }
@@ -306,7 +321,8 @@ pub(crate) fn png(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, CleanE
             .iter()
             .position(|c| &c.kind() == b"IDAT")
             .unwrap_or(png.chunks().len());
-        png.chunks_mut().insert(at, PngChunk::new(*b"eXIf", exif.into()));
+        png.chunks_mut()
+            .insert(at, PngChunk::new(*b"eXIf", exif.into()));
     }
     Ok(Some(encode!(png, bytes.len())))
 }
@@ -356,7 +372,10 @@ fn png_text(ctx: &mut Ctx, kind: &[u8; 4], c: &[u8]) -> bool {
         }
         _ => FindingKind::OtherMetadata,
     };
-    let value = if matches!(kind, FindingKind::Exif | FindingKind::Iptc | FindingKind::OtherMetadata) {
+    let value = if matches!(
+        kind,
+        FindingKind::Exif | FindingKind::Iptc | FindingKind::OtherMetadata
+    ) {
         format!("{keyword}: {}", text.chars().take(80).collect::<String>())
     } else {
         text
@@ -381,7 +400,8 @@ const VP8X_EXIF: u8 = 0b0000_1000;
 const VP8X_XMP: u8 = 0b0000_0100;
 
 pub(crate) fn webp(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, CleanError> {
-    let mut webp = WebP::from_bytes(Bytes::copy_from_slice(bytes)).map_err(|e| corrupt(Format::Webp, e))?;
+    let mut webp =
+        WebP::from_bytes(Bytes::copy_from_slice(bytes)).map_err(|e| corrupt(Format::Webp, e))?;
     let mut keep = Vec::with_capacity(webp.chunks().len());
     for chunk in webp.chunks() {
         let data = chunk.content().data().map(|d| &d[..]).unwrap_or(&[]);
@@ -398,7 +418,11 @@ pub(crate) fn webp(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, Clean
             }
             id => {
                 let name = String::from_utf8_lossy(id).into_owned();
-                ctx.find(FindingKind::OtherMetadata, &format!("WebP chunk \"{name}\""), true);
+                ctx.find(
+                    FindingKind::OtherMetadata,
+                    &format!("WebP chunk \"{name}\""),
+                    true,
+                );
                 false
             }
         };
@@ -439,7 +463,9 @@ pub(crate) fn webp(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, Clean
 /// small pure-Rust crate rewrites: both are inspected only.
 pub(crate) fn inspect_only(ctx: &mut Ctx, format: Format, bytes: &[u8]) {
     let exif = match format {
-        Format::Tiff => exif::Reader::new().continue_on_error(true).read_raw(bytes.to_vec()),
+        Format::Tiff => exif::Reader::new()
+            .continue_on_error(true)
+            .read_raw(bytes.to_vec()),
         _ => exif::Reader::new()
             .continue_on_error(true)
             .read_from_container(&mut Cursor::new(bytes)),
@@ -449,11 +475,19 @@ pub(crate) fn inspect_only(ctx: &mut Ctx, format: Format, bytes: &[u8]) {
             exif_fields(ctx, &exif, format == Format::Heif, false);
         }
         Err(exif::Error::NotFound(_)) => {}
-        Err(e) => ctx.find(FindingKind::Exif, &format!("EXIF data that could not be read ({e})"), false),
+        Err(e) => ctx.find(
+            FindingKind::Exif,
+            &format!("EXIF data that could not be read ({e})"),
+            false,
+        ),
     }
     if format == Format::Tiff {
         // XMP (tag 700) and IPTC (tag 33723) live in IFD0 too.
-        if let Ok(exif) = exif::Reader::new().continue_on_error(true).read_raw(bytes.to_vec()).or_else(|e| e.distill_partial_result(|_| {})) {
+        if let Ok(exif) = exif::Reader::new()
+            .continue_on_error(true)
+            .read_raw(bytes.to_vec())
+            .or_else(|e| e.distill_partial_result(|_| {}))
+        {
             for f in exif.fields() {
                 match f.tag.number() {
                     700 => {
@@ -480,7 +514,12 @@ pub(crate) struct ExifInfo {
 }
 
 /// Records findings for an EXIF (TIFF-structured) block.
-pub(crate) fn exif_findings(ctx: &mut Ctx, tiff: Vec<u8>, removable: bool, generic: bool) -> ExifInfo {
+pub(crate) fn exif_findings(
+    ctx: &mut Ctx,
+    tiff: Vec<u8>,
+    removable: bool,
+    generic: bool,
+) -> ExifInfo {
     let before = ctx.count();
     let parsed = exif::Reader::new()
         .continue_on_error(true)
@@ -489,7 +528,11 @@ pub(crate) fn exif_findings(ctx: &mut Ctx, tiff: Vec<u8>, removable: bool, gener
     let orientation = match parsed {
         Ok(exif) => exif_fields(ctx, &exif, removable, generic),
         Err(e) => {
-            ctx.find(FindingKind::Exif, &format!("EXIF data that could not be read ({e})"), removable);
+            ctx.find(
+                FindingKind::Exif,
+                &format!("EXIF data that could not be read ({e})"),
+                removable,
+            );
             None
         }
     };
@@ -588,7 +631,11 @@ fn exif_fields(ctx: &mut Ctx, exif: &exif::Exif, removable: bool, generic: bool)
         ctx.find(FindingKind::Thumbnail, "EXIF thumbnail", removable);
     }
     if generic && others > 0 {
-        ctx.find(FindingKind::Exif, &format!("{others} other EXIF fields"), removable);
+        ctx.find(
+            FindingKind::Exif,
+            &format!("{others} other EXIF fields"),
+            removable,
+        );
     }
     orientation
 }
@@ -660,10 +707,17 @@ fn user_comment(v: &Value) -> String {
         Value::Undefined(b, _) => {
             let text = b.get(8..).unwrap_or(&[]);
             if b.starts_with(b"UNICODE\0") {
-                let units: Vec<u16> = text.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
-                String::from_utf16_lossy(&units).trim_end_matches('\0').to_string()
+                let units: Vec<u16> = text
+                    .chunks_exact(2)
+                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                    .collect();
+                String::from_utf16_lossy(&units)
+                    .trim_end_matches('\0')
+                    .to_string()
             } else {
-                String::from_utf8_lossy(text).trim_end_matches(['\0', ' ']).to_string()
+                String::from_utf8_lossy(text)
+                    .trim_end_matches(['\0', ' '])
+                    .to_string()
             }
         }
         _ => ascii(v),
@@ -706,7 +760,9 @@ mod tests {
             j.extend_from_slice(&u16::try_from(content.len() + 2).unwrap().to_be_bytes());
             j.extend_from_slice(content);
         }
-        j.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x02, 0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0, 0x56, 0xFF, 0xD9]);
+        j.extend_from_slice(&[
+            0xFF, 0xDA, 0x00, 0x02, 0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0, 0x56, 0xFF, 0xD9,
+        ]);
         j.extend_from_slice(after_eoi);
         j
     }
@@ -716,7 +772,10 @@ mod tests {
         assert_eq!(scan_end(&[0x12, 0xFF, 0x00, 0xFF, 0xD9, 1, 2]), Some(5));
         assert_eq!(scan_end(&[0xFF, 0xD0, 0xFF, 0xFF, 0xD9]), Some(5));
         // A DHT between scans whose table holds FF D9.
-        assert_eq!(scan_end(&[0x01, 0xFF, 0xC4, 0x00, 0x04, 0xFF, 0xD9, 0x07, 0xFF, 0xD9]), Some(10));
+        assert_eq!(
+            scan_end(&[0x01, 0xFF, 0xC4, 0x00, 0x04, 0xFF, 0xD9, 0x07, 0xFF, 0xD9]),
+            Some(10)
+        );
         assert_eq!(scan_end(&[0x01, 0x02]), None);
         assert_eq!(scan_end(&[0xFF, 0xC4, 0x00]), None);
     }
@@ -724,8 +783,16 @@ mod tests {
     #[test]
     fn jpeg_keeps_icc_jfif_adobe_and_orientation_drops_the_rest() {
         let exif = exif_with(&[
-            Field { tag: Tag::Orientation, ifd_num: In::PRIMARY, value: Value::Short(vec![6]) },
-            Field { tag: Tag::Artist, ifd_num: In::PRIMARY, value: Value::Ascii(vec![b"Jan Jansen".to_vec()]) },
+            Field {
+                tag: Tag::Orientation,
+                ifd_num: In::PRIMARY,
+                value: Value::Short(vec![6]),
+            },
+            Field {
+                tag: Tag::Artist,
+                ifd_num: In::PRIMARY,
+                value: Value::Ascii(vec![b"Jan Jansen".to_vec()]),
+            },
         ]);
         let mut app1 = EXIF_PREFIX.to_vec();
         app1.extend_from_slice(&exif);
@@ -753,7 +820,13 @@ mod tests {
         let markers_left: Vec<u8> = parsed.segments().iter().map(|s| s.marker()).collect();
         assert_eq!(
             markers_left,
-            vec![markers::APP0, markers::APP1, markers::APP2, markers::APP14, markers::SOS]
+            vec![
+                markers::APP0,
+                markers::APP1,
+                markers::APP2,
+                markers::APP14,
+                markers::SOS
+            ]
         );
         assert!(out.ends_with(&[0xFF, 0xD9]));
         // The new EXIF holds the orientation and nothing else.
@@ -764,7 +837,13 @@ mod tests {
             .read_raw(parsed.segments()[1].contents()[6..].to_vec())
             .unwrap();
         assert_eq!(exif.fields().count(), 1);
-        assert_eq!(exif.get_field(Tag::Orientation, In::PRIMARY).unwrap().value.get_uint(0), Some(6));
+        assert_eq!(
+            exif.get_field(Tag::Orientation, In::PRIMARY)
+                .unwrap()
+                .value
+                .get_uint(0),
+            Some(6)
+        );
     }
 
     #[test]
@@ -779,14 +858,26 @@ mod tests {
     fn png_text_exif_and_time_go_colour_stays() {
         let mut png = Png::from_bytes(Bytes::from_static(&[
             0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, // signature
-            0, 0, 0, 13, b'I', b'H', b'D', b'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0, 0x3A, 0x7E, 0x9B, 0x55,
-            0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82,
+            0, 0, 0, 13, b'I', b'H', b'D', b'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0, 0x3A, 0x7E,
+            0x9B, 0x55, 0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82,
         ]))
         .unwrap();
         let chunks = png.chunks_mut();
-        chunks.insert(1, PngChunk::new(*b"gAMA", Bytes::from_static(&[0, 0, 0xB1, 0x8F])));
-        chunks.insert(1, PngChunk::new(*b"tEXt", Bytes::from_static(b"Author\0Jan Jansen")));
-        chunks.insert(1, PngChunk::new(*b"tIME", Bytes::from_static(&[0x07, 0xEA, 11, 23, 9, 30, 0])));
+        chunks.insert(
+            1,
+            PngChunk::new(*b"gAMA", Bytes::from_static(&[0, 0, 0xB1, 0x8F])),
+        );
+        chunks.insert(
+            1,
+            PngChunk::new(*b"tEXt", Bytes::from_static(b"Author\0Jan Jansen")),
+        );
+        chunks.insert(
+            1,
+            PngChunk::new(
+                *b"tIME",
+                Bytes::from_static(&[0x07, 0xEA, 11, 23, 9, 30, 0]),
+            ),
+        );
         chunks.insert(1, PngChunk::new(*b"vpAg", Bytes::from_static(&[0; 9])));
         let exif = exif_with(&[Field {
             tag: Tag::BodySerialNumber,
@@ -798,12 +889,21 @@ mod tests {
 
         let mut ctx = Ctx::new(Mode::Clean);
         let out = super::png(&mut ctx, &input).unwrap().unwrap();
-        let found: Vec<_> = ctx.findings().iter().map(|f| (f.kind, f.value.as_str())).collect();
+        let found: Vec<_> = ctx
+            .findings()
+            .iter()
+            .map(|f| (f.kind, f.value.as_str()))
+            .collect();
         assert!(found.contains(&(FindingKind::Author, "Jan Jansen")));
         assert!(found.contains(&(FindingKind::CameraSerial, "SN-1234")));
         assert!(found.contains(&(FindingKind::Dates, "2026-11-23 09:30:00")));
         assert!(found.contains(&(FindingKind::OtherMetadata, "PNG chunk \"vpAg\"")));
-        let left: Vec<[u8; 4]> = Png::from_bytes(out.into()).unwrap().chunks().iter().map(|c| c.kind()).collect();
+        let left: Vec<[u8; 4]> = Png::from_bytes(out.into())
+            .unwrap()
+            .chunks()
+            .iter()
+            .map(|c| c.kind())
+            .collect();
         assert_eq!(left, vec![*b"IHDR", *b"gAMA", *b"IEND"]);
     }
 

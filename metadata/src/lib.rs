@@ -53,8 +53,8 @@ mod xmp;
 use std::fmt;
 
 pub use detect::Format;
-pub use report::{Finding, FindingKind, Warning, WarningKind};
 use report::{Ctx, Mode};
+pub use report::{Finding, FindingKind, Warning, WarningKind};
 
 /// How deep archives inside archives (and documents inside documents) are opened.
 pub const MAX_DEPTH: usize = 4;
@@ -103,7 +103,10 @@ pub fn inspect(file_name: &str, bytes: &[u8]) -> Inspection {
     if let Err(e) = process(&mut ctx, format, bytes) {
         ctx.warn_error(format, &e);
     }
-    ctx.warn(WarningKind::VisibleContent, VISIBLE_CONTENT_NOTE.to_string());
+    ctx.warn(
+        WarningKind::VisibleContent,
+        VISIBLE_CONTENT_NOTE.to_string(),
+    );
     let (findings, warnings) = ctx.into_parts();
     Inspection {
         format,
@@ -202,7 +205,10 @@ pub fn clean(file_name: &str, bytes: &[u8]) -> Result<Cleaned, CleanError> {
     let mut ctx = Ctx::new(Mode::Clean);
     let format = detect::detect(file_name, bytes);
     let new = process(&mut ctx, format, bytes)?;
-    ctx.warn(WarningKind::VisibleContent, VISIBLE_CONTENT_NOTE.to_string());
+    ctx.warn(
+        WarningKind::VisibleContent,
+        VISIBLE_CONTENT_NOTE.to_string(),
+    );
     let removed = report::kinds_of(ctx.findings().iter().filter(|f| f.removable));
     let (_, warnings) = ctx.into_parts();
     Ok(Cleaned {
@@ -289,12 +295,23 @@ pub mod fuzzing {
     /// Cleans one XML part as the container would; returns the number of removable
     /// findings reported and the new part (if it changed).
     pub fn clean_xml_part(name: &str, data: &[u8]) -> (usize, Result<Option<Vec<u8>>, CleanError>) {
-        let odf = matches!(name, "meta.xml" | "settings.xml" | "content.xml" | "META-INF/manifest.xml");
-        let container = if odf { Container::Odf } else { Container::Ooxml };
-        let removed: BTreeSet<String> = ["word/people.xml", "docProps/thumbnail.jpeg", "Thumbnails/thumbnail.png"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let odf = matches!(
+            name,
+            "meta.xml" | "settings.xml" | "content.xml" | "META-INF/manifest.xml"
+        );
+        let container = if odf {
+            Container::Odf
+        } else {
+            Container::Ooxml
+        };
+        let removed: BTreeSet<String> = [
+            "word/people.xml",
+            "docProps/thumbnail.jpeg",
+            "Thumbnails/thumbnail.png",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let mut ctx = Ctx::new(Mode::Clean);
         let result = match office::part_for(container, name, &removed) {
             Some(part) => xml::rewrite(&mut ctx, Format::Docx, data, part),

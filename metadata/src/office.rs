@@ -10,7 +10,11 @@ use crate::FindingKind;
 
 /// Members dropped whole, with what they are. Their relationships, content-type
 /// overrides and manifest entries go with them.
-pub(crate) fn removed_members(ctx: &mut Ctx, container: Container, names: &[String]) -> BTreeSet<String> {
+pub(crate) fn removed_members(
+    ctx: &mut Ctx,
+    container: Container,
+    names: &[String],
+) -> BTreeSet<String> {
     let mut removed = BTreeSet::new();
     for name in names {
         let kind = match container {
@@ -37,7 +41,9 @@ pub(crate) fn removed_members(ctx: &mut Ctx, container: Container, names: &[Stri
         if let Some(kind) = kind {
             let value = match kind {
                 FindingKind::Thumbnail => format!("{name} (a picture of the first page)"),
-                FindingKind::People => format!("{name} (names and account ids of everyone who edited)"),
+                FindingKind::People => {
+                    format!("{name} (names and account ids of everyone who edited)")
+                }
                 FindingKind::Printer => format!("{name} (printer settings)"),
                 _ => name.clone(),
             };
@@ -49,7 +55,11 @@ pub(crate) fn removed_members(ctx: &mut Ctx, container: Container, names: &[Stri
 }
 
 /// The rules for an XML member, if any apply.
-pub(crate) fn part_for<'a>(container: Container, name: &'a str, removed: &'a BTreeSet<String>) -> Option<Part<'a>> {
+pub(crate) fn part_for<'a>(
+    container: Container,
+    name: &'a str,
+    removed: &'a BTreeSet<String>,
+) -> Option<Part<'a>> {
     let file = name.rsplit('/').next().unwrap_or(name);
     match container {
         Container::Ooxml => {
@@ -65,7 +75,9 @@ pub(crate) fn part_for<'a>(container: Container, name: &'a str, removed: &'a BTr
                 return None;
             }
             Some(match name {
-                "docProps/core.xml" | "docProps/app.xml" | "docProps/custom.xml" => Part::OoxmlProps,
+                "docProps/core.xml" | "docProps/app.xml" | "docProps/custom.xml" => {
+                    Part::OoxmlProps
+                }
                 "xl/workbook.xml" => Part::XlWorkbook,
                 "ppt/commentAuthors.xml" | "ppt/authors.xml" => Part::PptAuthors,
                 n if n.starts_with("word/") => Part::Word,

@@ -131,15 +131,19 @@ pub(crate) fn pdf(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, CleanE
             remove.push(b"Metadata");
         }
         if dict.has(b"PieceInfo") {
-            ctx.find(FindingKind::OtherMetadata, "application data (PieceInfo)", true);
+            ctx.find(
+                FindingKind::OtherMetadata,
+                "application data (PieceInfo)",
+                true,
+            );
             remove.push(b"PieceInfo");
         }
         if let Ok(v) = dict.get(b"LastModified") {
             ctx.find(FindingKind::Dates, &text(v), true);
             remove.push(b"LastModified");
         }
-        let is_annotation = name(dict, b"Type") == Some(b"Annot")
-            || (dict.has(b"Subtype") && dict.has(b"Rect"));
+        let is_annotation =
+            name(dict, b"Type") == Some(b"Annot") || (dict.has(b"Subtype") && dict.has(b"Rect"));
         if is_annotation && !name(dict, b"Subtype").is_some_and(|s| NOT_AUTHORED.contains(&s)) {
             if let Ok(v) = dict.get(b"T") {
                 let author = text(v);
@@ -223,7 +227,9 @@ fn xmp_content(stream: &lopdf::Stream) -> Option<Vec<u8>> {
         Ok(f) => {
             let flate = match f {
                 Object::Name(n) => n == b"FlateDecode",
-                Object::Array(a) => a.len() == 1 && a.first().and_then(|n| n.as_name().ok()) == Some(b"FlateDecode"),
+                Object::Array(a) => {
+                    a.len() == 1 && a.first().and_then(|n| n.as_name().ok()) == Some(b"FlateDecode")
+                }
                 _ => false,
             };
             if !flate {
@@ -296,7 +302,8 @@ fn nesting_ok(bytes: &[u8], mut object_streams: Option<&mut u64>) -> Nesting {
             b'o' if bytes[i..].starts_with(b"obj") => object_start = i,
             b's' if bytes[i..].starts_with(b"stream") && !bytes[..i].ends_with(b"end") => {
                 let data_start = i + 6;
-                let end = find(&bytes[data_start..], b"endstream").map_or(bytes.len(), |e| data_start + e);
+                let end = find(&bytes[data_start..], b"endstream")
+                    .map_or(bytes.len(), |e| data_start + e);
                 let dict = &bytes[object_start.min(i)..i];
                 if let Some(budget) = object_streams.as_deref_mut() {
                     let object_stream = find(dict, b"/ObjStm").is_some();
@@ -419,14 +426,20 @@ mod tests {
             "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
             "Annots" => vec![annot.into(), widget.into()],
         });
-        doc.objects.insert(pages_id, Object::Dictionary(dictionary! {
-            "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1,
-        }));
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(dictionary! {
+                "Type" => "Pages", "Kids" => vec![page.into()], "Count" => 1,
+            }),
+        );
         let xmp = doc.add_object(Stream::new(
             dictionary! { "Type" => "Metadata", "Subtype" => "XML" },
             br#"<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator><rdf:Seq><rdf:li>Jan Jansen</rdf:li></rdf:Seq></dc:creator></rdf:Description></rdf:RDF></x:xmpmeta>"#.to_vec(),
         ));
-        let file = doc.add_object(Stream::new(dictionary! { "Type" => "EmbeddedFile" }, b"secret".to_vec()));
+        let file = doc.add_object(Stream::new(
+            dictionary! { "Type" => "EmbeddedFile" },
+            b"secret".to_vec(),
+        ));
         let spec = doc.add_object(dictionary! {
             "Type" => "Filespec", "F" => Object::string_literal("notes.txt"), "EF" => dictionary! { "F" => file },
         });
@@ -442,7 +455,13 @@ mod tests {
         });
         doc.trailer.set("Root", catalog);
         doc.trailer.set("Info", info);
-        doc.trailer.set("ID", vec![Object::String(vec![1, 2, 0xab], lopdf::StringFormat::Hexadecimal), Object::String(vec![1, 2, 0xab], lopdf::StringFormat::Hexadecimal)]);
+        doc.trailer.set(
+            "ID",
+            vec![
+                Object::String(vec![1, 2, 0xab], lopdf::StringFormat::Hexadecimal),
+                Object::String(vec![1, 2, 0xab], lopdf::StringFormat::Hexadecimal),
+            ],
+        );
         let mut out = Vec::new();
         doc.save_to(&mut out).unwrap();
         (out, content)
@@ -453,7 +472,11 @@ mod tests {
         let (input, content) = sample();
         let mut ctx = Ctx::new(Mode::Clean);
         let out = pdf(&mut ctx, &input).unwrap().unwrap();
-        let found: Vec<_> = ctx.findings().iter().map(|f| (f.kind, f.value.as_str(), f.removable)).collect();
+        let found: Vec<_> = ctx
+            .findings()
+            .iter()
+            .map(|f| (f.kind, f.value.as_str(), f.removable))
+            .collect();
         for expected in [
             (FindingKind::Author, "Jan", true),
             (FindingKind::Producer, "Producer 1.0", true),
@@ -465,7 +488,10 @@ mod tests {
         ] {
             assert!(found.contains(&expected), "{expected:?} not in {found:?}");
         }
-        assert!(!found.iter().any(|f| f.1 == "field1"), "form field names are no authors");
+        assert!(
+            !found.iter().any(|f| f.1 == "field1"),
+            "form field names are no authors"
+        );
 
         let doc = Document::load_mem(&out).unwrap();
         assert!(doc.trailer.get(b"Info").is_err());
@@ -473,11 +499,17 @@ mod tests {
         let page = *doc.get_pages().get(&1).unwrap();
         assert_eq!(doc.get_page_content(page).unwrap(), content);
         let text = String::from_utf8_lossy(&out);
-        assert!(!text.contains("Jansen") && !text.contains("Producer 1.0") && !text.contains("Fraud"));
+        assert!(
+            !text.contains("Jansen") && !text.contains("Producer 1.0") && !text.contains("Fraud")
+        );
         assert!(text.contains("field1") && text.contains("secret"));
 
         let mut again = Ctx::new(Mode::Clean);
-        assert!(pdf(&mut again, &out).unwrap().is_none(), "{:?}", again.findings());
+        assert!(
+            pdf(&mut again, &out).unwrap().is_none(),
+            "{:?}",
+            again.findings()
+        );
         assert!(again.findings().iter().all(|f| !f.removable));
     }
 
@@ -486,7 +518,9 @@ mod tests {
         let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
         z.write_all(content).unwrap();
         let data = z.finish().unwrap();
-        let mut pdf = b"%PDF-1.5\n5 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode >>\nstream\n".to_vec();
+        let mut pdf =
+            b"%PDF-1.5\n5 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode >>\nstream\n"
+                .to_vec();
         pdf.extend_from_slice(&data);
         pdf.extend_from_slice(b"\nendstream\nendobj\n");
         pdf
@@ -495,16 +529,26 @@ mod tests {
     #[test]
     fn nesting_and_size_are_checked_inside_object_streams() {
         let mut budget = MAX_OBJECT_STREAMS;
-        assert!(matches!(nesting_ok(&with_object_stream(b"1 0 [[[ ]]]"), Some(&mut budget)), Nesting::Ok));
+        assert!(matches!(
+            nesting_ok(&with_object_stream(b"1 0 [[[ ]]]"), Some(&mut budget)),
+            Nesting::Ok
+        ));
         let deep = vec![b'['; 10_000];
-        assert!(matches!(nesting_ok(&with_object_stream(&deep), Some(&mut budget)), Nesting::TooDeep));
+        assert!(matches!(
+            nesting_ok(&with_object_stream(&deep), Some(&mut budget)),
+            Nesting::TooDeep
+        ));
         let big = vec![b' '; usize::try_from(MAX_OBJECT_STREAMS).unwrap() + 1];
         let bomb = with_object_stream(&big);
         assert!(bomb.len() < 1024 * 1024);
         let mut ctx = Ctx::new(Mode::Inspect);
-        assert!(matches!(pdf(&mut ctx, &bomb), Err(CleanError::TooLarge { .. })));
+        assert!(matches!(
+            pdf(&mut ctx, &bomb),
+            Err(CleanError::TooLarge { .. })
+        ));
         // Brackets in strings, comments and plain streams do not count.
-        let mut flat = b"%PDF-1.4\n(((((( [[[[ )))))) % [[[[[[\n1 0 obj << /Length 3 >>\nstream\n".to_vec();
+        let mut flat =
+            b"%PDF-1.4\n(((((( [[[[ )))))) % [[[[[[\n1 0 obj << /Length 3 >>\nstream\n".to_vec();
         flat.extend(vec![b'['; 1000]);
         flat.extend_from_slice(b"\nendstream\nendobj\n");
         assert!(matches!(nesting_ok(&flat, Some(&mut budget)), Nesting::Ok));

@@ -138,14 +138,22 @@ fn attr(e: &BytesStart<'_>, qname: &str) -> Option<String> {
     e.attributes()
         .flatten()
         .find(|a| a.key.as_ref() == qname)
-        .and_then(|a| a.normalized_value(XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
+        .and_then(|a| {
+            a.normalized_value(XmlVersion::Implicit1_0)
+                .ok()
+                .map(|v| v.into_owned())
+        })
 }
 
 fn attr_local(e: &BytesStart<'_>, name: &str) -> Option<String> {
     e.attributes()
         .flatten()
         .find(|a| a.key.local_name().as_ref() == name)
-        .and_then(|a| a.normalized_value(XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
+        .and_then(|a| {
+            a.normalized_value(XmlVersion::Implicit1_0)
+                .ok()
+                .map(|v| v.into_owned())
+        })
 }
 
 /// Resolves a relationship target against the folder of the part it belongs to.
@@ -237,14 +245,16 @@ fn element_action(part: Part<'_>, stack: &[String], e: &BytesStart<'_>) -> Actio
             Some(p) if removed.contains(p.trim_start_matches('/')) => Action::Drop(None),
             _ => Action::Keep,
         },
-        Part::Manifest { removed } if name == "file-entry" => {
-            match attr_local(e, "full-path") {
-                Some(p) if removed.contains(&p) || (p.starts_with("Thumbnails/") && removed.iter().any(|r| r.starts_with("Thumbnails/"))) => {
-                    Action::Drop(None)
-                }
-                _ => Action::Keep,
+        Part::Manifest { removed } if name == "file-entry" => match attr_local(e, "full-path") {
+            Some(p)
+                if removed.contains(&p)
+                    || (p.starts_with("Thumbnails/")
+                        && removed.iter().any(|r| r.starts_with("Thumbnails/"))) =>
+            {
+                Action::Drop(None)
             }
-        }
+            _ => Action::Keep,
+        },
         _ => Action::Keep,
     }
 }
@@ -295,13 +305,20 @@ struct Replacing {
 }
 
 /// Applies the part's rules. `Ok(None)` when nothing changed (or when only inspecting).
-pub(crate) fn rewrite(ctx: &mut Ctx, format: Format, data: &[u8], part: Part<'_>) -> Result<Option<Vec<u8>>, CleanError> {
+pub(crate) fn rewrite(
+    ctx: &mut Ctx,
+    format: Format,
+    data: &[u8],
+    part: Part<'_>,
+) -> Result<Option<Vec<u8>>, CleanError> {
     let corrupt = |e: &dyn std::fmt::Display| CleanError::Corrupt {
         format,
         detail: format!("XML: {e}"),
     };
     let mut reader = Reader::from_reader(data);
-    let mut writer = ctx.cleaning().then(|| Writer::new(Vec::with_capacity(data.len())));
+    let mut writer = ctx
+        .cleaning()
+        .then(|| Writer::new(Vec::with_capacity(data.len())));
     let mut stack: Vec<String> = Vec::new();
     let mut skipping: Option<Skipping> = None;
     let mut replacing: Option<Replacing> = None;
@@ -338,7 +355,13 @@ pub(crate) fn rewrite(ctx: &mut Ctx, format: Format, data: &[u8], part: Part<'_>
                 }
             };
             if done {
-                if let Some(Skipping { kind: Some(kind), label, text, .. }) = skipping.take() {
+                if let Some(Skipping {
+                    kind: Some(kind),
+                    label,
+                    text,
+                    ..
+                }) = skipping.take()
+                {
                     // Empty elements are dropped too, but name nothing.
                     let value = join(&label, &text);
                     if !value.is_empty() {
@@ -456,7 +479,10 @@ fn edit_attributes<'a>(
     let mut edits = Vec::new();
     for a in e.attributes().with_checks(false).flatten() {
         if let Some(edit) = attr_edit(part, &element, a.key.as_ref()) {
-            let value = a.normalized_value(XmlVersion::Implicit1_0).map(|v| v.into_owned()).unwrap_or_default();
+            let value = a
+                .normalized_value(XmlVersion::Implicit1_0)
+                .map(|v| v.into_owned())
+                .unwrap_or_default();
             let needed = match edit {
                 AttrEdit::Replace(_, with) => value != with,
                 _ => true,
@@ -512,7 +538,10 @@ fn push_text(buf: &mut String, event: &Event<'_>) {
     }
     match event {
         Event::Text(t) => {
-            if !buf.is_empty() && !buf.ends_with(' ') && t.xml10_content().starts_with(char::is_whitespace) {
+            if !buf.is_empty()
+                && !buf.ends_with(' ')
+                && t.xml10_content().starts_with(char::is_whitespace)
+            {
                 buf.push(' ');
             }
             buf.push_str(&t.xml10_content());
@@ -521,7 +550,8 @@ fn push_text(buf: &mut String, event: &Event<'_>) {
         Event::GeneralRef(r) => {
             if let Ok(Some(c)) = r.resolve_char_ref() {
                 buf.push(c);
-            } else if let Some(s) = quick_xml::escape::resolve_predefined_entity(&r.xml10_content()) {
+            } else if let Some(s) = quick_xml::escape::resolve_predefined_entity(&r.xml10_content())
+            {
                 buf.push_str(s);
             }
         }
@@ -555,9 +585,18 @@ mod tests {
     #[test]
     fn relationship_targets_resolve_against_their_folder() {
         assert_eq!(resolve("word/", "people.xml"), "word/people.xml");
-        assert_eq!(resolve("word/", "../docProps/thumbnail.jpeg"), "docProps/thumbnail.jpeg");
-        assert_eq!(resolve("", "/docProps/thumbnail.jpeg"), "docProps/thumbnail.jpeg");
-        assert_eq!(resolve("", "./docProps/thumbnail.jpeg"), "docProps/thumbnail.jpeg");
+        assert_eq!(
+            resolve("word/", "../docProps/thumbnail.jpeg"),
+            "docProps/thumbnail.jpeg"
+        );
+        assert_eq!(
+            resolve("", "/docProps/thumbnail.jpeg"),
+            "docProps/thumbnail.jpeg"
+        );
+        assert_eq!(
+            resolve("", "./docProps/thumbnail.jpeg"),
+            "docProps/thumbnail.jpeg"
+        );
     }
 
     #[test]

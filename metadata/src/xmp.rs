@@ -97,7 +97,9 @@ pub(crate) fn findings_as(ctx: &mut Ctx, packet: &[u8], removable: bool) {
             }
             Event::GeneralRef(r) => {
                 if let Some((_, _, parts)) = open.as_mut() {
-                    if let Some(s) = quick_xml::escape::resolve_predefined_entity(&r.xml10_content()) {
+                    if let Some(s) =
+                        quick_xml::escape::resolve_predefined_entity(&r.xml10_content())
+                    {
                         match parts.last_mut() {
                             Some(last) => last.push_str(s),
                             None => parts.push(s.to_string()),
@@ -123,7 +125,11 @@ fn attributes(ctx: &mut Ctx, e: &BytesStart<'_>, removable: bool, values: &mut u
 }
 
 fn finish(ctx: &mut Ctx, kind: FindingKind, parts: &[String], removable: bool, values: &mut usize) {
-    let parts: Vec<&str> = parts.iter().map(|p| p.trim()).filter(|p| !p.is_empty()).collect();
+    let parts: Vec<&str> = parts
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .collect();
     if !parts.is_empty() {
         ctx.find(kind, &parts.join(", "), removable);
         *values += 1;
@@ -144,10 +150,17 @@ mod tests {
 </rdf:Description></rdf:RDF></x:xmpmeta>"#;
         let mut ctx = Ctx::new(Mode::Inspect);
         findings(&mut ctx, packet);
-        let found: Vec<_> = ctx.findings().iter().map(|f| (f.kind, f.value.as_str())).collect();
+        let found: Vec<_> = ctx
+            .findings()
+            .iter()
+            .map(|f| (f.kind, f.value.as_str()))
+            .collect();
         assert_eq!(found[0].0, FindingKind::Xmp);
         assert!(found.contains(&(FindingKind::CreatorTool, "Writer & co")));
-        assert!(found.contains(&(FindingKind::Author, "Jan Jansen, Piet & Co")), "{found:?}");
+        assert!(
+            found.contains(&(FindingKind::Author, "Jan Jansen, Piet & Co")),
+            "{found:?}"
+        );
         assert_eq!(found.len(), 3, "an empty title is no finding: {found:?}");
     }
 

@@ -14,9 +14,14 @@ use meldpunt_metadata::{clean, inspect, FindingKind, Format, WarningKind};
 use serde_json::Value;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("{}: {e} (make it with scripts/make-metadata-fixtures.sh)", path.display())
+        panic!(
+            "{}: {e} (make it with scripts/make-metadata-fixtures.sh)",
+            path.display()
+        )
     })
 }
 
@@ -58,7 +63,13 @@ fn exiftool(name: &str, bytes: &[u8]) -> serde_json::Map<String, Value> {
 
 /// The exiftool check: each tag is in the original and not in the cleaned file; each
 /// string is somewhere in the original's tags and nowhere in the cleaned file's.
-fn check_with_exiftool(name: &str, original: &[u8], cleaned: &[u8], tags: &[&str], strings: &[&str]) {
+fn check_with_exiftool(
+    name: &str,
+    original: &[u8],
+    cleaned: &[u8],
+    tags: &[&str],
+    strings: &[&str],
+) {
     let before = exiftool(name, original);
     let after = exiftool(name, cleaned);
     let zip_hint = if name.ends_with("x") || name.ends_with(".odt") {
@@ -67,8 +78,15 @@ fn check_with_exiftool(name: &str, original: &[u8], cleaned: &[u8], tags: &[&str
         ""
     };
     for tag in tags {
-        assert!(before.contains_key(*tag), "{name}: exiftool should see {tag} in the original{zip_hint}");
-        assert!(!after.contains_key(*tag), "{name}: {tag} is still there after cleaning: {:?}", after.get(*tag));
+        assert!(
+            before.contains_key(*tag),
+            "{name}: exiftool should see {tag} in the original{zip_hint}"
+        );
+        assert!(
+            !after.contains_key(*tag),
+            "{name}: {tag} is still there after cleaning: {:?}",
+            after.get(*tag)
+        );
     }
     let text = |m: &serde_json::Map<String, Value>| {
         m.iter()
@@ -78,8 +96,14 @@ fn check_with_exiftool(name: &str, original: &[u8], cleaned: &[u8], tags: &[&str
     };
     let (before, after) = (text(&before), text(&after));
     for s in strings {
-        assert!(before.contains(s), "{name}: {s:?} should be in the original's metadata{zip_hint}");
-        assert!(!after.contains(s), "{name}: {s:?} is still in the metadata after cleaning:\n{after}");
+        assert!(
+            before.contains(s),
+            "{name}: {s:?} should be in the original's metadata{zip_hint}"
+        );
+        assert!(
+            !after.contains(s),
+            "{name}: {s:?} is still in the metadata after cleaning:\n{after}"
+        );
     }
 }
 
@@ -101,24 +125,47 @@ const CAMERA_TAGS: &[&str] = &[
     "XMP-dc:Creator",
     "XMP-xmp:CreatorTool",
 ];
-const CAMERA_STRINGS: &[&str] = &["Jan Jansen", "SN-4711", "LS-0042", "LAPTOP-JJANSEN", "Canon", "52 deg"];
+const CAMERA_STRINGS: &[&str] = &[
+    "Jan Jansen",
+    "SN-4711",
+    "LS-0042",
+    "LAPTOP-JJANSEN",
+    "Canon",
+    "52 deg",
+];
 
 fn removes_all(name: &str) -> (Vec<u8>, meldpunt_metadata::Cleaned) {
     let original = fixture(name);
     let inspection = inspect(name, &original);
     assert!(inspection.can_clean(), "{name}: {:?}", inspection.format);
     let cleaned = clean(name, &original).unwrap_or_else(|e| panic!("{name}: {e}"));
-    assert_eq!(cleaned.removed, inspection.removable_kinds(), "{name}: clean removes what inspect lists");
+    assert_eq!(
+        cleaned.removed,
+        inspection.removable_kinds(),
+        "{name}: clean removes what inspect lists"
+    );
     // Cleaning again finds nothing more to remove, and changes nothing.
     let again = inspect(name, &cleaned.bytes);
-    assert_eq!(again.removable_kinds(), vec![], "{name}: {:#?}", again.findings);
+    assert_eq!(
+        again.removable_kinds(),
+        vec![],
+        "{name}: {:#?}",
+        again.findings
+    );
     let twice = clean(name, &cleaned.bytes).unwrap();
-    assert_eq!(twice.bytes, cleaned.bytes, "{name}: a clean file comes back unchanged");
+    assert_eq!(
+        twice.bytes, cleaned.bytes,
+        "{name}: a clean file comes back unchanged"
+    );
     (original, cleaned)
 }
 
 fn kinds(name: &str, bytes: &[u8]) -> Vec<FindingKind> {
-    inspect(name, bytes).findings.iter().map(|f| f.kind).collect()
+    inspect(name, bytes)
+        .findings
+        .iter()
+        .map(|f| f.kind)
+        .collect()
 }
 
 // ---------------------------------------------------------------- pictures
@@ -138,12 +185,30 @@ fn png_pixels(bytes: &[u8]) -> Vec<u8> {
 fn jpeg_from_exiftool() {
     let (original, cleaned) = removes_all("photo.jpg");
     let mut tags = CAMERA_TAGS.to_vec();
-    tags.extend(["IFD1:ThumbnailImage", "IPTC:By-line", "IPTC:City", "File:Comment"]);
-    check_with_exiftool("photo.jpg", &original, &cleaned.bytes, &tags, CAMERA_STRINGS);
-    assert_eq!(jpeg_pixels(&original), jpeg_pixels(&cleaned.bytes), "pixels unchanged");
+    tags.extend([
+        "IFD1:ThumbnailImage",
+        "IPTC:By-line",
+        "IPTC:City",
+        "File:Comment",
+    ]);
+    check_with_exiftool(
+        "photo.jpg",
+        &original,
+        &cleaned.bytes,
+        &tags,
+        CAMERA_STRINGS,
+    );
+    assert_eq!(
+        jpeg_pixels(&original),
+        jpeg_pixels(&cleaned.bytes),
+        "pixels unchanged"
+    );
     // The orientation stays, so the photo is shown upright.
     let after = exiftool("photo.jpg", &cleaned.bytes);
-    assert_eq!(after.get("IFD0:Orientation").and_then(Value::as_str), Some("Rotate 90 CW"));
+    assert_eq!(
+        after.get("IFD0:Orientation").and_then(Value::as_str),
+        Some("Rotate 90 CW")
+    );
     for kind in [
         FindingKind::GpsPosition,
         FindingKind::CameraSerial,
@@ -164,15 +229,34 @@ fn png_from_exiftool() {
     let (original, cleaned) = removes_all("photo.png");
     let mut tags = CAMERA_TAGS.to_vec();
     tags.extend(["PNG:Author", "PNG:Comment", "PNG:ModifyDate"]);
-    check_with_exiftool("photo.png", &original, &cleaned.bytes, &tags, CAMERA_STRINGS);
-    assert_eq!(png_pixels(&original), png_pixels(&cleaned.bytes), "pixels unchanged");
-    assert!(exiftool("photo.png", &cleaned.bytes).contains_key("PNG:Gamma"), "colour chunks stay");
+    check_with_exiftool(
+        "photo.png",
+        &original,
+        &cleaned.bytes,
+        &tags,
+        CAMERA_STRINGS,
+    );
+    assert_eq!(
+        png_pixels(&original),
+        png_pixels(&cleaned.bytes),
+        "pixels unchanged"
+    );
+    assert!(
+        exiftool("photo.png", &cleaned.bytes).contains_key("PNG:Gamma"),
+        "colour chunks stay"
+    );
 }
 
 #[test]
 fn webp_from_exiftool() {
     let (original, cleaned) = removes_all("photo.webp");
-    check_with_exiftool("photo.webp", &original, &cleaned.bytes, CAMERA_TAGS, CAMERA_STRINGS);
+    check_with_exiftool(
+        "photo.webp",
+        &original,
+        &cleaned.bytes,
+        CAMERA_TAGS,
+        CAMERA_STRINGS,
+    );
     // The picture data (the VP8 chunk) is byte-identical.
     let vp8 = |b: &[u8]| {
         let webp = img_parts::webp::WebP::from_bytes(b.to_vec().into()).unwrap();
@@ -192,14 +276,23 @@ fn tiff_is_inspected_not_cleaned() {
     let inspection = inspect("photo.tif", &original);
     assert_eq!(inspection.format, Format::Tiff);
     let found = kinds("photo.tif", &original);
-    for kind in [FindingKind::Author, FindingKind::CameraSerial, FindingKind::GpsPosition] {
+    for kind in [
+        FindingKind::Author,
+        FindingKind::CameraSerial,
+        FindingKind::GpsPosition,
+    ] {
         assert!(found.contains(&kind), "{kind:?} in {found:?}");
     }
     assert!(inspection.findings.iter().all(|f| !f.removable));
-    assert!(inspection.warnings.iter().any(|w| w.kind == WarningKind::NotCleanable));
+    assert!(inspection
+        .warnings
+        .iter()
+        .any(|w| w.kind == WarningKind::NotCleanable));
     assert!(matches!(
         clean("photo.tif", &original),
-        Err(meldpunt_metadata::CleanError::Unsupported { format: Format::Tiff })
+        Err(meldpunt_metadata::CleanError::Unsupported {
+            format: Format::Tiff
+        })
     ));
     // What the inspection shows is what exiftool sees.
     let tags = exiftool("photo.tif", &original);
@@ -217,7 +310,14 @@ fn page_contents(bytes: &[u8]) -> Vec<Vec<u8>> {
         .map(|&page| {
             doc.get_page_contents(page)
                 .iter()
-                .flat_map(|id| doc.get_object(*id).unwrap().as_stream().unwrap().content.clone())
+                .flat_map(|id| {
+                    doc.get_object(*id)
+                        .unwrap()
+                        .as_stream()
+                        .unwrap()
+                        .content
+                        .clone()
+                })
                 .collect()
         })
         .collect()
@@ -247,8 +347,17 @@ fn pdf_from_libreoffice() {
     );
     let pages = page_contents(&original);
     assert!(!pages.is_empty() && !pages[0].is_empty());
-    assert_eq!(pages, page_contents(&cleaned.bytes), "page content streams byte-identical");
-    for kind in [FindingKind::Author, FindingKind::Xmp, FindingKind::DocumentId, FindingKind::CommentAuthor] {
+    assert_eq!(
+        pages,
+        page_contents(&cleaned.bytes),
+        "page content streams byte-identical"
+    );
+    for kind in [
+        FindingKind::Author,
+        FindingKind::Xmp,
+        FindingKind::DocumentId,
+        FindingKind::CommentAuthor,
+    ] {
         assert!(cleaned.removed.contains(&kind), "{kind:?}");
     }
     // The comment's author (exported as an annotation) is gone, the comment stays.
@@ -261,18 +370,28 @@ fn pdf_from_libreoffice() {
         .filter(|d| d.get(b"Subtype").and_then(|s| s.as_name()).ok() == Some(b"Text"))
         .collect();
     assert!(!annots.is_empty());
-    assert!(annots.iter().all(|a| a.get(b"T").is_err() && a.get(b"Contents").is_ok()));
+    assert!(annots
+        .iter()
+        .all(|a| a.get(b"T").is_err() && a.get(b"Contents").is_ok()));
 }
 
 #[test]
 fn pdf_with_object_streams_from_qpdf() {
     let (original, cleaned) = removes_all("memo-objstm.pdf");
-    assert!(original.windows(7).any(|w| w == b"/ObjStm"), "the fixture uses object streams");
+    assert!(
+        original.windows(7).any(|w| w == b"/ObjStm"),
+        "the fixture uses object streams"
+    );
     check_with_exiftool(
         "memo-objstm.pdf",
         &original,
         &cleaned.bytes,
-        &["PDF:Author", "PDF:Producer", "XMP-dc:Creator", "XMP-xmp:CreatorTool"],
+        &[
+            "PDF:Author",
+            "PDF:Producer",
+            "XMP-dc:Creator",
+            "XMP-xmp:CreatorTool",
+        ],
         &["Jan Jansen", "LibreOffice"],
     );
     assert_eq!(page_contents(&original), page_contents(&cleaned.bytes));
@@ -292,7 +411,10 @@ fn hybrid_pdf_loses_its_embedded_source() {
     let count = |b: &[u8]| b.windows(17).filter(|w| w == b"AdditionalStreams").count();
     assert_eq!(count(&original), 1);
     assert_eq!(count(&cleaned.bytes), 0);
-    assert!(cleaned.bytes.len() < original.len() - 5000, "the embedded ODT is gone");
+    assert!(
+        cleaned.bytes.len() < original.len() - 5000,
+        "the embedded ODT is gone"
+    );
     assert_eq!(page_contents(&original), page_contents(&cleaned.bytes));
 }
 
@@ -344,8 +466,14 @@ fn no_names_inside(name: &str, original: &[u8], cleaned: &[u8], names: &[&str]) 
     };
     let (before, after) = (all(original), all(cleaned));
     for n in names {
-        assert!(before.contains(n), "{name}: {n:?} should be in the original");
-        assert!(!after.contains(n), "{name}: {n:?} is still inside after cleaning");
+        assert!(
+            before.contains(n),
+            "{name}: {n:?} should be in the original"
+        );
+        assert!(
+            !after.contains(n),
+            "{name}: {n:?} is still inside after cleaning"
+        );
     }
 }
 
@@ -369,11 +497,31 @@ fn docx_from_libreoffice() {
             "XMP-dc:Subject",
             "XMP-dc:Description",
         ],
-        &["Jan Jansen", "Piet Pietersen", "Fraudeonderzoek", "LibreOffice", "2.2 hours"],
+        &[
+            "Jan Jansen",
+            "Piet Pietersen",
+            "Fraudeonderzoek",
+            "LibreOffice",
+            "2.2 hours",
+        ],
     );
     // Tracked-change and comment authors, which exiftool does not read.
-    no_names_inside("memo.docx", &original, &cleaned.bytes, &["Klaas Klaassen", "Marie Maas", "Jan Jansen", "Piet Pietersen"]);
-    for kind in [FindingKind::TrackedChangeAuthor, FindingKind::CommentAuthor, FindingKind::LastModifiedBy] {
+    no_names_inside(
+        "memo.docx",
+        &original,
+        &cleaned.bytes,
+        &[
+            "Klaas Klaassen",
+            "Marie Maas",
+            "Jan Jansen",
+            "Piet Pietersen",
+        ],
+    );
+    for kind in [
+        FindingKind::TrackedChangeAuthor,
+        FindingKind::CommentAuthor,
+        FindingKind::LastModifiedBy,
+    ] {
         assert!(cleaned.removed.contains(&kind), "{kind:?}");
     }
     // The text is unchanged, in every part.
@@ -391,9 +539,15 @@ fn docx_from_libreoffice() {
         }
     }
     assert!(runs > 3, "the fixture has text");
-    assert!(word_text(&before.iter().find(|(n, _)| n == "word/document.xml").unwrap().1)
-        .concat()
-        .contains("zonder tweede handtekening"));
+    assert!(word_text(
+        &before
+            .iter()
+            .find(|(n, _)| n == "word/document.xml")
+            .unwrap()
+            .1
+    )
+    .concat()
+    .contains("zonder tweede handtekening"));
 }
 
 #[test]
@@ -403,13 +557,21 @@ fn xlsx_from_libreoffice() {
         "sheet.xlsx",
         &original,
         &cleaned.bytes,
-        &["XMP-dc:Creator", "XML:LastModifiedBy", "XML:Application", "XMP-dc:Title"],
+        &[
+            "XMP-dc:Creator",
+            "XML:LastModifiedBy",
+            "XML:Application",
+            "XMP-dc:Title",
+        ],
         &["Jan Jansen", "Piet Pietersen", "Betalingen november"],
     );
     no_names_inside("sheet.xlsx", &original, &cleaned.bytes, &["Marie Maas"]);
     assert!(cleaned.removed.contains(&FindingKind::CommentAuthor));
     // The comment text stays.
-    let comments = members(&cleaned.bytes).into_iter().find(|(n, _)| n.starts_with("xl/comments")).unwrap();
+    let comments = members(&cleaned.bytes)
+        .into_iter()
+        .find(|(n, _)| n.starts_with("xl/comments"))
+        .unwrap();
     assert!(String::from_utf8_lossy(&comments.1).contains("Zonder tweede handtekening"));
 }
 
@@ -444,10 +606,25 @@ fn odt_from_libreoffice() {
             "XMP-meta:User-defined",
             "XMP-dc:Title",
         ],
-        &["Jan Jansen", "Piet Pietersen", "Fraudeonderzoek", "LibreOffice"],
+        &[
+            "Jan Jansen",
+            "Piet Pietersen",
+            "Fraudeonderzoek",
+            "LibreOffice",
+        ],
     );
-    no_names_inside("memo.odt", &original, &cleaned.bytes, &["Klaas Klaassen", "Marie Maas", "Jan Jansen"]);
-    for kind in [FindingKind::Thumbnail, FindingKind::TrackedChangeAuthor, FindingKind::CommentAuthor, FindingKind::Printer] {
+    no_names_inside(
+        "memo.odt",
+        &original,
+        &cleaned.bytes,
+        &["Klaas Klaassen", "Marie Maas", "Jan Jansen"],
+    );
+    for kind in [
+        FindingKind::Thumbnail,
+        FindingKind::TrackedChangeAuthor,
+        FindingKind::CommentAuthor,
+        FindingKind::Printer,
+    ] {
         assert!(cleaned.removed.contains(&kind), "{kind:?}");
     }
     // ODF rules: mimetype first and stored; the rest in the same order, less the thumbnail.
@@ -461,10 +638,20 @@ fn odt_from_libreoffice() {
     let mut expected = names(&original);
     expected.retain(|n| !n.starts_with("Thumbnails/"));
     assert_eq!(names(&cleaned.bytes), expected);
-    let manifest = members(&cleaned.bytes).into_iter().find(|(n, _)| n == "META-INF/manifest.xml").unwrap().1;
+    let manifest = members(&cleaned.bytes)
+        .into_iter()
+        .find(|(n, _)| n == "META-INF/manifest.xml")
+        .unwrap()
+        .1;
     assert!(!String::from_utf8_lossy(&manifest).contains("Thumbnails/"));
     // The text is unchanged: content.xml differs only in the replaced authors and dates.
-    let content = |b: &[u8]| members(b).into_iter().find(|(n, _)| n == "content.xml").unwrap().1;
+    let content = |b: &[u8]| {
+        members(b)
+            .into_iter()
+            .find(|(n, _)| n == "content.xml")
+            .unwrap()
+            .1
+    };
     let text = String::from_utf8_lossy(&content(&cleaned.bytes)).into_owned();
     assert!(text.contains("zonder tweede handtekening") && text.contains("Klopt dit bedrag?"));
 }
@@ -476,9 +663,17 @@ fn zip_members_are_cleaned_recursively() {
     let original = fixture("bundle.zip");
     let inspection = inspect("bundle.zip", &original);
     assert_eq!(inspection.format, Format::Zip);
-    let at = |loc: &str, kind: FindingKind| inspection.findings.iter().any(|f| f.location == loc && f.kind == kind);
+    let at = |loc: &str, kind: FindingKind| {
+        inspection
+            .findings
+            .iter()
+            .any(|f| f.location == loc && f.kind == kind)
+    };
     assert!(at("photo.jpg", FindingKind::GpsPosition));
-    assert!(at("memo.docx > word/document.xml", FindingKind::TrackedChangeAuthor));
+    assert!(at(
+        "memo.docx > word/document.xml",
+        FindingKind::TrackedChangeAuthor
+    ));
     assert!(at("inner.zip > photo.png", FindingKind::Author));
     assert!(at("", FindingKind::Comment), "the archive comment");
     assert!(inspection
@@ -487,7 +682,10 @@ fn zip_members_are_cleaned_recursively() {
         .any(|w| w.location == "mail.eml" && w.kind == WarningKind::MemberKept));
 
     let (_, cleaned) = removes_all("bundle.zip");
-    assert!(cleaned.warnings.iter().any(|w| w.location == "mail.eml"), "the e-mail is reported as unchecked");
+    assert!(
+        cleaned.warnings.iter().any(|w| w.location == "mail.eml"),
+        "the e-mail is reported as unchecked"
+    );
     let (before, after) = (members(&original), members(&cleaned.bytes));
     assert_eq!(
         before.iter().map(|(n, _)| n).collect::<Vec<_>>(),
@@ -500,10 +698,22 @@ fn zip_members_are_cleaned_recursively() {
                 check_with_exiftool("photo.jpg", a, b, CAMERA_TAGS, CAMERA_STRINGS);
                 assert_eq!(jpeg_pixels(a), jpeg_pixels(b));
             }
-            "memo.docx" => check_with_exiftool("memo.docx", a, b, &["XMP-dc:Creator", "XML:LastModifiedBy"], &["Jan Jansen"]),
+            "memo.docx" => check_with_exiftool(
+                "memo.docx",
+                a,
+                b,
+                &["XMP-dc:Creator", "XML:LastModifiedBy"],
+                &["Jan Jansen"],
+            ),
             "inner.zip" => {
                 let (inner_a, inner_b) = (members(a), members(b));
-                check_with_exiftool("photo.png", &inner_a[0].1, &inner_b[0].1, CAMERA_TAGS, CAMERA_STRINGS);
+                check_with_exiftool(
+                    "photo.png",
+                    &inner_a[0].1,
+                    &inner_b[0].1,
+                    CAMERA_TAGS,
+                    CAMERA_STRINGS,
+                );
             }
             other => panic!("unexpected member {other}"),
         }

@@ -23,7 +23,12 @@ const FIXTURES: &[&str] = &[
 ];
 
 fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).unwrap()
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+    .unwrap()
 }
 
 const MAGICS: &[&[u8]] = &[
@@ -41,7 +46,10 @@ const MAGICS: &[&[u8]] = &[
 
 fn both(name: &str, bytes: &[u8]) {
     let inspection = inspect(name, bytes);
-    assert_eq!(inspection.warnings.last().map(|w| w.kind), Some(WarningKind::VisibleContent));
+    assert_eq!(
+        inspection.warnings.last().map(|w| w.kind),
+        Some(WarningKind::VisibleContent)
+    );
     if let Ok(cleaned) = clean(name, bytes) {
         let _ = inspect(name, &cleaned.bytes);
     }
@@ -90,7 +98,9 @@ fn deeply_nested_pdf_objects() {
         // A valid cross-reference table, so the parser does reach the object.
         let xref = pdf.len();
         pdf.extend_from_slice(b"xref\n0 2\n0000000000 65535 f \n0000000009 00000 n \n");
-        pdf.extend_from_slice(format!("trailer\n<< /Size 2 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+        pdf.extend_from_slice(
+            format!("trailer\n<< /Size 2 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+        );
         both("deep.pdf", &pdf);
     }
 }
@@ -114,8 +124,18 @@ fn zip_bomb_stops_at_the_member_limit() {
     drop(zeros);
     assert!(bomb.len() < 1024 * 1024, "{} bytes", bomb.len());
     let inspection = inspect("bomb.zip", &bomb);
-    assert!(inspection.warnings.iter().any(|w| w.kind == WarningKind::LimitReached), "{:?}", inspection.warnings);
-    assert!(matches!(clean("bomb.zip", &bomb), Err(CleanError::TooLarge { .. })));
+    assert!(
+        inspection
+            .warnings
+            .iter()
+            .any(|w| w.kind == WarningKind::LimitReached),
+        "{:?}",
+        inspection.warnings
+    );
+    assert!(matches!(
+        clean("bomb.zip", &bomb),
+        Err(CleanError::TooLarge { .. })
+    ));
 }
 
 #[test]
@@ -127,22 +147,48 @@ fn nesting_stops_at_the_depth_limit() {
         name = format!("level{level}.zip");
     }
     let inspection = inspect(&name, &bytes);
-    assert!(inspection.warnings.iter().any(|w| w.kind == WarningKind::LimitReached), "{:?}", inspection.warnings);
+    assert!(
+        inspection
+            .warnings
+            .iter()
+            .any(|w| w.kind == WarningKind::LimitReached),
+        "{:?}",
+        inspection.warnings
+    );
     // Cleaning still works on what it reaches; the too-deep part is reported.
     let cleaned = clean(&name, &bytes).unwrap();
-    assert!(cleaned.warnings.iter().any(|w| w.kind == WarningKind::LimitReached));
+    assert!(cleaned
+        .warnings
+        .iter()
+        .any(|w| w.kind == WarningKind::LimitReached));
 }
 
 #[test]
 fn unsupported_formats_say_so() {
     let mail = b"From: Jan Jansen <jan@example.org>\nTo: x@example.org\nSubject: dossier\n\nHallo";
-    assert!(matches!(clean("mail.eml", mail), Err(CleanError::Unsupported { .. })));
+    assert!(matches!(
+        clean("mail.eml", mail),
+        Err(CleanError::Unsupported { .. })
+    ));
     let w = inspect("mail.eml", mail);
     assert_eq!(w.warnings[0].kind, WarningKind::NotChecked);
-    assert!(w.warnings[0].message.contains("e-mail"), "{}", w.warnings[0].message);
-    assert!(matches!(clean("x.bin", b"\x00\x01\x02\x03"), Err(CleanError::UnknownFormat)));
-    assert!(matches!(clean("x.mp4", b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom"), Err(CleanError::Unsupported { .. })));
-    assert!(matches!(clean("x.heic", b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"), Err(CleanError::Unsupported { .. })));
+    assert!(
+        w.warnings[0].message.contains("e-mail"),
+        "{}",
+        w.warnings[0].message
+    );
+    assert!(matches!(
+        clean("x.bin", b"\x00\x01\x02\x03"),
+        Err(CleanError::UnknownFormat)
+    ));
+    assert!(matches!(
+        clean("x.mp4", b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom"),
+        Err(CleanError::Unsupported { .. })
+    ));
+    assert!(matches!(
+        clean("x.heic", b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"),
+        Err(CleanError::Unsupported { .. })
+    ));
     // Plain text has nothing hidden and comes back as it is.
     let text = b"Just my notes.\n";
     assert_eq!(clean("notes.txt", text).unwrap().bytes, text);
