@@ -6,6 +6,10 @@
 //! lock), so `scripts/build-wasm.sh` builds them first; this script copies them into
 //! OUT_DIR. Without them empty files are embedded and the pages say that encryption is
 //! unavailable: nothing pretends to work.
+#![allow(
+    clippy::expect_used,
+    reason = "a build script fails the build by panicking"
+)]
 
 use std::path::PathBuf;
 

@@ -1,5 +1,6 @@
 //! The browser module's operations, run natively: the reporter's whole flow through the
 //! API, checked by the bureau's side of the crypto crate.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;

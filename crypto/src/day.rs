@@ -28,6 +28,10 @@ impl Day {
 
     /// Today (UTC), from the system clock.
     #[cfg(not(target_arch = "wasm32"))]
+    #[allow(
+        clippy::expect_used,
+        reason = "any u64 seconds since 1970 / 86400 is a day within the calendar"
+    )]
     pub fn today() -> Self {
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -74,6 +78,7 @@ impl Day {
         let Ok(year) = i32::try_from(year) else {
             return Day(Date::MAX);
         };
+        #[allow(clippy::expect_used, reason = "rem_euclid(12) + 1 is always 1..=12")]
         let month = Month::try_from((total.rem_euclid(12) + 1) as u8).expect("1..=12");
         let day = self.0.day().min(month.length(year));
         Date::from_calendar_date(year, month, day)

@@ -118,6 +118,10 @@ impl Drop for ReporterKeys {
     }
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "every output is at most 32 bytes, far below the 8160-byte limit"
+)]
 fn expand(hk: &Hkdf<Sha256>, info: &[u8], out: &mut [u8]) {
     hk.expand(info, out)
         .expect("32 bytes is far below HKDF-SHA256's 8160-byte limit");

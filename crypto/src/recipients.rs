@@ -84,6 +84,10 @@ impl std::error::Error for RecipientError {}
 ///
 /// age has no constructor from bytes, so the secret takes the bech32 route: encode with
 /// the HRP `age-secret-key-`, upper-case, and parse (PROTOCOL.md §3).
+#[allow(
+    clippy::expect_used,
+    reason = "a constant HRP and 32 bytes always make a valid age identity (tested with every derived key)"
+)]
 pub(crate) fn identity_from_secret(secret: &[u8; 32]) -> age::x25519::Identity {
     let hrp = bech32::Hrp::parse("age-secret-key-").expect("constant HRP is valid");
     let encoded = Zeroizing::new(

@@ -2,6 +2,7 @@
 //!
 //! These run the real `age` binary. If it is missing they fail with instructions; they
 //! never skip.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 use std::fs;
 use std::path::Path;

@@ -1,4 +1,5 @@
 //! What a breached server or an insider might try, and how each attempt shows.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 use meldpunt_crypto::envelope::forge;
 use meldpunt_crypto::{

@@ -1,5 +1,6 @@
 //! The committed test vectors (`tests/vectors/`, written once by `examples/make_vectors.rs`):
 //! today's code must derive and read exactly what they hold, and reject every `fail_*`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 use std::fs;
 use std::path::PathBuf;

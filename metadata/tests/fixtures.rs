@@ -5,6 +5,7 @@
 //!
 //! Needs exiftool with Archive::Zip: `apt-get install libimage-exiftool-perl
 //! libarchive-zip-perl` (scripts/test.sh). Without them these tests fail, never skip.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
 //! `inspect` and `clean` never panic: on arbitrary bytes behind each format's magic, on
 //! mutated and truncated fixtures, on deep nesting and on zip bombs.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 use std::io::{Cursor, Write};
 use std::path::Path;

@@ -141,6 +141,10 @@ impl Default for Pages {
 
 impl Pages {
     /// Loads the embedded templates and texts.
+    #[allow(
+        clippy::expect_used,
+        reason = "the templates and texts are compiled in; every page renders in both languages (tested)"
+    )]
     pub fn new() -> Self {
         let mut env = Environment::new();
         for (name, source) in [
@@ -177,6 +181,10 @@ impl Pages {
     }
 
     /// Renders a page as HTML.
+    #[allow(
+        clippy::expect_used,
+        reason = "writing into memory cannot fail; the templates are UTF-8"
+    )]
     pub fn render(&self, page: Page, lang: Lang, destinations: &[DestinationView]) -> String {
         let mut out = Vec::new();
         self.render_into(page, lang, destinations, &Value::Null, &mut out)
@@ -220,7 +228,7 @@ impl Pages {
         let template = self
             .env
             .get_template(page.template())
-            .expect("embedded templates exist (tested)");
+            .map_err(|e| std::io::Error::other(format!("no template {}: {e}", page.template())))?;
         match template.render_captured_to(
             context! {
                 lang => lang.code(),
@@ -238,7 +246,10 @@ impl Pages {
             Err(e) if e.kind() == minijinja::ErrorKind::WriteFailure => {
                 Err(std::io::Error::other("writing the page failed"))
             }
-            Err(e) => panic!("embedded templates render with every text defined (tested): {e}"),
+            Err(e) => Err(std::io::Error::other(format!(
+                "rendering {}: {e}",
+                page.template()
+            ))),
         }
     }
 }

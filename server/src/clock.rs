@@ -44,6 +44,7 @@ impl Clock {
 
 /// Midnight (UTC) at the start of `day`, as a file time: stored files carry the day
 /// only, never the time of day.
+#[allow(clippy::expect_used, reason = "1970-01-01 is a valid day")]
 pub fn midnight(day: Day) -> std::time::SystemTime {
     let epoch = Day::from_ymd(1970, 1, 1).expect("the epoch is a day");
     let days = epoch.days_until(day).max(0) as u64;

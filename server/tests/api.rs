@@ -1,4 +1,5 @@
 //! Every route through Rocket's local client, with good and bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! The `meldpunt-server` command line: start-up checks, demo mode, tokens, audit verify.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The real server process: crash safety under concurrent load, and privacy of
 //! everything it writes.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 mod common;
 

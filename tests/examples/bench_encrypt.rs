@@ -17,6 +17,7 @@
 //! `/tmp`, warm in the page cache, for the CLI), to the same single X25519 recipient.
 //! The page (tests/bench/encrypt/) is served from memory by a small HTTP server on
 //! 127.0.0.1, and times each run in the page with `performance.now()`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};

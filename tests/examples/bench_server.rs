@@ -21,6 +21,7 @@
 //! `memory`: one attachment of BYTES plaintext (default 2 GiB), encrypted while it is
 //! sent (one thread encrypts, one sends CHUNK-sized parts, default 1 MiB as the browser
 //! does), finished and listed in a report; the server's VmRSS is sampled every 100 ms.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 use std::io::Read;
 use std::path::Path;

@@ -5,6 +5,7 @@
 //! investigator crates have integration tests, so cargo builds their binaries next to
 //! this test's). A missing binary is an error with instructions, never a skip.
 #![deny(missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 use std::io::Read;
 use std::net::TcpListener;

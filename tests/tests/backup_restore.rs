@@ -5,6 +5,7 @@
 //! scripts/restore.sh brings it back; the restarted server has the case, the same
 //! ciphertext byte for byte, the thread, the tokens and the audit chain — and the
 //! reporter can go on answering.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -255,7 +256,7 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
         .decode(view["messages"][0]["ciphertext"].as_str().unwrap())
         .unwrap();
     assert_eq!(ct, question);
-    let secrets = ThreadSecrets::from_reporter_keys(&keys);
+    let secrets = ThreadSecrets::from_reporter_keys(keys);
     let m = open_message(&ct, &[&keys.identity()], &secrets).unwrap();
     assert_eq!(m.text, "Who signed the second order?");
     let mut state = ThreadState::new(ciphertext_hash(&report));
@@ -266,7 +267,7 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
         today,
         Zeroizing::new("The deputy, both times.".into()),
     );
-    let answer = seal_from_reporter(&reply, &keys, &code, site.bureau.recipients()).unwrap();
+    let answer = seal_from_reporter(&reply, keys, code, site.bureau.recipients()).unwrap();
     let resp = a
         .post(&site.url("/api/v1/thread"))
         .header("Meldpunt-Mailbox", &cred)

@@ -2,6 +2,7 @@
 //! while the renderer's memory and the module's memory stay bounded (the test prints the
 //! peaks), and an upload whose connection drops in the middle of a chunk resumes without
 //! sending much more than the file.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 use std::fs;
 use std::io::{Read, Write};

@@ -5,6 +5,7 @@
 //! server encrypted it; after a question the reporter checks back without JavaScript,
 //! reads it, answers; the bureau verifies the answer. Then no plaintext marker is in the
 //! data directory, in files created in the temp directory meanwhile, or in the logs.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,9 @@
 //! Forgeries for tests and test vectors: what an insider who knows the thread key could
 //! make. Compiled only with the `test-support` feature, never into a product.
+#![allow(
+    clippy::expect_used,
+    reason = "test support: a panic is a failing test"
+)]
 
 use super::message::message_body;
 use super::{frame, mac, sign, to_json, Kind};

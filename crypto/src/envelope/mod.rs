@@ -186,12 +186,14 @@ fn auth_input(domain: &[u8], kind: Kind, body: &[u8]) -> Zeroizing<Vec<u8>> {
     v
 }
 
+#[allow(clippy::expect_used, reason = "HMAC takes a key of any size")]
 fn mac(key: &ThreadKey, kind: Kind, body: &[u8]) -> [u8; MAC_LEN] {
     let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&key.0).expect("HMAC takes any key size");
     m.update(&auth_input(MAC_DOMAIN, kind, body));
     m.finalize().into_bytes().into()
 }
 
+#[allow(clippy::expect_used, reason = "HMAC takes a key of any size")]
 fn verify_mac(key: &ThreadKey, kind: Kind, body: &[u8], tag: &[u8]) -> Result<(), OpenError> {
     let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&key.0).expect("HMAC takes any key size");
     m.update(&auth_input(MAC_DOMAIN, kind, body));
@@ -249,7 +251,8 @@ fn unframe(plaintext: &[u8]) -> Result<Frame<'_>, OpenError> {
         return Err(OpenError::UnsupportedVersion(plaintext[8]));
     }
     let kind = Kind::from_byte(plaintext[9]).ok_or(OpenError::Malformed("unknown kind"))?;
-    let body_len = u32::from_be_bytes(plaintext[10..14].try_into().expect("4 bytes")) as usize;
+    let body_len =
+        u32::from_be_bytes([plaintext[10], plaintext[11], plaintext[12], plaintext[13]]) as usize;
     let body_end = FRAME_HEADER
         .checked_add(body_len)
         .filter(|&e| e <= plaintext.len())

@@ -116,6 +116,10 @@ pub fn render(
     mut extra: Value,
 ) -> HtmlPage {
     let mut out = SecretBuf::with_capacity(64 * 1024);
+    #[allow(
+        clippy::expect_used,
+        reason = "writing into memory cannot fail, and every template renders (tested)"
+    )]
     pages
         .render_into(page, lang, &crate::pages::views(app), &extra, &mut out)
         .expect("rendering into memory does not fail");

@@ -59,7 +59,7 @@ fn form_page(
 /// A size as the form states it: whole MiB, else whole KiB.
 fn size_text(bytes: u64) -> String {
     const KIB: u64 = 1024;
-    if bytes % (KIB * KIB) == 0 {
+    if bytes.is_multiple_of(KIB * KIB) {
         format!("{} MiB", bytes / (KIB * KIB))
     } else {
         format!("{} KiB", bytes / KIB)
