@@ -21,7 +21,7 @@ target_dir=$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";pro
 wasm="$target_dir/wasm32-unknown-unknown/release/meldpunt_client_wasm.wasm"
 js="$target_dir/wasm32-unknown-unknown/release/meldpunt_client_wasm.js"
 
-# Debian's binaryen (108) produces broken output (TOOLCHAIN.md); npm's 132 works.
+# Debian's binaryen (108) produces broken output (docs/ARCHITECTURE.md, "Build facts"); npm's 132 works.
 tools="$target_dir/tools"
 wasm2js="$tools/node_modules/.bin/wasm2js"
 if [ ! -x "$wasm2js" ] || [ "$("$wasm2js" --version | grep -o 'version_[0-9]*')" != "version_132" ]; then

@@ -3,7 +3,7 @@
 //! Why unsafe code is allowed here, and only here: a WebAssembly export can pass only
 //! numbers, so byte buffers cross as (pointer, length) pairs into the module's own
 //! memory. wasm-bindgen would hide this, but its output cannot be translated by wasm2js
-//! for Tor Browser "Safer" (see TOOLCHAIN.md), so the boundary is written by hand.
+//! for Tor Browser "Safer" (docs/ARCHITECTURE.md, "Build facts"), so the boundary is written by hand.
 //!
 //! Protocol: JS calls `mp_alloc(len)`, copies its input there, calls an operation with
 //! (ptr, len) — the operation takes ownership and zeroizes and frees the input — and
