@@ -1,19 +1,15 @@
-//! The hash-chained audit log of investigator actions, in `audit.jsonl`.
+//! The hash-chained audit log of investigator actions, kept in the registry
+//! (`crate::storage::Registry`; in the embedded backend the file `audit.jsonl`).
 //!
 //! Every entry holds the hash of the one before it, so investigators who keep the
-//! latest hash notice if an entry is later removed or changed. A plain file, not sled,
-//! so `meldpunt-server audit verify` and the token commands work while the server runs;
-//! appends are serialised across processes with a file lock.
+//! latest hash notice if an entry is later removed or changed.
 
 use std::fmt;
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use fs2::FileExt;
 use meldpunt_crypto::Day;
 
-const AUDIT_FILE: &str = "audit.jsonl";
+use crate::storage::Registry;
 pub use meldpunt_wire::audit::{entry_hash, AuditEntry, GENESIS};
 
 /// Why the log cannot be read or checked.
@@ -44,104 +40,45 @@ impl fmt::Display for AuditError {
 
 impl std::error::Error for AuditError {}
 
-/// The audit log of a data directory.
+/// The audit log, kept in the registry.
+#[derive(Clone)]
 pub struct AuditLog {
-    path: PathBuf,
-    /// Serialises appends within this process (the file lock does across processes).
-    local: std::sync::Mutex<()>,
+    registry: Arc<dyn Registry>,
 }
 
 impl AuditLog {
-    /// The log in `data_dir`.
-    pub fn new(data_dir: &Path) -> Self {
-        Self {
-            path: data_dir.join(AUDIT_FILE),
-            local: std::sync::Mutex::new(()),
-        }
+    /// The log kept in `registry`.
+    pub fn new(registry: Arc<dyn Registry>) -> Self {
+        Self { registry }
     }
 
-    /// Appends an entry and syncs it to disk.
-    pub fn append(
+    /// Appends an entry, durably.
+    pub async fn append(
         &self,
         day: Day,
         token: &str,
         action: &str,
         case: Option<&str>,
     ) -> Result<AuditEntry, AuditError> {
-        let io = |e: std::io::Error| AuditError::File(e.to_string());
-        let _g = self.local.lock().unwrap_or_else(|p| p.into_inner());
-        let mut f = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&self.path)
-            .map_err(io)?;
-        f.lock_exclusive().map_err(io)?;
-        let result = (|| {
-            let (index, prev) = match last_entry(&mut f)? {
-                Some(e) => (e.index + 1, e.hash),
-                None => (0, GENESIS.to_owned()),
-            };
-            let hash = entry_hash(index, day, token, action, case, &prev);
-            let entry = AuditEntry {
-                index,
-                day,
-                token: token.to_owned(),
-                action: action.to_owned(),
-                case: case.map(str::to_owned),
-                prev,
-                hash,
-            };
-            let mut line =
-                serde_json::to_vec(&entry).map_err(|e| AuditError::File(e.to_string()))?;
-            line.push(b'\n');
-            f.write_all(&line).map_err(io)?;
-            f.sync_data().map_err(io)?;
-            let stamp = crate::clock::FileDay::of(day);
-            let _ = stamp.apply_file(&f);
-            if let Some(dir) = self.path.parent() {
-                stamp.apply(dir);
-            }
-            Ok(entry)
-        })();
-        let _ = FileExt::unlock(&f);
-        result
+        self.registry
+            .append_audit(day, token, action, case)
+            .await
+            .map_err(|e| AuditError::File(e.to_string()))
     }
 
     /// Every entry, checked: the chain must be whole.
-    pub fn read_verified(&self) -> Result<Vec<AuditEntry>, AuditError> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(AuditError::File(e.to_string())),
-        };
-        verify_text(&text)
+    pub async fn read_verified(&self) -> Result<Vec<AuditEntry>, AuditError> {
+        let entries = self
+            .registry
+            .audit_entries(0)
+            .await
+            .map_err(|e| AuditError::File(e.to_string()))?;
+        meldpunt_wire::audit::check_chain(&entries).map_err(|b| AuditError::Broken {
+            index: b.index,
+            reason: b.reason,
+        })?;
+        Ok(entries)
     }
-}
-
-/// The last complete entry of the file.
-fn last_entry(f: &mut File) -> Result<Option<AuditEntry>, AuditError> {
-    let io = |e: std::io::Error| AuditError::File(e.to_string());
-    let len = f.metadata().map_err(io)?.len();
-    if len == 0 {
-        return Ok(None);
-    }
-    let from = len.saturating_sub(8192);
-    f.seek(SeekFrom::Start(from)).map_err(io)?;
-    let mut tail = String::new();
-    f.read_to_string(&mut tail).map_err(io)?;
-    let line = tail
-        .trim_end_matches('\n')
-        .rsplit('\n')
-        .next()
-        .unwrap_or_default();
-    serde_json::from_str(line)
-        .map(Some)
-        .map_err(|_| AuditError::Broken {
-            index: u64::MAX,
-            reason: "the last line is not an audit entry; run `meldpunt-server audit verify`"
-                .into(),
-        })
 }
 
 /// Checks a whole log text and returns its entries, or names the first broken entry.
@@ -168,18 +105,23 @@ mod tests {
     #[test]
     fn chain_verifies_and_names_the_first_broken_entry() {
         let dir = tempfile::tempdir().unwrap();
-        let log = AuditLog::new(dir.path());
+        let log = AuditLog::new(Arc::new(
+            crate::storage::embedded::registry::FileRegistry::new(dir.path()),
+        ));
         let day = Day::parse("2026-11-23").unwrap();
+        let rt = rocket::tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         for i in 0..4 {
-            log.append(day, "alice", "download", Some(&format!("MP-000000000{i}")))
+            rt.block_on(log.append(day, "alice", "download", Some(&format!("MP-000000000{i}"))))
                 .unwrap();
         }
-        let entries = log.read_verified().unwrap();
+        let entries = rt.block_on(log.read_verified()).unwrap();
         assert_eq!(entries.len(), 4);
         assert_eq!(entries[0].prev, GENESIS);
         assert_eq!(entries[3].prev, entries[2].hash);
 
-        let text = std::fs::read_to_string(dir.path().join(AUDIT_FILE)).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
         let altered = text.replacen("MP-0000000002", "MP-0000000009", 1);
         match verify_text(&altered) {
             Err(AuditError::Broken { index, .. }) => assert_eq!(index, 2),

@@ -78,7 +78,7 @@ impl<'r> FromRequest<'r> for Authorized {
                 "send an investigator token: Authorization: Bearer <token>",
             );
         };
-        match app.tokens.authenticate(token.trim()) {
+        match app.tokens.authenticate(token.trim()).await {
             Ok(Some(investigator)) => Outcome::Success(Authorized(investigator)),
             Ok(None) => refuse(
                 req,

@@ -38,8 +38,9 @@ use crate::audit::AuditLog;
 use crate::clock::Clock;
 use crate::config::{ConfigError, Destinations, Settings};
 use crate::limits::Limiter;
+use crate::storage::embedded::registry::FileRegistry;
 use crate::storage::embedded::Embedded;
-use crate::storage::{Store, StoreError};
+use crate::storage::{Registry, Store, StoreError};
 use crate::tokens::Tokens;
 
 /// Everything a request handler may use.
@@ -50,6 +51,8 @@ pub struct AppState {
     pub destinations: Destinations,
     /// Where cases, upload sessions and age files are kept.
     pub storage: Arc<dyn Store>,
+    /// Investigator tokens and the audit log are kept here.
+    pub registry: Arc<dyn Registry>,
     /// Investigator tokens.
     pub tokens: Tokens,
     /// The audit log.
@@ -92,15 +95,22 @@ impl fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
+/// The registry (tokens and audit log) the configuration names.
+pub fn registry(settings: &Settings) -> Arc<dyn Registry> {
+    Arc::new(FileRegistry::new(&settings.data_dir))
+}
+
 /// Builds the server from a figment (see [`config::figment`]).
 pub fn build(figment: Figment, clock: Clock) -> Result<(Rocket<Build>, App), StartError> {
     let settings = config::settings(&figment).map_err(StartError::Config)?;
     let destinations =
         Destinations::from_settings(&settings, clock.today()).map_err(StartError::Config)?;
     let storage = Embedded::open(&settings.data_dir, clock).map_err(StartError::Storage)?;
+    let registry = registry(&settings);
     let app = App(Arc::new(AppState {
-        tokens: Tokens::new(&settings.data_dir),
-        audit: AuditLog::new(&settings.data_dir),
+        tokens: Tokens::new(registry.clone()),
+        audit: AuditLog::new(registry.clone()),
+        registry,
         limiter: Limiter::new(
             settings.submissions_per_hour,
             settings.upload_bytes_per_hour.as_u64(),

@@ -120,17 +120,18 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Token { action } => {
             let settings = config::settings(&figment).map_err(|e| e.to_string())?;
-            let tokens = Tokens::new(&settings.data_dir);
-            let audit = AuditLog::new(&settings.data_dir);
+            let registry = meldpunt_server::registry(&settings);
+            let tokens = Tokens::new(registry.clone());
+            let audit = AuditLog::new(registry);
+            let rt = runtime()?;
             let today = Day::today();
             match action {
                 TokenCommand::Create { name, destinations } => {
                     let known = Destinations::names(&settings);
-                    let token = tokens
-                        .create(&name, &destinations, &known, today)
+                    let token = rt
+                        .block_on(tokens.create(&name, &destinations, &known, today))
                         .map_err(|e| e.to_string())?;
-                    audit
-                        .append(today, &name, "token_created", None)
+                    rt.block_on(audit.append(today, &name, "token_created", None))
                         .map_err(|e| e.to_string())?;
                     println!("{}", token.as_str());
                     eprintln!(
@@ -141,15 +142,15 @@ fn run(cli: Cli) -> Result<(), String> {
                     Ok(())
                 }
                 TokenCommand::Revoke { name } => {
-                    tokens.revoke(&name, today).map_err(|e| e.to_string())?;
-                    audit
-                        .append(today, &name, "token_revoked", None)
+                    rt.block_on(tokens.revoke(&name, today))
+                        .map_err(|e| e.to_string())?;
+                    rt.block_on(audit.append(today, &name, "token_revoked", None))
                         .map_err(|e| e.to_string())?;
                     println!("Token \"{name}\" is revoked.");
                     Ok(())
                 }
                 TokenCommand::List => {
-                    for t in tokens.list().map_err(|e| e.to_string())? {
+                    for t in rt.block_on(tokens.list()).map_err(|e| e.to_string())? {
                         println!(
                             "{}\t{}\tcreated {}\t{}",
                             t.name,
@@ -168,8 +169,9 @@ fn run(cli: Cli) -> Result<(), String> {
             action: AuditCommand::Verify,
         } => {
             let settings = config::settings(&figment).map_err(|e| e.to_string())?;
-            let entries = AuditLog::new(&settings.data_dir)
-                .read_verified()
+            let log = AuditLog::new(meldpunt_server::registry(&settings));
+            let entries = runtime()?
+                .block_on(log.read_verified())
                 .map_err(|e| e.to_string())?;
             match entries.last() {
                 Some(last) => println!(
@@ -183,6 +185,14 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// A runtime for the commands that use the registry.
+fn runtime() -> Result<rocket::tokio::runtime::Runtime, String> {
+    rocket::tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start: {e}"))
 }
 
 fn print_destinations(destinations: &Destinations) {

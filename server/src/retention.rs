@@ -28,6 +28,7 @@ pub async fn sweep(app: &App) -> Result<Vec<CaseNumber>, String> {
             app.storage.flush().await.map_err(|e| e.to_string())?;
             app.audit
                 .append(today, SERVER, "retention_shred", Some(case.as_str()))
+                .await
                 .map_err(|e| e.to_string())?;
             shredded.push(case);
         }

@@ -1,16 +1,11 @@
 //! Investigator tokens: made by `meldpunt-server token create`, shown once, stored only
-//! as SHA-256 hashes in `tokens.json`, each limited to named destinations.
-//!
-//! The file, not sled, holds them so the command works while the server runs (sled
-//! allows one process); the server reads the file on every investigator request, so a
+//! as SHA-256 hashes in the registry (`crate::storage::Registry`), each limited to named
+//! destinations. The server reads the registry on every investigator request, so a
 //! revocation takes effect at once.
 
 use std::fmt;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use fs2::FileExt;
 use meldpunt_crypto::Day;
 use rand::rngs::OsRng;
 use rand::RngCore;
@@ -18,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-const TOKENS_FILE: &str = "tokens.json";
-const LOCK_FILE: &str = "tokens.lock";
+use crate::storage::{Registry, StoreError};
+
 const PREFIX: &str = "mpt_";
 
 /// One token as stored: its hash, never the token.
@@ -35,11 +30,6 @@ pub struct TokenRecord {
     pub created: Day,
     /// The day it was revoked.
     pub revoked: Option<Day>,
-}
-
-#[derive(Serialize, Deserialize, Default)]
-struct TokenFile {
-    tokens: Vec<TokenRecord>,
 }
 
 /// An authenticated investigator.
@@ -72,7 +62,7 @@ pub enum TokenError {
     UnknownDestination(String),
     /// No destination given.
     NoDestination,
-    /// The token file could not be read or written.
+    /// The registry could not be read or written.
     File(String),
 }
 
@@ -96,7 +86,7 @@ impl fmt::Display for TokenError {
             TokenError::NoDestination => {
                 f.write_str("name at least one destination with --destination")
             }
-            TokenError::File(e) => write!(f, "the token file: {e}"),
+            TokenError::File(e) => write!(f, "the token registry: {e}"),
         }
     }
 }
@@ -116,70 +106,31 @@ pub fn valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
-/// The token store in a data directory.
+impl From<StoreError> for TokenError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::TokenExists(n) => TokenError::Exists(n),
+            StoreError::NoToken(n) => TokenError::Unknown(n),
+            other => TokenError::File(other.to_string()),
+        }
+    }
+}
+
+/// The investigators' tokens.
+#[derive(Clone)]
 pub struct Tokens {
-    dir: PathBuf,
+    registry: Arc<dyn Registry>,
 }
 
 impl Tokens {
-    /// The store in `data_dir`.
-    pub fn new(data_dir: &Path) -> Self {
-        Self {
-            dir: data_dir.to_owned(),
-        }
-    }
-
-    fn read(&self) -> Result<TokenFile, TokenError> {
-        match std::fs::read(self.dir.join(TOKENS_FILE)) {
-            Ok(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|e| TokenError::File(e.to_string()))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(TokenFile::default()),
-            Err(e) => Err(TokenError::File(e.to_string())),
-        }
-    }
-
-    fn write(&self, file: &TokenFile, today: Day) -> Result<(), TokenError> {
-        let io = |e: std::io::Error| TokenError::File(e.to_string());
-        let tmp = self.dir.join(format!("{TOKENS_FILE}.new"));
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .map_err(io)?;
-        f.write_all(&serde_json::to_vec_pretty(file).map_err(|e| TokenError::File(e.to_string()))?)
-            .map_err(io)?;
-        f.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, self.dir.join(TOKENS_FILE)).map_err(io)?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io)?;
-        let day = crate::clock::FileDay::of(today);
-        day.apply(&self.dir.join(TOKENS_FILE));
-        day.apply(&self.dir);
-        Ok(())
-    }
-
-    fn locked<T>(&self, f: impl FnOnce() -> Result<T, TokenError>) -> Result<T, TokenError> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| TokenError::File(e.to_string()))?;
-        let lock = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(self.dir.join(LOCK_FILE))
-            .map_err(|e| TokenError::File(e.to_string()))?;
-        lock.lock_exclusive()
-            .map_err(|e| TokenError::File(e.to_string()))?;
-        let result = f();
-        let _ = FileExt::unlock(&lock);
-        crate::clock::FileDay::of(Day::today()).apply(&self.dir.join(LOCK_FILE));
-        result
+    /// The tokens kept in `registry`.
+    pub fn new(registry: Arc<dyn Registry>) -> Self {
+        Self { registry }
     }
 
     /// Makes a token for `destinations` (each must be in `known`). Returns the token
     /// text, to be shown once.
-    pub fn create(
+    pub async fn create(
         &self,
         name: &str,
         destinations: &[String],
@@ -195,58 +146,43 @@ impl Tokens {
         if let Some(d) = destinations.iter().find(|d| !known.contains(d)) {
             return Err(TokenError::UnknownDestination(d.clone()));
         }
-        self.locked(|| {
-            let mut file = self.read()?;
-            if file.tokens.iter().any(|t| t.name == name) {
-                return Err(TokenError::Exists(name.to_owned()));
-            }
-            let mut bytes = Zeroizing::new([0u8; 32]);
-            OsRng.fill_bytes(bytes.as_mut());
-            let token = Zeroizing::new(format!("{PREFIX}{}", hex::encode(&bytes[..])));
-            let mut dests = destinations.to_vec();
-            dests.dedup();
-            file.tokens.push(TokenRecord {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        OsRng.fill_bytes(bytes.as_mut());
+        let token = Zeroizing::new(format!("{PREFIX}{}", hex::encode(&bytes[..])));
+        let mut dests = destinations.to_vec();
+        dests.dedup();
+        self.registry
+            .add_token(TokenRecord {
                 name: name.to_owned(),
                 sha256: hash(&token),
                 destinations: dests,
                 created: today,
                 revoked: None,
-            });
-            self.write(&file, today)?;
-            Ok(token)
-        })
+            })
+            .await?;
+        Ok(token)
     }
 
     /// Revokes a token.
-    pub fn revoke(&self, name: &str, today: Day) -> Result<(), TokenError> {
-        self.locked(|| {
-            let mut file = self.read()?;
-            let t = file
-                .tokens
-                .iter_mut()
-                .find(|t| t.name == name)
-                .ok_or_else(|| TokenError::Unknown(name.to_owned()))?;
-            if t.revoked.is_none() {
-                t.revoked = Some(today);
-            }
-            self.write(&file, today)
-        })
+    pub async fn revoke(&self, name: &str, today: Day) -> Result<(), TokenError> {
+        Ok(self.registry.revoke_token(name, today).await?)
     }
 
     /// Every token record.
-    pub fn list(&self) -> Result<Vec<TokenRecord>, TokenError> {
-        Ok(self.read()?.tokens)
+    pub async fn list(&self) -> Result<Vec<TokenRecord>, TokenError> {
+        Ok(self.registry.tokens().await?)
     }
 
     /// The investigator a presented token belongs to, if it is valid and not revoked.
-    pub fn authenticate(&self, presented: &str) -> Result<Option<Investigator>, TokenError> {
+    pub async fn authenticate(&self, presented: &str) -> Result<Option<Investigator>, TokenError> {
         if !presented.starts_with(PREFIX) || presented.len() != PREFIX.len() + 64 {
             return Ok(None);
         }
         let h = hash(presented);
         Ok(self
-            .read()?
-            .tokens
+            .registry
+            .tokens()
+            .await?
             .into_iter()
             .find(|t| t.sha256 == h && t.revoked.is_none())
             .map(|t| Investigator {
@@ -260,34 +196,41 @@ impl Tokens {
 mod tests {
     use super::*;
 
+    fn wait<T>(f: impl std::future::Future<Output = T>) -> T {
+        rocket::tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
     #[test]
     fn create_authenticate_revoke() {
         let dir = tempfile::tempdir().unwrap();
-        let tokens = Tokens::new(dir.path());
+        let tokens = Tokens::new(Arc::new(
+            crate::storage::embedded::registry::FileRegistry::new(dir.path()),
+        ));
         let known = vec!["bureau".to_owned(), "commission".to_owned()];
         let today = Day::today();
-        let t = tokens
-            .create("alice", &["bureau".into()], &known, today)
-            .unwrap();
-        let who = tokens.authenticate(&t).unwrap().unwrap();
+        let t = wait(tokens.create("alice", &["bureau".into()], &known, today)).unwrap();
+        let who = wait(tokens.authenticate(&t)).unwrap().unwrap();
         assert_eq!(who.name, "alice");
         assert!(who.sees("bureau") && !who.sees("commission"));
         // Only the hash is on disk.
-        let stored = std::fs::read_to_string(dir.path().join(TOKENS_FILE)).unwrap();
+        let stored = std::fs::read_to_string(dir.path().join("tokens.json")).unwrap();
         assert!(!stored.contains(t.as_str()));
-        assert!(tokens.authenticate("mpt_wrong").unwrap().is_none());
+        assert!(wait(tokens.authenticate("mpt_wrong")).unwrap().is_none());
         assert!(matches!(
-            tokens.create("alice", &["bureau".into()], &known, today),
+            wait(tokens.create("alice", &["bureau".into()], &known, today)),
             Err(TokenError::Exists(_))
         ));
         assert!(matches!(
-            tokens.create("bob", &["nope".into()], &known, today),
+            wait(tokens.create("bob", &["nope".into()], &known, today)),
             Err(TokenError::UnknownDestination(_))
         ));
-        tokens.revoke("alice", today).unwrap();
-        assert!(tokens.authenticate(&t).unwrap().is_none());
+        wait(tokens.revoke("alice", today)).unwrap();
+        assert!(wait(tokens.authenticate(&t)).unwrap().is_none());
         assert!(matches!(
-            tokens.revoke("carol", today),
+            wait(tokens.revoke("carol", today)),
             Err(TokenError::Unknown(_))
         ));
     }

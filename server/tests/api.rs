@@ -80,9 +80,7 @@ impl Server {
     fn token(&self, name: &str, destinations: &[&str]) -> String {
         let known = vec!["bureau".to_owned(), "commission".to_owned()];
         let d: Vec<String> = destinations.iter().map(|s| s.to_string()).collect();
-        self.app
-            .tokens
-            .create(name, &d, &known, self.clock.today())
+        wait(self.app.tokens.create(name, &d, &known, self.clock.today()))
             .unwrap()
             .to_string()
     }
@@ -816,7 +814,7 @@ fn tokens_see_only_their_destinations() {
     let bureau = s.token("alice", &["bureau"]);
     let commission = s.token("carol", &["commission"]);
     let revoked = s.token("mallory", &["bureau", "commission"]);
-    s.app.tokens.revoke("mallory", s.clock.today()).unwrap();
+    wait(s.app.tokens.revoke("mallory", s.clock.today())).unwrap();
 
     let routes = |case: &str| {
         vec![
@@ -1118,7 +1116,7 @@ fn retention_shreds_closed_cases_only_after_the_grace_period() {
         .map(|(c, _)| c.to_string())
         .collect();
     assert_eq!(left, vec![open]);
-    let audit = s.app.audit.read_verified().unwrap();
+    let audit = wait(s.app.audit.read_verified()).unwrap();
     assert!(audit.iter().any(|e| e.action == "retention_shred"
         && e.token == "server"
         && e.case.as_deref() == Some(old.as_str())));

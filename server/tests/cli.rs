@@ -129,8 +129,17 @@ fn tokens_are_shown_once_revoked_and_audited() {
     assert!(text(&out).contains("alice\tbureau") && !text(&out).contains(&token));
     let out = run(dir.path(), &config, &["token", "revoke", "alice"]);
     assert!(out.status.success(), "{}", text(&out));
-    let tokens = meldpunt_server::tokens::Tokens::new(&dir.path().join("meldpunt-data"));
-    assert!(tokens.authenticate(&token).unwrap().is_none());
+    let tokens = meldpunt_server::tokens::Tokens::new(std::sync::Arc::new(
+        meldpunt_server::storage::embedded::registry::FileRegistry::new(
+            &dir.path().join("meldpunt-data"),
+        ),
+    ));
+    assert!(rocket::tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(tokens.authenticate(&token))
+        .unwrap()
+        .is_none());
 
     let out = run(dir.path(), &config, &["audit", "verify"]);
     assert!(out.status.success(), "{}", text(&out));

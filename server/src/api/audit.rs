@@ -10,9 +10,10 @@ use crate::guards::Authorized;
 use crate::App;
 
 #[get("/audit")]
-fn read(_who: Authorized, app: &State<App>) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+async fn read(_who: Authorized, app: &State<App>) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     app.audit
         .read_verified()
+        .await
         .map(Json)
         .map_err(|e| ApiError::internal(e.to_string()))
 }

@@ -29,17 +29,14 @@ async fn list(who: Authorized, app: &State<App>) -> Result<Json<Vec<CaseSummary>
 }
 
 #[get("/cases/<_case>")]
-fn show(
+async fn show(
     _case: CaseNumber,
     access: CaseAccess,
     app: &State<App>,
 ) -> Result<Json<CaseSummary>, ApiError> {
-    Ok(Json(cases::show(
-        app,
-        &access.investigator,
-        &access.case,
-        &access.record,
-    )?))
+    Ok(Json(
+        cases::show(app, &access.investigator, &access.case, &access.record).await?,
+    ))
 }
 
 /// A streamed tar download with a file name.

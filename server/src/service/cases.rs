@@ -36,7 +36,7 @@ pub fn summary(app: &App, case: &CaseNumber, r: &CaseRecord) -> CaseSummary {
 }
 
 /// Writes an entry to the audit log.
-pub fn audit(
+pub async fn audit(
     app: &App,
     who: &Investigator,
     action: &str,
@@ -49,13 +49,14 @@ pub fn audit(
             action,
             case.map(CaseNumber::as_str),
         )
+        .await
         .map(|_| ())
         .map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
 /// Every case the investigator may see, oldest first (what is due first on top).
 pub async fn list(app: &App, who: &Investigator) -> Result<Vec<CaseSummary>, ServiceError> {
-    audit(app, who, "list", None)?;
+    audit(app, who, "list", None).await?;
     let mut out: Vec<CaseSummary> = app
         .storage
         .cases()
@@ -69,13 +70,13 @@ pub async fn list(app: &App, who: &Investigator) -> Result<Vec<CaseSummary>, Ser
 }
 
 /// One case.
-pub fn show(
+pub async fn show(
     app: &App,
     who: &Investigator,
     case: &CaseNumber,
     record: &CaseRecord,
 ) -> Result<CaseSummary, ServiceError> {
-    audit(app, who, "view", Some(case))?;
+    audit(app, who, "view", Some(case)).await?;
     Ok(summary(app, case, record))
 }
 
@@ -121,7 +122,7 @@ pub async fn download(
     case: CaseNumber,
     record: CaseRecord,
 ) -> Result<Download, ServiceError> {
-    audit(app, who, "download", Some(&case))?;
+    audit(app, who, "download", Some(&case)).await?;
     let manifest = manifest(summary(app, &case, &record), &record);
     Ok(Download {
         case,
@@ -206,7 +207,7 @@ pub async fn post(
     message: &[u8],
 ) -> Result<(usize, CaseRecord), ServiceError> {
     let posted = super::thread::post(app, case, Direction::ToReporter, extends, message).await?;
-    audit(app, who, "message", Some(case))?;
+    audit(app, who, "message", Some(case)).await?;
     Ok(posted)
 }
 
@@ -219,7 +220,7 @@ pub async fn set_status(
 ) -> Result<CaseSummary, ServiceError> {
     let record = app.storage.set_status(case, status).await?;
     app.storage.flush().await?;
-    audit(app, who, &format!("status_{}", status.as_str()), Some(case))?;
+    audit(app, who, &format!("status_{}", status.as_str()), Some(case)).await?;
     Ok(summary(app, case, &record))
 }
 
@@ -227,6 +228,6 @@ pub async fn set_status(
 pub async fn shred(app: &App, who: &Investigator, case: &CaseNumber) -> Result<(), ServiceError> {
     app.storage.shred(case).await?;
     app.storage.flush().await?;
-    audit(app, who, "shred", Some(case))?;
+    audit(app, who, "shred", Some(case)).await?;
     Ok(())
 }

@@ -21,6 +21,8 @@ use meldpunt_crypto::{CaseStatus, Day, Direction, MailboxId};
 use rocket::async_trait;
 
 use crate::ids::CaseNumber;
+use crate::tokens::TokenRecord;
+use meldpunt_wire::audit::AuditEntry;
 use records::{CaseRecord, Digest, StoredAttachment, UploadSession};
 
 /// Why a storage operation did not happen. The variants that are the client's doing
@@ -64,6 +66,10 @@ pub enum StoreError {
     NotClosed,
     /// A different note to self is already stored.
     NoteExists,
+    /// A token of that name exists (or existed).
+    TokenExists(String),
+    /// No token of that name.
+    NoToken(String),
 }
 
 impl fmt::Display for StoreError {
@@ -102,6 +108,12 @@ impl fmt::Display for StoreError {
             StoreError::NoteExists => {
                 f.write_str("a different note is already stored for this report")
             }
+            StoreError::TokenExists(n) => write!(
+                f,
+                "a token named \"{n}\" exists (or existed): choose another name, so the audit \
+                 log stays unambiguous"
+            ),
+            StoreError::NoToken(n) => write!(f, "there is no token named \"{n}\""),
         }
     }
 }
@@ -238,4 +250,38 @@ pub trait Store: Send + Sync {
     ) -> Result<CaseRecord, StoreError>;
     /// Removes a closed case: its records, age files and attachment files.
     async fn shred(&self, case: &CaseNumber) -> Result<(), StoreError>;
+
+    // --- shared counters (budgets and admission) -------------------------------------
+
+    /// Adds `by` to counter `key` in time window `window` and returns its new value.
+    /// Counters are not records: a backend keeps them no longer than their use needs
+    /// (the embedded one in memory only).
+    async fn count(&self, key: &str, window: u64, by: u64) -> Result<u64, StoreError>;
+    /// The sum of counter `key` over the windows `from..=to`.
+    async fn counted(&self, key: &str, from: u64, to: u64) -> Result<u64, StoreError>;
+    /// Marks `id` used until window `until`; false if it was used already.
+    async fn use_once(&self, id: &[u8], until: u64) -> Result<bool, StoreError>;
+}
+
+/// The investigators' tokens and the audit log of their actions. Apart from [`Store`]
+/// because the operator's commands (`meldpunt-server token …`, `audit verify`) use it
+/// while the server runs.
+#[async_trait]
+pub trait Registry: Send + Sync {
+    /// Every token record (hashes, never tokens).
+    async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+    /// Adds a token record; a name that exists or existed is refused.
+    async fn add_token(&self, record: TokenRecord) -> Result<(), StoreError>;
+    /// Marks a token revoked on `day` (again: no change).
+    async fn revoke_token(&self, name: &str, day: Day) -> Result<(), StoreError>;
+    /// Appends an entry to the audit log, chained to the last one atomically, durably.
+    async fn append_audit(
+        &self,
+        day: Day,
+        token: &str,
+        action: &str,
+        case: Option<&str>,
+    ) -> Result<AuditEntry, StoreError>;
+    /// The audit entries from index `from` on, as stored (the caller checks the chain).
+    async fn audit_entries(&self, from: u64) -> Result<Vec<AuditEntry>, StoreError>;
 }

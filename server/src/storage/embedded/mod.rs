@@ -12,6 +12,7 @@
 mod cases;
 mod files;
 mod flush;
+pub mod registry;
 mod uploads;
 
 use std::collections::HashSet;
@@ -61,7 +62,16 @@ pub struct Embedded {
     /// Attachments being written right now, so two connections never append to one
     /// file.
     busy: uploads::BusySet,
+    /// Shared counters, in memory only: (key, window) → count, and ids used once.
+    counters: Mutex<Counters>,
     clock: Clock,
+}
+
+/// The embedded backend's counters: one process, so memory is enough.
+#[derive(Default)]
+struct Counters {
+    counts: std::collections::BTreeMap<(String, u64), u64>,
+    used: std::collections::HashMap<Vec<u8>, u64>,
 }
 
 impl Drop for Embedded {
@@ -119,6 +129,7 @@ impl Embedded {
             )?,
             write: Mutex::new(()),
             busy: Arc::default(),
+            counters: Mutex::default(),
             clock,
         };
         storage.remove_orphan_files()?;
@@ -307,4 +318,32 @@ impl Store for Embedded {
     async fn shred(&self, case: &CaseNumber) -> Result<(), StoreError> {
         self.shred_now(case)
     }
+
+    async fn count(&self, key: &str, window: u64, by: u64) -> Result<u64, StoreError> {
+        let mut c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        // Windows long past are of no use to anyone: forget them.
+        c.counts
+            .retain(|(_, w), _| w.saturating_add(COUNTER_WINDOWS_KEPT) >= window);
+        let n = c.counts.entry((key.to_owned(), window)).or_default();
+        *n = n.saturating_add(by);
+        Ok(*n)
+    }
+
+    async fn counted(&self, key: &str, from: u64, to: u64) -> Result<u64, StoreError> {
+        let c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(c.counts
+            .range((key.to_owned(), from)..=(key.to_owned(), to))
+            .map(|(_, n)| *n)
+            .sum())
+    }
+
+    async fn use_once(&self, id: &[u8], until: u64) -> Result<bool, StoreError> {
+        let mut c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        let now = until.saturating_sub(COUNTER_WINDOWS_KEPT);
+        c.used.retain(|_, until| *until >= now);
+        Ok(c.used.insert(id.to_vec(), until).is_none())
+    }
 }
+
+/// How many windows back counters are kept.
+const COUNTER_WINDOWS_KEPT: u64 = 128;
