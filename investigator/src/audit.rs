@@ -88,9 +88,7 @@ pub fn verify(
                 head: head.index,
             });
         }
-        let at_head = usize::try_from(head.index)
-            .ok()
-            .and_then(|i| log.get(i));
+        let at_head = usize::try_from(head.index).ok().and_then(|i| log.get(i));
         if at_head.is_none_or(|e| e.hash != head.hash) {
             return Err(AuditError::Rewritten { index: head.index });
         }
