@@ -1,5 +1,6 @@
 //! For the unit tests: a bundle with one real case in it, made the way the reporter's
 //! browser and the server make them, and the thread written as the server would.
+// Test scaffolding: a setup that fails should stop the test at once, loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;

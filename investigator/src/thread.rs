@@ -127,9 +127,9 @@ fn unreadable(e: BundleError) -> Unverified {
     Unverified::Open(OpenError::Decrypt(DecryptError::Io(cause)))
 }
 
-/// The thread files of a case folder in thread order; anything else in `thread/` is
-/// named in `notes`.
-fn thread_files(dir: &Path, notes: &mut Vec<String>) -> Result<Vec<CaseFile>, BundleError> {
+/// The thread files of a case folder in thread order, as (number, the server's
+/// direction); anything else in `thread/` is named in `notes`.
+fn thread_files(dir: &Path, notes: &mut Vec<String>) -> Result<Vec<(u32, Direction)>, BundleError> {
     let mut files = Vec::new();
     if !dir.is_dir() {
         return Ok(files);
@@ -140,14 +140,11 @@ fn thread_files(dir: &Path, notes: &mut Vec<String>) -> Result<Vec<CaseFile>, Bu
         let path = format!("thread/{name}");
         // Only the download format's own names: what the name says is what is read.
         match CaseFile::parse(&path).filter(|f| f.to_path() == path) {
-            Some(file @ CaseFile::Message(..)) => files.push(file),
+            Some(CaseFile::Message(number, direction)) => files.push((number, direction)),
             _ => notes.push(format!("unexpected file in the thread folder: {name}")),
         }
     }
-    files.sort_by_key(|f| match f {
-        CaseFile::Message(n, _) => *n,
-        _ => 0,
-    });
+    files.sort_by_key(|&(number, _)| number);
     Ok(files)
 }
 
@@ -165,10 +162,8 @@ pub fn read_thread(report: &CaseReport, keys: &LoadedKeys) -> Result<CaseThread,
         report.opened.recipients.clone(),
     );
     let mut items: Vec<ThreadItem> = Vec::with_capacity(files.len());
-    for (i, file) in files.into_iter().enumerate() {
-        let CaseFile::Message(number, labelled) = file else {
-            continue;
-        };
+    for (i, (number, labelled)) in files.into_iter().enumerate() {
+        let file = CaseFile::Message(number, labelled);
         let position = i as u64 + 1;
         let ciphertext = match read_envelope(&report.dir.join(file.to_path())) {
             Ok(c) => c,
