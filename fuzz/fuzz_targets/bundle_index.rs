@@ -1,8 +1,9 @@
 //! What the investigator's tool reads from the server and from a bundle folder: a case
-//! download (the tar stream and the names in it), `case.json` and the deadlines computed
+//! download (the tar stream and the names in it, read as `meldpunt_wire::CaseFile`),
+//! `case.json` (`meldpunt_wire::CaseManifest`) and the deadlines and case row computed
 //! from it, `bundle.json`, the audit log (`GET /api/v1/audit`, JSON array or lines) and
-//! its hash chain check, and the names of thread and attachment files. The server is
-//! not trusted, so none of it may panic the tool or name a path outside the case.
+//! its hash chain check, case numbers, and reporters' file names. The server is not
+//! trusted, so none of it may panic the tool or name a path outside the case.
 #![no_main]
 
 use std::io::Read;
@@ -10,32 +11,35 @@ use std::path::{Component, Path};
 
 use libfuzzer_sys::fuzz_target;
 use meldpunt::audit::{self, AuditEntry};
-use meldpunt::bundle::{AuditHead, CaseId, CaseMeta, Index};
-use meldpunt::cases::deadlines;
-use meldpunt::pull::accepted_name;
+use meldpunt::bundle::{parse_case, AuditHead, Index};
+use meldpunt::deadlines::{deadlines, CaseRow};
+use meldpunt::outbox::Outbox;
 use meldpunt::safename::safe_name;
-use meldpunt::verify::parse_thread_name;
 use meldpunt_crypto::{CaseStatus, Day};
+use meldpunt_wire::{CaseFile, CaseManifest};
 
-/// A name a download may store must stay inside the case folder.
+/// A name a download may store (`pull` stores a file under `CaseFile::to_path`) must
+/// stay inside the case folder, and name the same file again.
 fn check_accepted(raw: &str) {
-    if let Some(name) = accepted_name(raw) {
+    if let Some(file) = CaseFile::parse(raw) {
+        let name = file.to_path();
         let path = Path::new(&name);
         assert!(
             path.components().all(|c| matches!(c, Component::Normal(_))),
             "{name:?} leaves the case folder"
         );
         assert!(path.components().count() <= 2, "{name:?} is nested");
+        assert_eq!(CaseFile::parse(&name), Some(file), "{name:?}");
     }
 }
 
 fn check_names(text: &str) {
     check_accepted(text);
-    if let Some((n, _)) = parse_thread_name(text) {
+    // A name in a case's thread folder, as `open` reads it.
+    if let Some(CaseFile::Message(..)) = CaseFile::parse(&format!("thread/{text}")) {
         assert!(text.ends_with(".age"));
-        let _ = n;
     }
-    if let Ok(case) = CaseId::parse(text) {
+    if let Ok(case) = parse_case(text) {
         let s = case.as_str();
         assert!(!s.contains(['/', '\\', '.']) && !s.is_empty());
         assert!(Path::new(s)
@@ -51,15 +55,15 @@ fn check_names(text: &str) {
 }
 
 fn case_meta(bytes: &[u8]) {
-    let Ok(meta) = serde_json::from_slice::<CaseMeta>(bytes) else {
+    let Ok(manifest) = serde_json::from_slice::<CaseManifest>(bytes) else {
         return;
     };
-    let _ = CaseId::parse(&meta.case);
+    let meta = &manifest.summary;
     let d = deadlines(
         meta.received,
         meta.status,
         meta.acknowledged,
-        meta.feedback_by,
+        Some(meta.feedback_by),
     );
     if meta.status == CaseStatus::Received {
         assert!(d.acknowledge_by.is_some());
@@ -72,8 +76,11 @@ fn case_meta(bytes: &[u8]) {
         let _ = today.days_until(day);
         let _ = day.to_string();
     }
-    for file in &meta.files {
-        check_accepted(&file.name);
+    // The row `meldpunt cases` shows, with nothing decided here.
+    let row = CaseRow::new(meta.clone(), &Outbox::default(), today);
+    assert_eq!(row.status, meta.status);
+    for file in &manifest.files {
+        check_accepted(&file.path.to_path());
     }
 }
 
@@ -82,7 +89,7 @@ fn bundle_index(bytes: &[u8]) {
         return;
     };
     for case in &index.shredded {
-        let _ = CaseId::parse(case);
+        let _ = parse_case(case);
     }
 }
 

@@ -17,10 +17,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use meldpunt_crypto::{
-    encrypt_attachment, seal_report, AttachmentEntry, Category, Day, Destination, EncryptedBy,
-    InvestigatorKey, ReportContent, ReporterKeys, ReturnCode, ThreadState,
+    encrypt_attachment, seal_report, AttachmentEntry, CaseStatus, Category, Day, Destination,
+    EncryptedBy, InvestigatorKey, ReportContent, ReporterKeys, ReturnCode, ThreadState,
 };
-use serde_json::json;
+use meldpunt_wire::{CaseFile, CaseManifest, CaseNumber, CaseSummary, FileEntry};
 
 /// The benchmark's case number.
 const CASE: &str = "MP-BENCH00001";
@@ -83,12 +83,16 @@ fn make(dir: &Path, size: u64) -> Result<(), Box<dyn std::error::Error>> {
     fs::write(dir.join("recipient.txt"), format!("{}\n", key.recipient()))?;
     let bureau = Destination::from_recipients("bureau", vec![key.recipient()])?;
 
-    let case_dir = dir.join("bundle").join("cases").join(CASE);
+    let case = CaseNumber::parse(CASE).ok_or("the benchmark's case number is not valid")?;
+    let case_dir = dir.join("bundle").join("cases").join(case.as_str());
     fs::create_dir_all(case_dir.join("attachments"))?;
     fs::create_dir_all(case_dir.join("thread"))?;
 
-    let attachment = "attachments/000.age";
-    let mut out = BufWriter::with_capacity(256 * 1024, File::create(case_dir.join(attachment))?);
+    let attachment = CaseFile::Attachment(0);
+    let mut out = BufWriter::with_capacity(
+        256 * 1024,
+        File::create(case_dir.join(attachment.to_path()))?,
+    );
     let generator = Generator {
         state: 0x9E37_79B9_7F4A_7C15,
         left: size,
@@ -109,28 +113,43 @@ fn make(dir: &Path, size: u64) -> Result<(), Box<dyn std::error::Error>> {
         encrypted_by: EncryptedBy::Browser,
     };
     let report = seal_report(&content, &reporter, &bureau)?;
-    fs::write(case_dir.join("report.age"), &report)?;
+    fs::write(case_dir.join(CaseFile::Report.to_path()), &report)?;
     let report_sha256 = meldpunt_crypto::ciphertext_hash(&report);
 
     // The server's case.json: no messages yet, so the thread head is the report's hash.
     let head = ThreadState::new(report_sha256).head();
-    let meta = json!({
-        "case": CASE,
-        "destination": bureau.name,
-        "received": day,
-        "status": "received",
-        "acknowledge_by": day.add_days(7),
-        "feedback_by": day.add_days(7).add_months(3),
-        "retention_until": day.add_months(24),
-        "head": hex::encode(head),
-        "updated": day,
-        "files": [
-            {"name": "report.age", "sha256": hex::encode(report_sha256), "size": report.len()},
-            {"name": attachment, "sha256": hex::encode(digest.sha256), "size": digest.size},
+    let manifest = CaseManifest {
+        summary: CaseSummary {
+            case,
+            destination: bureau.name.clone(),
+            received: day,
+            status: CaseStatus::Received,
+            acknowledged: None,
+            closed: None,
+            acknowledge_by: day.add_days(7),
+            feedback_by: day.add_days(7).add_months(3),
+            retention_until: Some(day.add_months(24)),
+            head: hex::encode(head),
+            updated: day,
+            last_content: day,
+            attachments: 1,
+            messages: 0,
+        },
+        files: vec![
+            FileEntry {
+                path: CaseFile::Report,
+                sha256: hex::encode(report_sha256),
+                size: report.len() as u64,
+            },
+            FileEntry {
+                path: attachment,
+                sha256: hex::encode(digest.sha256),
+                size: digest.size,
+            },
         ],
-    });
-    let mut file = File::create(case_dir.join("case.json"))?;
-    file.write_all(&serde_json::to_vec_pretty(&meta)?)?;
+    };
+    let mut file = File::create(case_dir.join(CaseFile::Manifest.to_path()))?;
+    file.write_all(&serde_json::to_vec_pretty(&manifest)?)?;
     println!("{CASE}");
     Ok(())
 }

@@ -1,12 +1,14 @@
 //! The server's audit log of investigator actions, checked on every pull.
 //!
-//! Each entry carries the hash of the one before it (`prev`) and its own `hash`:
-//! `SHA-256("meldpunt audit v1\n" index "\n" day "\n" token "\n" action "\n" case "\n"
-//! prev "\n")` in hex, a missing case written `-`, the first `prev` 64 zeros. The bundle
-//! keeps the log it verified and its head; a new log must contain that log unchanged
-//! and go on from it. Anything else means someone rewrote the server's history.
+//! The entries and their hash chain are the wire contract's
+//! ([`meldpunt_wire::audit`]); this module adds what only the investigator's bundle
+//! knows: the log it verified before and its head. A new log must be a whole chain,
+//! contain that log unchanged and go on from it. Anything else means someone rewrote
+//! the server's history.
 
 use std::fmt;
+
+use meldpunt_wire::audit::{check_chain, ChainBreak};
 
 use crate::bundle::AuditHead;
 
@@ -19,12 +21,7 @@ pub enum AuditError {
     /// The log is not JSON entries.
     Unreadable(String),
     /// The chain is broken inside the new log.
-    Broken {
-        /// The entry.
-        index: u64,
-        /// What is wrong.
-        reason: String,
-    },
+    Broken(ChainBreak),
     /// The new log is shorter than the one verified before.
     Truncated {
         /// Entries in the new log.
@@ -43,12 +40,7 @@ impl fmt::Display for AuditError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AuditError::Unreadable(e) => write!(f, "the audit log is not readable: {e}"),
-            AuditError::Broken { index, reason } => {
-                write!(
-                    f,
-                    "the audit log's hash chain is broken at entry {index}: {reason}"
-                )
-            }
+            AuditError::Broken(e) => e.fmt(f),
             AuditError::Truncated { now, head } => write!(
                 f,
                 "the audit log now has {now} entries, but this bundle verified entry {head} \
@@ -84,28 +76,7 @@ pub fn verify(
     known: &[AuditEntry],
     head: Option<&AuditHead>,
 ) -> Result<(), AuditError> {
-    let mut prev = GENESIS.to_owned();
-    for (i, e) in log.iter().enumerate() {
-        let broken = |reason: &str| AuditError::Broken {
-            index: i as u64,
-            reason: reason.to_owned(),
-        };
-        if e.index != i as u64 {
-            return Err(broken(&format!(
-                "it says it is entry {}: entries were removed or inserted",
-                e.index
-            )));
-        }
-        if e.prev != prev {
-            return Err(broken("it does not follow the entry before it"));
-        }
-        if e.hash != e.expected_hash() {
-            return Err(broken(
-                "its content does not match its hash: it was altered",
-            ));
-        }
-        prev = e.hash.clone();
-    }
+    check_chain(log).map_err(AuditError::Broken)?;
     // The first entry that differs from the log verified before, if any.
     if let Some(i) = known.iter().zip(log).position(|(a, b)| a != b) {
         return Err(AuditError::Rewritten { index: i as u64 });
@@ -117,7 +88,8 @@ pub fn verify(
                 head: head.index,
             });
         }
-        if log[head.index as usize].hash != head.hash {
+        let at_head = usize::try_from(head.index).ok().and_then(|i| log.get(i));
+        if at_head.is_none_or(|e| e.hash != head.hash) {
             return Err(AuditError::Rewritten { index: head.index });
         }
     }
@@ -215,13 +187,13 @@ mod tests {
         altered[2].token = "mallory".into();
         assert!(matches!(
             verify(&altered, &[], None),
-            Err(AuditError::Broken { index: 2, .. })
+            Err(AuditError::Broken(ChainBreak { index: 2, .. }))
         ));
         let mut dropped = chain(4);
         dropped.remove(1);
         assert!(matches!(
             verify(&dropped, &[], None),
-            Err(AuditError::Broken { index: 1, .. })
+            Err(AuditError::Broken(ChainBreak { index: 1, .. }))
         ));
     }
 }

@@ -19,7 +19,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use meldpunt_crypto::{CaseStatus, Day};
+use meldpunt_crypto::Day;
+use meldpunt_wire::{CaseFile, CaseManifest, CaseNumber};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -32,46 +33,6 @@ pub const FORMAT: &str = "meldpunt-bundle/1";
 /// The largest report or message file read into memory. Envelopes are small (padded
 /// text); anything bigger is damage or an attack, not a report.
 pub const MAX_ENVELOPE_BYTES: u64 = 64 * 1024 * 1024;
-
-/// A case number, e.g. `MP-7KQ2M9XD4A`. Checked to be one safe path component.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct CaseId(String);
-
-impl CaseId {
-    /// Parses a case number as the user or the server wrote it (case-insensitive).
-    pub fn parse(text: &str) -> Result<Self, BundleError> {
-        let upper = text.trim().to_ascii_uppercase();
-        let ok = (3..=40).contains(&upper.len())
-            && upper
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && upper.as_bytes()[0].is_ascii_alphanumeric();
-        if ok {
-            Ok(CaseId(upper))
-        } else {
-            Err(BundleError::BadCaseNumber {
-                text: text.chars().take(60).collect(),
-            })
-        }
-    }
-
-    /// The case number.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for CaseId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for CaseId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// Why the bundle could not be read or written.
 #[derive(Debug)]
@@ -90,9 +51,9 @@ pub enum BundleError {
     /// The bundle holds no such case.
     UnknownCase {
         /// The case asked for.
-        case: CaseId,
+        case: CaseNumber,
         /// The cases the bundle does hold.
-        known: Vec<CaseId>,
+        known: Vec<CaseNumber>,
     },
     /// A file is not what the tool wrote or the server sent.
     Damaged {
@@ -128,7 +89,7 @@ impl fmt::Display for BundleError {
                 if known.is_empty() {
                     write!(f, "; it holds no cases at all (run `meldpunt pull` first)")
                 } else {
-                    let list: Vec<&str> = known.iter().map(CaseId::as_str).collect();
+                    let list: Vec<&str> = known.iter().map(CaseNumber::as_str).collect();
                     write!(f, "; it holds: {}", list.join(", "))
                 }
             }
@@ -145,6 +106,13 @@ impl fmt::Display for BundleError {
 }
 
 impl std::error::Error for BundleError {}
+
+/// Reads a case number as a person or the server wrote it (case-insensitive).
+pub fn parse_case(text: &str) -> Result<CaseNumber, BundleError> {
+    CaseNumber::parse(text).ok_or_else(|| BundleError::BadCaseNumber {
+        text: text.chars().take(60).collect(),
+    })
+}
 
 impl BundleError {
     /// An I/O error about `path`.
@@ -196,55 +164,6 @@ pub struct AuditHead {
     pub hash: String,
 }
 
-/// A case's metadata as the server sent it (`case.json`). The server is not trusted:
-/// nothing here is believed about the report itself, only used for deadlines and
-/// to find files.
-#[derive(Serialize, Deserialize, Clone)]
-pub struct CaseMeta {
-    /// The case number.
-    pub case: String,
-    /// The destination the report was sent to.
-    #[serde(default)]
-    pub destination: String,
-    /// The day the report arrived.
-    pub received: Day,
-    /// The status on the server.
-    pub status: CaseStatus,
-    /// The day the case was acknowledged on the server, if it was.
-    #[serde(default)]
-    pub acknowledged: Option<Day>,
-    /// The server's acknowledgement deadline.
-    #[serde(default)]
-    pub acknowledge_by: Option<Day>,
-    /// The server's feedback deadline.
-    #[serde(default)]
-    pub feedback_by: Option<Day>,
-    /// The day the server deletes the case.
-    #[serde(default)]
-    pub retention_until: Option<Day>,
-    /// The thread head (hex SHA-256) on the server.
-    #[serde(default)]
-    pub head: Option<String>,
-    /// The day the case last changed.
-    #[serde(default)]
-    pub updated: Option<Day>,
-    /// The files of the case download, with their hashes.
-    #[serde(default)]
-    pub files: Vec<FileEntry>,
-}
-
-/// One file of a case download.
-#[derive(Serialize, Deserialize, Clone)]
-pub struct FileEntry {
-    /// Path inside the case folder, e.g. `attachments/000.age`.
-    #[serde(alias = "path")]
-    pub name: String,
-    /// SHA-256, lower-case hex.
-    pub sha256: String,
-    /// Size in bytes.
-    pub size: u64,
-}
-
 /// A bundle folder.
 pub struct Bundle {
     root: PathBuf,
@@ -280,8 +199,13 @@ impl Bundle {
     }
 
     /// The folder of one case (which may not exist).
-    pub fn case_dir(&self, case: &CaseId) -> PathBuf {
+    pub fn case_dir(&self, case: &CaseNumber) -> PathBuf {
         fsutil::child(&self.cases_dir(), case.as_str())
+    }
+
+    /// Where a file of a case download is kept in the bundle.
+    pub fn case_file(&self, case: &CaseNumber, file: CaseFile) -> PathBuf {
+        self.case_dir(case).join(file.to_path())
     }
 
     /// `outbox/` inside the bundle.
@@ -290,7 +214,7 @@ impl Bundle {
     }
 
     /// The cases the bundle holds, sorted.
-    pub fn case_ids(&self) -> Result<Vec<CaseId>, BundleError> {
+    pub fn cases(&self) -> Result<Vec<CaseNumber>, BundleError> {
         let dir = self.cases_dir();
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
@@ -302,8 +226,8 @@ impl Bundle {
             let entry = entry.map_err(|e| BundleError::io(&dir, e))?;
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
-            if entry.path().join("case.json").is_file() {
-                if let Ok(id) = CaseId::parse(name) {
+            if entry.path().join(CaseFile::Manifest.to_path()).is_file() {
+                if let Some(id) = CaseNumber::parse(name) {
                     if id.as_str() == name {
                         ids.push(id);
                     }
@@ -315,22 +239,24 @@ impl Bundle {
     }
 
     /// The folder of a case the bundle must hold.
-    pub fn require_case(&self, case: &CaseId) -> Result<PathBuf, BundleError> {
+    pub fn require_case(&self, case: &CaseNumber) -> Result<PathBuf, BundleError> {
         let dir = self.case_dir(case);
-        if dir.join("case.json").is_file() {
+        if dir.join(CaseFile::Manifest.to_path()).is_file() {
             Ok(dir)
         } else {
             Err(BundleError::UnknownCase {
                 case: case.clone(),
-                known: self.case_ids()?,
+                known: self.cases()?,
             })
         }
     }
 
-    /// A case's metadata.
-    pub fn case_meta(&self, case: &CaseId) -> Result<CaseMeta, BundleError> {
+    /// A case's `case.json`, as the server wrote it. The server is not trusted: nothing
+    /// in it is believed about the report itself; it is used for deadlines and to find
+    /// files.
+    pub fn case_manifest(&self, case: &CaseNumber) -> Result<CaseManifest, BundleError> {
         let dir = self.require_case(case)?;
-        read_json(&dir.join("case.json"))
+        read_json(&dir.join(CaseFile::Manifest.to_path()))
     }
 
     /// The index; a fresh one if the bundle has none yet.
@@ -404,15 +330,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn case_numbers_are_one_safe_path_component() {
+    fn only_strict_case_numbers_name_a_case() {
         assert_eq!(
-            CaseId::parse("mp-7kq2m9xd4a").unwrap().as_str(),
+            parse_case(" mp-7kq2m9xd4a ").unwrap().as_str(),
             "MP-7KQ2M9XD4A"
         );
         for bad in [
-            "../etc", "MP/1", "", "a", "-MP-1", "MP 1", ".hidden", "MP-1\0",
+            "../etc",
+            "MP/1",
+            "",
+            "MP-1",
+            ".hidden",
+            "MP-OLDOLDOLD1",
+            "MP-1\0",
         ] {
-            assert!(CaseId::parse(bad).is_err(), "{bad:?}");
+            assert!(
+                matches!(parse_case(bad), Err(BundleError::BadCaseNumber { .. })),
+                "{bad:?}"
+            );
         }
+    }
+
+    #[test]
+    fn a_case_folder_counts_only_under_its_exact_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let bundle = Bundle::open(dir.path()).unwrap();
+        for name in [
+            "MP-7KQ2M9XD4A",
+            "mp-7kq2m9xd4b",
+            "MP-NOTACASE01",
+            "MP-AAAAAAAAAA",
+        ] {
+            fs::create_dir_all(bundle.cases_dir().join(name)).unwrap();
+            fs::write(bundle.cases_dir().join(name).join("case.json"), "{}").unwrap();
+        }
+        fs::create_dir_all(bundle.cases_dir().join("MP-BBBBBBBBBB")).unwrap();
+        let listed: Vec<String> = bundle
+            .cases()
+            .unwrap()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(listed, ["MP-7KQ2M9XD4A", "MP-AAAAAAAAAA"]);
+        let missing = parse_case("MP-BBBBBBBBBB").unwrap();
+        assert!(matches!(
+            bundle.require_case(&missing),
+            Err(BundleError::UnknownCase { known, .. }) if known.len() == 2
+        ));
     }
 }

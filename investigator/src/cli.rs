@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use meldpunt_crypto::{CaseStatus, Day};
 
-use crate::{cases, keys, open, pin, pull, push, reply, shred};
+use crate::commands::{cases, keygen, open, pin, pull, push, reply, shred};
 
 const AFTER_HELP: &str = "\
 Only `pull` and `push` open network connections; every other command works on an \
@@ -216,7 +216,7 @@ pub fn main() -> ExitCode {
 /// Runs a parsed command; errors are printed for a person.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Keygen { output, passphrase } => finish(keys::keygen(&output, passphrase)),
+        Command::Keygen { output, passphrase } => finish(keygen::keygen(&output, passphrase)),
         Command::Pin {
             bundle,
             destination,

@@ -1,12 +1,15 @@
 //! The connection to the server, for `pull` and `push` only: a blocking HTTP client,
 //! the investigator's token in the `Authorization` header (never in a URL), no
-//! redirects followed (they could carry the token elsewhere).
+//! redirects followed (they could carry the token elsewhere), and the investigators'
+//! API calls with the wire contract's paths, headers and bodies.
 
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use meldpunt_crypto::CaseStatus;
+use meldpunt_wire::{headers, CaseNumber, CaseSummary, StatusChange, API_BASE};
 use serde::de::DeserializeOwned;
 use ureq::http::Response;
 use ureq::Body;
@@ -139,6 +142,18 @@ impl Answer {
     /// The body as a reader (streams; not limited in size).
     pub fn into_reader(self) -> impl Read {
         self.response.into_body().into_reader()
+    }
+
+    /// The body as JSON of type `T` (at most 64 KiB), if it is that.
+    pub fn json<T: DeserializeOwned>(self) -> Option<T> {
+        let bytes = self
+            .response
+            .into_body()
+            .into_with_config()
+            .limit(64 * 1024)
+            .read_to_vec()
+            .ok()?;
+        serde_json::from_slice(&bytes).ok()
     }
 
     /// The first part of the body as text, for error messages.
@@ -290,6 +305,75 @@ impl Server {
         }
         let response = request.send(body).map_err(|e| self.unreachable(e))?;
         self.answer(response)
+    }
+}
+
+/// The server's case list (`GET /api/v1/cases`), each entry read on its own: one the
+/// wire contract does not describe is set aside with the reason, not taken on trust.
+#[derive(Debug, Default)]
+pub struct CaseList {
+    /// The cases.
+    pub cases: Vec<CaseSummary>,
+    /// Entries that are not a case summary: what the entry names itself, and why.
+    pub refused: Vec<(String, String)>,
+}
+
+impl Server {
+    /// `GET /api/v1/audit`: the audit log as sent (JSON array or lines).
+    pub fn audit_log(&self) -> Result<Vec<u8>, HttpError> {
+        self.get_bytes(&format!("{API_BASE}/audit"), "the audit log request")
+    }
+
+    /// `GET /api/v1/cases`.
+    pub fn case_list(&self) -> Result<CaseList, HttpError> {
+        let entries: Vec<serde_json::Value> =
+            self.get_json(&format!("{API_BASE}/cases"), "the case list request")?;
+        let mut list = CaseList::default();
+        for entry in entries {
+            let named = match &entry["case"] {
+                serde_json::Value::String(s) => s.chars().take(60).collect(),
+                _ => "(an entry without a case number)".to_owned(),
+            };
+            match serde_json::from_value::<CaseSummary>(entry) {
+                Ok(summary) => list.cases.push(summary),
+                Err(e) => list.refused.push((named, e.to_string())),
+            }
+        }
+        Ok(list)
+    }
+
+    /// `GET /api/v1/cases/{case}/download`: the case's tar stream.
+    pub fn download(&self, case: &CaseNumber) -> Result<Answer, HttpError> {
+        self.get(&format!("{API_BASE}/cases/{case}/download"))
+    }
+
+    /// `POST /api/v1/cases/{case}/messages`: a message that extends the thread head
+    /// `extends` (hex).
+    pub fn post_message(
+        &self,
+        case: &CaseNumber,
+        extends: &str,
+        body: &[u8],
+    ) -> Result<Answer, HttpError> {
+        self.post(
+            &format!("{API_BASE}/cases/{case}/messages"),
+            "application/octet-stream",
+            &[(headers::EXTENDS, extends)],
+            body,
+        )
+    }
+
+    /// `POST /api/v1/cases/{case}/status`.
+    pub fn post_status(&self, case: &CaseNumber, status: CaseStatus) -> Result<Answer, HttpError> {
+        // A struct of one enum always serializes; were it not to, the server refuses
+        // the empty body.
+        let body = serde_json::to_vec(&StatusChange { status }).unwrap_or_default();
+        self.post(
+            &format!("{API_BASE}/cases/{case}/status"),
+            "application/json",
+            &[],
+            &body,
+        )
     }
 }
 

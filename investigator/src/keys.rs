@@ -1,16 +1,17 @@
-//! Investigator key files: `keygen`, and loading a key (asking for its passphrase).
+//! Investigator key files: making a new one, and loading one (asking for its
+//! passphrase).
 //!
-//! A passphrase comes from the terminal, or for scripts from the environment variable
-//! `MELDPUNT_PASSPHRASE`.
+//! The command line's passphrase comes from the terminal, or for scripts from the
+//! environment variable `MELDPUNT_PASSPHRASE`; another front end passes its own
+//! ([`load_with`]).
 
 use std::fmt;
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use age::secrecy::SecretString;
 use meldpunt_crypto::identity::write_key_file;
-use meldpunt_crypto::{fingerprint, Day, InvestigatorKey, KeyFileError, Recipient};
+use meldpunt_crypto::{Day, InvestigatorKey, KeyFileError, Recipient};
 
 /// The environment variable a script can set instead of typing the passphrase.
 pub const PASSPHRASE_ENV: &str = "MELDPUNT_PASSPHRASE";
@@ -78,6 +79,11 @@ pub struct LoadedKeys {
 }
 
 impl LoadedKeys {
+    /// Keys already loaded, as if from the key file `path` (named in messages).
+    pub fn from_keys(keys: Vec<InvestigatorKey>, path: PathBuf) -> Self {
+        LoadedKeys { keys, path }
+    }
+
     /// The identities, for decryption.
     pub fn identities(&self) -> Vec<&dyn age::Identity> {
         self.keys
@@ -97,16 +103,25 @@ impl LoadedKeys {
     }
 }
 
-/// Loads a key file, asking for the passphrase if it is protected.
+/// Loads a key file, asking for the passphrase if it is protected (from
+/// `MELDPUNT_PASSPHRASE`, else at the terminal).
 pub fn load(path: &Path) -> Result<LoadedKeys, KeyError> {
+    load_with(path, || {
+        passphrase(&format!("Passphrase for {}: ", path.display()))
+    })
+}
+
+/// Loads a key file; `passphrase` is asked only if the file is protected (`None`: there
+/// is none to be had).
+pub fn load_with(
+    path: &Path,
+    passphrase: impl FnOnce() -> Option<SecretString>,
+) -> Result<LoadedKeys, KeyError> {
     let bytes = zeroize::Zeroizing::new(std::fs::read(path).map_err(|error| KeyError::Read {
         path: path.to_owned(),
         error,
     })?);
-    let keys = meldpunt_crypto::load_keys(&bytes, || {
-        passphrase(&format!("Passphrase for {}: ", path.display()))
-    })
-    .map_err(|error| match error {
+    let keys = meldpunt_crypto::load_keys(&bytes, passphrase).map_err(|error| match error {
         KeyFileError::PassphraseRequired => KeyError::PassphraseRequired {
             path: path.to_owned(),
         },
@@ -195,23 +210,25 @@ impl fmt::Display for KeygenError {
 
 impl std::error::Error for KeygenError {}
 
-/// `meldpunt keygen`: writes a new key file and prints its recipient and fingerprint.
-pub fn keygen(path: &Path, protect: bool) -> Result<ExitCode, KeygenError> {
+/// Writes a new key file at `path` (readable only by its owner, never over an existing
+/// file), protected by `passphrase` if one is given, and returns its recipient.
+pub fn create_key_file(
+    path: &Path,
+    passphrase: Option<SecretString>,
+    today: Day,
+) -> Result<Recipient, KeygenError> {
     if path.symlink_metadata().is_ok() {
         return Err(KeygenError::Exists {
             path: path.to_owned(),
         });
     }
     let key = InvestigatorKey::generate();
-    let today = Day::today();
-    let contents: zeroize::Zeroizing<Vec<u8>> = if protect {
-        let passphrase = new_passphrase()?;
-        zeroize::Zeroizing::new(
+    let contents: zeroize::Zeroizing<Vec<u8>> = match passphrase {
+        Some(passphrase) => zeroize::Zeroizing::new(
             key.to_protected_key_file(today, passphrase)
                 .map_err(KeygenError::Protect)?,
-        )
-    } else {
-        zeroize::Zeroizing::new(key.to_key_file(today).as_bytes().to_vec())
+        ),
+        None => zeroize::Zeroizing::new(key.to_key_file(today).as_bytes().to_vec()),
     };
     write_key_file(path, &contents).map_err(|error| {
         if error.kind() == io::ErrorKind::AlreadyExists {
@@ -225,29 +242,11 @@ pub fn keygen(path: &Path, protect: bool) -> Result<ExitCode, KeygenError> {
             }
         }
     })?;
-    let recipient = key.recipient();
-    println!(
-        "Wrote the key file {} (readable only by you).",
-        path.display()
-    );
-    if !protect {
-        println!("It is not protected by a passphrase: keep it on the offline machine only.");
-    }
-    println!();
-    println!("Recipient:   {recipient}");
-    println!(
-        "Fingerprint: {}",
-        fingerprint(std::slice::from_ref(&recipient))
-    );
-    println!();
-    println!(
-        "Give the recipient to the server operator, and read the fingerprint to them over \
-         another channel so they can check it."
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(key.recipient())
 }
 
-fn new_passphrase() -> Result<SecretString, KeygenError> {
+/// A new passphrase: from `MELDPUNT_PASSPHRASE`, else typed twice at the terminal.
+pub fn new_passphrase() -> Result<SecretString, KeygenError> {
     if let Ok(value) = std::env::var(PASSPHRASE_ENV) {
         if value.is_empty() {
             return Err(KeygenError::EmptyPassphrase);
@@ -271,4 +270,40 @@ fn new_passphrase() -> Result<SecretString, KeygenError> {
         return Err(KeygenError::PassphrasesDiffer);
     }
     Ok(SecretString::from(first.as_str().to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_key_file_loads_and_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key.txt");
+        let today = Day::parse("2026-11-02").unwrap();
+        let recipient = create_key_file(&path, None, today).unwrap();
+        let keys = load_with(&path, || None).unwrap();
+        assert_eq!(keys.recipients(), [recipient]);
+        assert!(matches!(
+            create_key_file(&path, None, today),
+            Err(KeygenError::Exists { .. })
+        ));
+
+        let protected = dir.path().join("protected.txt");
+        create_key_file(
+            &protected,
+            Some(SecretString::from("pass".to_owned())),
+            today,
+        )
+        .unwrap();
+        assert!(matches!(
+            load_with(&protected, || None),
+            Err(KeyError::PassphraseRequired { .. })
+        ));
+        assert!(matches!(
+            load_with(&protected, || Some(SecretString::from("nope".to_owned()))),
+            Err(KeyError::WrongPassphrase { .. })
+        ));
+        load_with(&protected, || Some(SecretString::from("pass".to_owned()))).unwrap();
+    }
 }

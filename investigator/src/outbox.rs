@@ -6,15 +6,16 @@
 use std::path::PathBuf;
 
 use meldpunt_crypto::{CaseStatus, Day};
+use meldpunt_wire::CaseNumber;
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::{read_json_or_default, write_json, Bundle, BundleError, CaseId};
+use crate::bundle::{read_json_or_default, write_json, Bundle, BundleError};
 
 /// Name of the outbox index inside `outbox/`.
 pub const OUTBOX_FILE: &str = "outbox.json";
 
 /// The outbox index.
-#[derive(Serialize, Deserialize, Default)]
+#[derive(Serialize, Deserialize, Default, Clone, Debug)]
 pub struct Outbox {
     /// Everything queued, oldest first.
     pub items: Vec<Item>,
@@ -34,13 +35,13 @@ pub enum State {
 }
 
 /// One queued thing.
-#[derive(Serialize, Deserialize, Clone)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Item {
     /// A message to the reporter.
     Message {
         /// The case.
-        case: String,
+        case: CaseNumber,
         /// The age file, relative to `outbox/`.
         file: String,
         /// The thread head (hex) the message extends.
@@ -58,7 +59,7 @@ pub enum Item {
     /// A status change.
     Status {
         /// The case.
-        case: String,
+        case: CaseNumber,
         /// The new status.
         status: CaseStatus,
         /// The day it was decided.
@@ -73,7 +74,7 @@ pub enum Item {
 
 impl Item {
     /// The case the item belongs to.
-    pub fn case(&self) -> &str {
+    pub fn case(&self) -> &CaseNumber {
         match self {
             Item::Message { case, .. } | Item::Status { case, .. } => case,
         }
@@ -115,12 +116,12 @@ impl Outbox {
     }
 
     /// The items of one case.
-    pub fn for_case<'a>(&'a self, case: &'a CaseId) -> impl Iterator<Item = &'a Item> + 'a {
-        self.items.iter().filter(move |i| i.case() == case.as_str())
+    pub fn for_case<'a>(&'a self, case: &'a CaseNumber) -> impl Iterator<Item = &'a Item> + 'a {
+        self.items.iter().filter(move |i| i.case() == case)
     }
 
     /// The status the investigator decided last for a case (queued or sent), if any.
-    pub fn latest_status(&self, case: &CaseId) -> Option<(CaseStatus, Day, State)> {
+    pub fn latest_status(&self, case: &CaseNumber) -> Option<(CaseStatus, Day, State)> {
         self.for_case(case)
             .filter_map(|i| match i {
                 Item::Status {
@@ -135,7 +136,7 @@ impl Outbox {
     }
 
     /// The first day the investigator moved a case past "received", if they did here.
-    pub fn acknowledged_on(&self, case: &CaseId) -> Option<Day> {
+    pub fn acknowledged_on(&self, case: &CaseNumber) -> Option<Day> {
         self.for_case(case)
             .filter_map(|i| match i {
                 Item::Status {

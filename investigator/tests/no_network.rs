@@ -63,7 +63,7 @@ fn offline_commands_run_without_any_network() {
     offline(&env, &pin);
 
     let mut case = env.case(
-        "MP-OFFLINE001",
+        "MP-0FF11NE001",
         &env.bureau,
         Some(CONTACT),
         &[("a.txt", b"bijlage")],
@@ -72,12 +72,12 @@ fn offline_commands_run_without_any_network() {
     let b = env.bundle.as_os_str();
     let k = env.key_file.as_os_str();
     let out = offline(&env, &[os("cases").as_ref(), b]);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("MP-OFFLINE001"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("MP-0FF11NE001"));
     offline(
         &env,
         &[
             os("open").as_ref(),
-            os("MP-OFFLINE001").as_ref(),
+            os("MP-0FF11NE001").as_ref(),
             os("-i").as_ref(),
             k,
             b,
@@ -86,7 +86,7 @@ fn offline_commands_run_without_any_network() {
         ],
     );
     assert_eq!(
-        fs::read(env.out.join("MP-OFFLINE001/attachments/a.txt")).unwrap(),
+        fs::read(env.out.join("MP-0FF11NE001/attachments/a.txt")).unwrap(),
         b"bijlage"
     );
     let msg = env.path("m.txt");
@@ -95,7 +95,7 @@ fn offline_commands_run_without_any_network() {
         &env,
         &[
             os("reply").as_ref(),
-            os("MP-OFFLINE001").as_ref(),
+            os("MP-0FF11NE001").as_ref(),
             os("-i").as_ref(),
             k,
             b,
@@ -107,7 +107,7 @@ fn offline_commands_run_without_any_network() {
         &env,
         &[
             os("status").as_ref(),
-            os("MP-OFFLINE001").as_ref(),
+            os("MP-0FF11NE001").as_ref(),
             os("closed").as_ref(),
             b,
         ],
@@ -116,11 +116,11 @@ fn offline_commands_run_without_any_network() {
         &env,
         &[
             os("shred").as_ref(),
-            os("MP-OFFLINE001").as_ref(),
+            os("MP-0FF11NE001").as_ref(),
             b,
             env.out.as_os_str(),
             os("--force").as_ref(),
         ],
     );
-    assert!(!env.out.join("MP-OFFLINE001").exists());
+    assert!(!env.out.join("MP-0FF11NE001").exists());
 }

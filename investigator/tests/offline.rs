@@ -177,12 +177,12 @@ fn pin_records_recipients_and_refuses_bad_ones() {
 fn cases_shows_deadlines_with_overdue_first() {
     let env = Env::pinned();
     // Received on DAY (2026-11-02): acknowledge by 2026-11-09.
-    env.case("MP-OLDOLDOLD1", &env.bureau, None, &[]);
+    env.case("MP-01D01D01D1", &env.bureau, None, &[]);
     let mut fresh = env.case("MP-NEWNEWNEW1", &env.bureau, None, &[]);
     fresh.received = day("2026-11-20");
     fresh.write_meta();
-    let mut closed = env.case("MP-CLOSED0001", &env.bureau, None, &[]);
-    closed.status = "closed";
+    let mut closed = env.case("MP-C10SED0001", &env.bureau, None, &[]);
+    closed.status = meldpunt_crypto::CaseStatus::Closed;
     closed.write_meta();
 
     let out = env
@@ -195,9 +195,9 @@ fn cases_shows_deadlines_with_overdue_first() {
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
     let row = |id: &str| lines.iter().position(|l| l.contains(id)).unwrap();
-    assert!(row("MP-OLDOLDOLD1") < row("MP-NEWNEWNEW1"), "{stdout}");
-    assert!(row("MP-NEWNEWNEW1") < row("MP-CLOSED0001"), "{stdout}");
-    let old_line = lines[row("MP-OLDOLDOLD1")];
+    assert!(row("MP-01D01D01D1") < row("MP-NEWNEWNEW1"), "{stdout}");
+    assert!(row("MP-NEWNEWNEW1") < row("MP-C10SED0001"), "{stdout}");
+    let old_line = lines[row("MP-01D01D01D1")];
     assert!(old_line.starts_with('!'), "{old_line}");
     assert!(
         old_line.contains("OVERDUE 14 day(s) (2026-11-09)"),
@@ -217,7 +217,7 @@ fn cases_shows_deadlines_with_overdue_first() {
 
     // Acknowledging here moves the feedback deadline to 3 months after that day.
     env.cmd()
-        .args(["status", "MP-OLDOLDOLD1", "acknowledged"])
+        .args(["status", "MP-01D01D01D1", "acknowledged"])
         .arg(&env.bundle)
         .assert()
         .success();
@@ -231,7 +231,7 @@ fn cases_shows_deadlines_with_overdue_first() {
     let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let line = stdout
         .lines()
-        .find(|l| l.contains("MP-OLDOLDOLD1"))
+        .find(|l| l.contains("MP-01D01D01D1"))
         .unwrap();
     assert!(line.contains("acknowledged (queued)"), "{line}");
     assert!(line.contains("done"), "{line}");
@@ -354,7 +354,7 @@ fn open_decrypts_report_attachments_and_thread_keeping_contact_apart() {
 fn bundle_files_open_with_the_age_command() {
     let env = Env::pinned();
     let case = env.case(
-        "MP-AGECLI0001",
+        "MP-AGEC110001",
         &env.bureau,
         None,
         &[("a.txt", b"hello age")],
@@ -439,12 +439,12 @@ fn open_reports_wrong_key_unknown_case_and_damaged_report() {
 #[test]
 fn reply_goes_to_the_reporter_and_pinned_recipients_and_extends_the_thread() {
     let env = Env::pinned();
-    let mut case = env.case("MP-REPLY00001", &env.bureau, None, &[]);
+    let mut case = env.case("MP-REP1Y00001", &env.bureau, None, &[]);
     case.reporter_says("Is er al nieuws?", &env.key);
     let msg = env.path("question.txt");
     fs::write(&msg, "Kunt u de datum noemen?\n").unwrap();
     env.cmd()
-        .args(["reply", "MP-REPLY00001", "-i"])
+        .args(["reply", "MP-REP1Y00001", "-i"])
         .arg(&env.key_file)
         .arg(&env.bundle)
         .arg("--message-file")
@@ -452,14 +452,14 @@ fn reply_goes_to_the_reporter_and_pinned_recipients_and_extends_the_thread() {
         .args(["--status", "acknowledged"])
         .assert()
         .success()
-        .stdout(contains("outbox/MP-REPLY00001/0002-to_reporter.age"));
+        .stdout(contains("outbox/MP-REP1Y00001/0002-to_reporter.age"));
     // A second reply, through the editor, extends the first.
     let editor = env.path("editor.sh");
     fs::write(&editor, "#!/bin/sh\necho 'En de plaats?' >> \"$1\"\n").unwrap();
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&editor, fs::Permissions::from_mode(0o700)).unwrap();
     env.cmd()
-        .args(["reply", "MP-REPLY00001", "-i"])
+        .args(["reply", "MP-REP1Y00001", "-i"])
         .arg(&env.key_file)
         .arg(&env.bundle)
         .env("EDITOR", &editor)
@@ -504,12 +504,12 @@ fn reply_goes_to_the_reporter_and_pinned_recipients_and_extends_the_thread() {
 #[test]
 fn reply_refuses_without_pins_text_or_trustworthy_thread() {
     let env = Env::new();
-    let mut case = env.case("MP-REPLY00002", &env.bureau, None, &[]);
+    let mut case = env.case("MP-REP1Y00002", &env.bureau, None, &[]);
     let msg = env.path("m.txt");
     fs::write(&msg, "Vraag").unwrap();
     let reply = |file: Option<&std::path::Path>| {
         let mut c = env.cmd();
-        c.args(["reply", "MP-REPLY00002", "-i"])
+        c.args(["reply", "MP-REP1Y00002", "-i"])
             .arg(&env.key_file)
             .arg(&env.bundle);
         if let Some(f) = file {
@@ -543,11 +543,11 @@ fn reply_never_encrypts_to_a_key_the_server_added() {
     let mut tampered: Vec<_> = env.bureau.recipients().to_vec();
     tampered.push(intruder.recipient());
     let to = Destination::from_recipients("bureau", tampered).unwrap();
-    let case = env.case("MP-INTRUDER01", &to, None, &[]);
+    let case = env.case("MP-1NTRVDER01", &to, None, &[]);
     let msg = env.path("m.txt");
     fs::write(&msg, "Vraag").unwrap();
     env.cmd()
-        .args(["reply", "MP-INTRUDER01", "-i"])
+        .args(["reply", "MP-1NTRVDER01", "-i"])
         .arg(&env.key_file)
         .arg(&env.bundle)
         .arg("--message-file")
@@ -555,7 +555,7 @@ fn reply_never_encrypts_to_a_key_the_server_added() {
         .assert()
         .success()
         .stderr(contains("DIFFERENT SET OF KEYS"));
-    let ct = fs::read(env.bundle.join("outbox/MP-INTRUDER01/0001-to_reporter.age")).unwrap();
+    let ct = fs::read(env.bundle.join("outbox/MP-1NTRVDER01/0001-to_reporter.age")).unwrap();
     assert!(open_message(&ct, &[intruder.as_age()], &case.secrets()).is_err());
     open_message(&ct, &[&case.keys.identity()], &case.secrets()).unwrap();
 }
@@ -563,9 +563,9 @@ fn reply_never_encrypts_to_a_key_the_server_added() {
 #[test]
 fn status_is_queued_and_checked() {
     let env = Env::pinned();
-    env.case("MP-STATUS0001", &env.bureau, None, &[]);
+    env.case("MP-STATVS0001", &env.bureau, None, &[]);
     env.cmd()
-        .args(["status", "MP-STATUS0001", "closed"])
+        .args(["status", "MP-STATVS0001", "closed"])
         .arg(&env.bundle)
         .assert()
         .success()
@@ -576,13 +576,13 @@ fn status_is_queued_and_checked() {
         "{outbox}"
     );
     env.cmd()
-        .args(["status", "MP-NOSUCHCASE", "closed"])
+        .args(["status", "MP-N0SVCHCASE", "closed"])
         .arg(&env.bundle)
         .assert()
         .failure()
-        .stderr(contains("holds no case MP-NOSUCHCASE"));
+        .stderr(contains("holds no case MP-N0SVCHCASE"));
     env.cmd()
-        .args(["status", "MP-STATUS0001", "received"])
+        .args(["status", "MP-STATVS0001", "received"])
         .arg(&env.bundle)
         .assert()
         .code(2)

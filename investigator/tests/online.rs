@@ -69,12 +69,12 @@ impl Online {
 #[test]
 fn pull_fetches_cases_and_the_audit_log_incrementally() {
     let o = Online::new();
-    let mut a = o.case("MP-PULLAAAAA1", &[("bewijs.pdf", b"pdf bytes")]);
-    o.case("MP-PULLBBBBB1", &[]);
+    let mut a = o.case("MP-PV11AAAAA1", &[("bewijs.pdf", b"pdf bytes")]);
+    o.case("MP-PV11BBBBB1", &[]);
     o.run("pull")
         .success()
         .stdout(contains("2 new, 0 updated, 0 unchanged"));
-    let got = o.env.bundle.join("cases/MP-PULLAAAAA1");
+    let got = o.env.bundle.join("cases/MP-PV11AAAAA1");
     for f in ["report.age", "attachments/000.age", "case.json"] {
         assert_eq!(
             fs::read(got.join(f)).unwrap(),
@@ -89,7 +89,7 @@ fn pull_fetches_cases_and_the_audit_log_incrementally() {
     // The pulled case opens.
     o.env
         .cmd()
-        .args(["open", "MP-PULLAAAAA1", "-i"])
+        .args(["open", "MP-PV11AAAAA1", "-i"])
         .arg(&o.env.key_file)
         .arg(&o.env.bundle)
         .arg("-o")
@@ -122,7 +122,7 @@ fn pull_fetches_cases_and_the_audit_log_incrementally() {
 #[test]
 fn a_rewritten_or_shortened_audit_log_is_a_loud_error() {
     let o = Online::new();
-    o.case("MP-AUDITAAAA1", &[]);
+    o.case("MP-AVD1TAAAA1", &[]);
     o.run("pull").success();
     o.run("pull").success();
     let index_before = fs::read(o.env.bundle.join("bundle.json")).unwrap();
@@ -148,7 +148,7 @@ fn a_rewritten_or_shortened_audit_log_is_a_loud_error() {
 
     // Entries removed from the end.
     let o = Online::new();
-    o.case("MP-AUDITAAAA2", &[]);
+    o.case("MP-AVD1TAAAA2", &[]);
     o.run("pull").success();
     o.run("pull").success();
     o.server.state.lock().unwrap().audit.truncate(1);
@@ -194,27 +194,27 @@ fn a_refused_token_and_an_unreachable_server_are_explained() {
 #[test]
 fn a_broken_download_leaves_the_case_as_it_was_and_a_retry_completes_it() {
     let o = Online::new();
-    let mut a = o.case("MP-BROKENDL01", &[("groot.bin", &vec![1u8; 200_000])]);
+    let mut a = o.case("MP-BR0KEND101", &[("groot.bin", &vec![1u8; 200_000])]);
     o.run("pull").success();
-    let before = fs::read(o.env.bundle.join("cases/MP-BROKENDL01/case.json")).unwrap();
+    let before = fs::read(o.env.bundle.join("cases/MP-BR0KEND101/case.json")).unwrap();
     a.reporter_says("Aanvulling", &o.env.key);
-    o.server.state.lock().unwrap().break_download = Some("MP-BROKENDL01".into());
-    o.run("pull").failure().stderr(contains("MP-BROKENDL01"));
+    o.server.state.lock().unwrap().break_download = Some("MP-BR0KEND101".into());
+    o.run("pull").failure().stderr(contains("MP-BR0KEND101"));
     assert_eq!(
-        fs::read(o.env.bundle.join("cases/MP-BROKENDL01/case.json")).unwrap(),
+        fs::read(o.env.bundle.join("cases/MP-BR0KEND101/case.json")).unwrap(),
         before
     );
     assert!(!o
         .env
         .bundle
-        .join("cases/MP-BROKENDL01/thread/0001-from_reporter.age")
+        .join("cases/MP-BR0KEND101/thread/0001-from_reporter.age")
         .exists());
     o.server.state.lock().unwrap().break_download = None;
     o.run("pull").success().stdout(contains("1 updated"));
     assert!(o
         .env
         .bundle
-        .join("cases/MP-BROKENDL01/thread/0001-from_reporter.age")
+        .join("cases/MP-BR0KEND101/thread/0001-from_reporter.age")
         .exists());
     assert!(!o.env.bundle.join(".incoming").exists());
 }
@@ -222,19 +222,19 @@ fn a_broken_download_leaves_the_case_as_it_was_and_a_retry_completes_it() {
 #[test]
 fn a_server_that_changes_a_cases_history_is_refused() {
     let o = Online::new();
-    let mut a = o.case("MP-HISTORY001", &[]);
+    let mut a = o.case("MP-H1ST0RY001", &[]);
     a.reporter_says("Eerste", &o.env.key);
     o.run("pull").success();
     let kept = fs::read(
         o.env
             .bundle
-            .join("cases/MP-HISTORY001/thread/0001-from_reporter.age"),
+            .join("cases/MP-H1ST0RY001/thread/0001-from_reporter.age"),
     )
     .unwrap();
     // The server replaces the message (and fixes up its own file list to match).
     let mut b = Case::new(
         &o.env.path("elsewhere"),
-        "MP-HISTORY001",
+        "MP-H1ST0RY001",
         &o.env.bureau,
         None,
         &[],
@@ -256,24 +256,24 @@ fn a_server_that_changes_a_cases_history_is_refused() {
         fs::read(
             o.env
                 .bundle
-                .join("cases/MP-HISTORY001/thread/0001-from_reporter.age")
+                .join("cases/MP-H1ST0RY001/thread/0001-from_reporter.age")
         )
         .unwrap(),
         kept
     );
-    assert!(o.env.bundle.join("rejected/MP-HISTORY001").is_dir());
+    assert!(o.env.bundle.join("rejected/MP-H1ST0RY001").is_dir());
 }
 
 #[test]
 fn push_sends_replies_and_status_and_the_reporter_reads_them() {
     let o = Online::new();
-    let mut a = o.case("MP-PUSHAAAAA1", &[]);
+    let mut a = o.case("MP-PVSHAAAAA1", &[]);
     a.reporter_says("Is er nieuws?", &o.env.key);
     o.run("pull").success();
-    o.reply("MP-PUSHAAAAA1", "We onderzoeken het.").success();
+    o.reply("MP-PVSHAAAAA1", "We onderzoeken het.").success();
     o.env
         .cmd()
-        .args(["status", "MP-PUSHAAAAA1", "investigating"])
+        .args(["status", "MP-PVSHAAAAA1", "investigating"])
         .arg(&o.env.bundle)
         .assert()
         .success();
@@ -290,7 +290,7 @@ fn push_sends_replies_and_status_and_the_reporter_reads_them() {
     o.run("push").success().stdout(contains("nothing to send"));
 
     // Before the next pull, a second reply still extends the first one.
-    o.reply("MP-PUSHAAAAA1", "Nog een vraag.")
+    o.reply("MP-PVSHAAAAA1", "Nog een vraag.")
         .success()
         .stdout(contains("message 3"));
     o.run("push").success();
@@ -300,7 +300,7 @@ fn push_sends_replies_and_status_and_the_reporter_reads_them() {
     o.run("pull").success();
     o.env
         .cmd()
-        .args(["open", "MP-PUSHAAAAA1", "-i"])
+        .args(["open", "MP-PVSHAAAAA1", "-i"])
         .arg(&o.env.key_file)
         .arg(&o.env.bundle)
         .arg("-o")
@@ -313,9 +313,9 @@ fn push_sends_replies_and_status_and_the_reporter_reads_them() {
 #[test]
 fn a_stale_head_is_not_forced_and_the_investigator_is_told_what_to_do() {
     let o = Online::new();
-    let mut a = o.case("MP-STALEAAAA1", &[]);
+    let mut a = o.case("MP-STA1EAAAA1", &[]);
     o.run("pull").success();
-    o.reply("MP-STALEAAAA1", "Mijn vraag").success();
+    o.reply("MP-STA1EAAAA1", "Mijn vraag").success();
     // Meanwhile the reporter wrote: the server's head moved on.
     a.reporter_says("Ik was eerder", &o.env.key);
     o.run("push")
@@ -327,7 +327,7 @@ fn a_stale_head_is_not_forced_and_the_investigator_is_told_what_to_do() {
     assert!(!a.dir.join("thread/0002-to_reporter.age").exists());
     // Doing what it says works.
     o.run("pull").success();
-    o.reply("MP-STALEAAAA1", "Mijn vraag, opnieuw")
+    o.reply("MP-STA1EAAAA1", "Mijn vraag, opnieuw")
         .success()
         .stdout(contains("message 2"));
     o.run("push").success();
@@ -340,7 +340,7 @@ fn pull_has_no_network_inside_an_empty_namespace() {
     // The same pull that works here cannot reach the (listening) server offline,
     // which is what makes the no-network test of the other commands meaningful.
     let o = Online::new();
-    o.case("MP-NONETWORK1", &[]);
+    o.case("MP-N0NETW0RK1", &[]);
     let out = std::process::Command::new("unshare")
         .arg("-rn")
         .arg(assert_cmd::cargo::cargo_bin("meldpunt"))

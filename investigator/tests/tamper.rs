@@ -46,8 +46,8 @@ fn a_recipient_added_by_the_server_is_reported() {
 #[test]
 fn an_unpinned_destination_is_reported() {
     let env = Env::new();
-    env.case("MP-NOPINS0001", &env.bureau, None, &[]);
-    open(&env, "MP-NOPINS0001")
+    env.case("MP-N0P1NS0001", &env.bureau, None, &[]);
+    open(&env, "MP-N0P1NS0001")
         .code(3)
         .stderr(contains("no recipients are pinned"));
 }
@@ -115,15 +115,15 @@ fn a_swapped_attachment_is_reported_and_not_saved() {
 #[test]
 fn a_forged_reporter_message_is_reported_never_hidden() {
     let env = Env::pinned();
-    let mut case = env.case("MP-FORGED0001", &env.bureau, None, &[]);
+    let mut case = env.case("MP-F0RGED0001", &env.bureau, None, &[]);
     case.bureau_says("Kunt u meer vertellen?");
     case.forged_reporter_message("Ik trek mijn melding in.");
-    open(&env, "MP-FORGED0001")
+    open(&env, "MP-F0RGED0001")
         .code(3)
         .stderr(contains("thread/0002-from_reporter.age"))
         .stderr(contains("NOT authentic"))
         .stdout(contains("1 of 2 message(s) verified"));
-    let thread = fs::read_to_string(env.out.join("MP-FORGED0001/thread.md")).unwrap();
+    let thread = fs::read_to_string(env.out.join("MP-F0RGED0001/thread.md")).unwrap();
     assert!(thread.contains("Kunt u meer vertellen?"));
     assert!(thread.contains("NOT VERIFIED — thread/0002-from_reporter.age"));
     assert!(!thread.contains("Ik trek mijn melding in."));
@@ -132,7 +132,7 @@ fn a_forged_reporter_message_is_reported_never_hidden() {
 #[test]
 fn a_dropped_or_reordered_message_is_reported() {
     let env = Env::pinned();
-    let mut case = env.case("MP-REORDER001", &env.bureau, None, &[]);
+    let mut case = env.case("MP-RE0RDER001", &env.bureau, None, &[]);
     case.bureau_says("Eerste vraag");
     case.reporter_says("Eerste antwoord", &env.key);
     case.bureau_says("Tweede vraag");
@@ -144,18 +144,18 @@ fn a_dropped_or_reordered_message_is_reported() {
         t.join("0002-to_reporter.age"),
     )
     .unwrap();
-    open(&env, "MP-REORDER001")
+    open(&env, "MP-RE0RDER001")
         .code(3)
         .stderr(contains("thread/0002-to_reporter.age"))
         .stderr(contains("a message was removed, or the thread was altered"));
 
     // Dropping the last message: the thread verifies but ends before the server's head.
     let env = Env::pinned();
-    let mut case = env.case("MP-DROPLAST01", &env.bureau, None, &[]);
+    let mut case = env.case("MP-DR0P1AST01", &env.bureau, None, &[]);
     case.bureau_says("Vraag");
     case.reporter_says("Antwoord", &env.key);
     fs::remove_file(case.dir.join("thread/0002-from_reporter.age")).unwrap();
-    open(&env, "MP-DROPLAST01")
+    open(&env, "MP-DR0P1AST01")
         .code(3)
         .stderr(contains("a message may be missing"));
 }
@@ -163,7 +163,7 @@ fn a_dropped_or_reordered_message_is_reported() {
 #[test]
 fn messages_after_a_failure_are_not_accepted_as_verified() {
     let env = Env::pinned();
-    let mut case = env.case("MP-AFTERFAIL1", &env.bureau, None, &[]);
+    let mut case = env.case("MP-AFTERFA111", &env.bureau, None, &[]);
     case.bureau_says("Vraag");
     // An insider inserts a forgery; the real thread goes on after it.
     let forged_at = case.messages + 1;
@@ -186,7 +186,7 @@ fn messages_after_a_failure_are_not_accepted_as_verified() {
         case.dir.join("thread/0002-from_reporter.age"),
     )
     .unwrap();
-    open(&env, "MP-AFTERFAIL1")
+    open(&env, "MP-AFTERFA111")
         .code(3)
         .stderr(contains(
             "thread/0002-from_reporter.age: this message is NOT authentic",

@@ -12,14 +12,16 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
+use meldpunt_crypto::Direction;
+use meldpunt_wire::audit::{entry_hash, AuditEntry, GENESIS};
+use meldpunt_wire::reporter::Posted;
+use meldpunt_wire::{CaseFile, CaseManifest, CaseSummary, Digest, FileEntry, StatusChange};
 
 pub const TOKEN: &str = "tok-anna-3f9a1c";
 
 pub struct FakeState {
     pub root: PathBuf,
-    pub audit: Vec<Value>,
+    pub audit: Vec<AuditEntry>,
     /// Case whose download breaks off half-way.
     pub break_download: Option<String>,
     /// Every request, as "METHOD path".
@@ -33,50 +35,69 @@ pub struct FakeServer {
     thread: Option<JoinHandle<()>>,
 }
 
-pub fn audit_hash(e: &Value) -> String {
-    let text = format!(
-        "meldpunt audit v1\n{}\n{}\n{}\n{}\n{}\n{}\n",
-        e["index"],
-        e["day"].as_str().unwrap(),
-        e["token"].as_str().unwrap(),
-        e["action"].as_str().unwrap(),
-        e["case"].as_str().unwrap_or("-"),
-        e["prev"].as_str().unwrap()
-    );
-    hex::encode(Sha256::digest(text.as_bytes()))
-}
-
 impl FakeState {
     pub fn log(&mut self, action: &str, case: Option<&str>) {
         let prev = self
             .audit
             .last()
-            .map(|e| e["hash"].as_str().unwrap().to_owned())
-            .unwrap_or_else(|| "0".repeat(64));
-        let mut e = json!({
-            "index": self.audit.len(), "day": super::DAY, "token": "anna",
-            "action": action, "case": case, "prev": prev,
+            .map(|e| e.hash.clone())
+            .unwrap_or_else(|| GENESIS.to_owned());
+        let index = self.audit.len() as u64;
+        let day = super::day(super::DAY);
+        self.audit.push(AuditEntry {
+            index,
+            day,
+            token: "anna".into(),
+            action: action.into(),
+            case: case.map(str::to_owned),
+            hash: entry_hash(index, day, "anna", action, case, &prev),
+            prev,
         });
-        e["hash"] = json!(audit_hash(&e));
-        self.audit.push(e);
     }
 
     /// Changes entry `i` and recomputes every hash after it: a rewrite that keeps the
     /// chain itself whole.
     pub fn rewrite_audit(&mut self, i: usize) {
-        self.audit[i]["action"] = json!("nothing to see");
+        self.audit[i].action = "nothing to see".into();
         for j in i..self.audit.len() {
             if j > 0 {
-                self.audit[j]["prev"] = self.audit[j - 1]["hash"].clone();
+                self.audit[j].prev = self.audit[j - 1].hash.clone();
             }
-            let h = audit_hash(&self.audit[j]);
-            self.audit[j]["hash"] = json!(h);
+            self.audit[j].hash = self.audit[j].expected_hash();
         }
     }
 
     fn case_dir(&self, id: &str) -> PathBuf {
         self.root.join("cases").join(id)
     }
+}
+
+fn read_manifest(dir: &Path) -> Option<CaseManifest> {
+    let bytes = fs::read(dir.join(CaseFile::Manifest.to_path())).ok()?;
+    Some(serde_json::from_slice(&bytes).unwrap())
+}
+
+fn write_manifest(dir: &Path, manifest: &CaseManifest) {
+    fs::write(
+        dir.join(CaseFile::Manifest.to_path()),
+        serde_json::to_vec_pretty(manifest).unwrap(),
+    )
+    .unwrap();
+}
+
+/// The files of a case folder, in download order: the manifest, the report, the
+/// attachments and the thread (each numbered from its first, without gaps).
+fn case_files(dir: &Path) -> Vec<CaseFile> {
+    let exists = |f: &CaseFile| dir.join(f.to_path()).is_file();
+    let mut files = vec![CaseFile::Manifest, CaseFile::Report];
+    files.extend((0..).map(CaseFile::Attachment).take_while(exists));
+    files.extend((1..).map_while(|n| {
+        [Direction::ToReporter, Direction::FromReporter]
+            .into_iter()
+            .map(|d| CaseFile::Message(n, d))
+            .find(exists)
+    }));
+    files
 }
 
 impl FakeServer {
@@ -142,18 +163,18 @@ fn handle(mut request: tiny_http::Request, state: &Arc<Mutex<FakeState>>) {
     let parts: Vec<&str> = url.trim_start_matches("/api/v1/").split('/').collect();
     match (method.as_str(), parts.as_slice()) {
         ("GET", ["audit"]) => {
-            let lines: Vec<String> = st.audit.iter().map(|e| e.to_string()).collect();
+            let lines: Vec<String> = st
+                .audit
+                .iter()
+                .map(|e| serde_json::to_string(e).unwrap())
+                .collect();
             respond(request, 200, (lines.join("\n") + "\n").into_bytes())
         }
         ("GET", ["cases"]) => {
-            let mut list = Vec::new();
+            let mut list: Vec<CaseSummary> = Vec::new();
             if let Ok(dirs) = fs::read_dir(st.root.join("cases")) {
                 for d in dirs.flatten() {
-                    let mut meta: Value =
-                        serde_json::from_slice(&fs::read(d.path().join("case.json")).unwrap())
-                            .unwrap();
-                    meta.as_object_mut().unwrap().remove("files");
-                    list.push(meta);
+                    list.extend(read_manifest(&d.path()).map(|m| m.summary));
                 }
             }
             respond(request, 200, serde_json::to_vec(&list).unwrap())
@@ -164,23 +185,9 @@ fn handle(mut request: tiny_http::Request, state: &Arc<Mutex<FakeState>>) {
                 return respond(request, 404, b"no such case".to_vec());
             }
             let mut tar = tar::Builder::new(Vec::new());
-            tar.append_path_with_name(dir.join("case.json"), "case.json")
-                .unwrap();
-            tar.append_path_with_name(dir.join("report.age"), "report.age")
-                .unwrap();
-            for sub in ["attachments", "thread"] {
-                let mut names: Vec<_> = fs::read_dir(dir.join(sub))
-                    .map(|r| {
-                        r.flatten()
-                            .map(|e| e.file_name().into_string().unwrap())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                names.sort();
-                for n in names {
-                    tar.append_path_with_name(dir.join(sub).join(&n), format!("{sub}/{n}"))
-                        .unwrap();
-                }
+            for file in case_files(&dir) {
+                let path = file.to_path();
+                tar.append_path_with_name(dir.join(&path), &path).unwrap();
             }
             let mut bytes = tar.into_inner().unwrap();
             if st.break_download.as_deref() == Some(*id) {
@@ -192,45 +199,52 @@ fn handle(mut request: tiny_http::Request, state: &Arc<Mutex<FakeState>>) {
         }
         ("POST", ["cases", id, "messages"]) => {
             let dir = st.case_dir(id);
-            let meta_path = dir.join("case.json");
-            let Ok(meta_bytes) = fs::read(&meta_path) else {
+            let Some(mut meta) = read_manifest(&dir) else {
                 return respond(request, 404, b"no such case".to_vec());
             };
-            let mut meta: Value = serde_json::from_slice(&meta_bytes).unwrap();
-            if extends.as_deref() != meta["head"].as_str() {
+            if extends.as_deref() != Some(meta.summary.head.as_str()) {
                 return respond(request, 409, b"the thread has moved on".to_vec());
             }
             let n = fs::read_dir(dir.join("thread"))
                 .map(|r| r.count())
                 .unwrap_or(0)
                 + 1;
-            let name = format!("thread/{n:04}-to_reporter.age");
-            fs::write(dir.join(&name), &body).unwrap();
-            let sha = hex::encode(Sha256::digest(&body));
-            meta["head"] = json!(sha);
-            meta["updated"] = json!("2026-11-24");
-            meta["files"]
-                .as_array_mut()
-                .unwrap()
-                .push(json!({"name": name, "sha256": sha, "size": body.len()}));
-            fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+            let file = CaseFile::Message(n as u32, Direction::ToReporter);
+            fs::write(dir.join(file.to_path()), &body).unwrap();
+            let digest = Digest::of(&body);
+            meta.summary.head = digest.sha256.clone();
+            meta.summary.updated = super::day("2026-11-24");
+            meta.summary.last_content = meta.summary.updated;
+            meta.summary.messages = n;
+            meta.files.push(FileEntry {
+                path: file,
+                sha256: digest.sha256.clone(),
+                size: digest.size,
+            });
+            write_manifest(&dir, &meta);
             let id = id.to_string();
             st.log("message", Some(&id));
-            respond(request, 201, json!({"head": sha}).to_string().into_bytes())
+            let posted = Posted {
+                seq_in_thread: n,
+                sha256: digest.sha256.clone(),
+                head: digest.sha256,
+            };
+            respond(request, 201, serde_json::to_vec(&posted).unwrap())
         }
         ("POST", ["cases", id, "status"]) => {
-            let meta_path = st.case_dir(id).join("case.json");
-            let Ok(meta_bytes) = fs::read(&meta_path) else {
+            let dir = st.case_dir(id);
+            let Some(mut meta) = read_manifest(&dir) else {
                 return respond(request, 404, b"no such case".to_vec());
             };
-            let asked: Value = serde_json::from_slice(&body).unwrap();
-            let mut meta: Value = serde_json::from_slice(&meta_bytes).unwrap();
-            meta["status"] = asked["status"].clone();
-            meta["updated"] = json!("2026-11-24");
-            fs::write(&meta_path, serde_json::to_vec_pretty(&meta).unwrap()).unwrap();
+            let Ok(asked) = serde_json::from_slice::<StatusChange>(&body) else {
+                return respond(request, 422, b"not a status change".to_vec());
+            };
+            meta.summary.status = asked.status;
+            meta.summary.updated = super::day("2026-11-24");
+            write_manifest(&dir, &meta);
             let id = id.to_string();
             st.log("status", Some(&id));
-            respond(request, 200, b"{}".to_vec())
+            respond(request, 200, serde_json::to_vec(&meta.summary).unwrap())
         }
         _ => respond(request, 404, b"no such route".to_vec()),
     }

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use meldpunt_crypto::{
     encrypt_attachment, open_message, seal_from_reporter, seal_report, seal_to_reporter,
-    AttachmentEntry, Category, Day, Destination, Direction, EncryptedBy, InvestigatorKey,
-    ReportContent, ReporterKeys, ReturnCode, ThreadSecrets, ThreadState,
+    AttachmentEntry, CaseStatus, Category, Day, Destination, Direction, EncryptedBy,
+    InvestigatorKey, ReportContent, ReporterKeys, ReturnCode, ThreadSecrets, ThreadState,
 };
-use serde_json::json;
+use meldpunt_wire::{CaseFile, CaseManifest, CaseNumber, CaseSummary, FileEntry};
 use tempfile::TempDir;
 use zeroize::Zeroizing;
 
@@ -110,8 +110,9 @@ pub struct Case {
     pub state: ThreadState,
     pub report_sha256: [u8; 32],
     pub messages: usize,
-    pub attachment_files: Vec<(String, String, u64)>,
-    pub status: &'static str,
+    /// The files the server lists in case.json: the report and the attachments.
+    pub files: Vec<FileEntry>,
+    pub status: CaseStatus,
 }
 
 pub const DESCRIPTION: &str = "Collega X zocht het dossier van zijn buurman op zonder reden.";
@@ -133,17 +134,21 @@ impl Case {
         let mut entries = Vec::new();
         let mut files = Vec::new();
         for (i, (name, bytes)) in attachments.iter().enumerate() {
-            let file = format!("attachments/{i:03}.age");
+            let file = CaseFile::Attachment(i as u32);
             let mut out = Vec::new();
             let digest =
                 encrypt_attachment(to.recipients(), *bytes, bytes.len() as u64, &mut out).unwrap();
-            fs::write(dir.join(&file), &out).unwrap();
+            fs::write(dir.join(file.to_path()), &out).unwrap();
             entries.push(AttachmentEntry::new(
                 (*name).to_owned(),
                 bytes.len() as u64,
                 &digest,
             ));
-            files.push((file, hex::encode(digest.sha256), digest.size));
+            files.push(FileEntry {
+                path: file,
+                sha256: hex::encode(digest.sha256),
+                size: digest.size,
+            });
         }
         let content = ReportContent {
             category: Category::SystemLookup,
@@ -156,15 +161,15 @@ impl Case {
             encrypted_by: EncryptedBy::Browser,
         };
         let report = seal_report(&content, &keys, to).unwrap();
-        fs::write(dir.join("report.age"), &report).unwrap();
+        fs::write(dir.join(CaseFile::Report.to_path()), &report).unwrap();
         let report_sha256 = meldpunt_crypto::ciphertext_hash(&report);
         files.insert(
             0,
-            (
-                "report.age".into(),
-                hex::encode(report_sha256),
-                report.len() as u64,
-            ),
+            FileEntry {
+                path: CaseFile::Report,
+                sha256: hex::encode(report_sha256),
+                size: report.len() as u64,
+            },
         );
         let case = Case {
             id: id.to_owned(),
@@ -176,8 +181,8 @@ impl Case {
             state: ThreadState::new(report_sha256),
             report_sha256,
             messages: 0,
-            attachment_files: files,
-            status: "received",
+            files,
+            status: CaseStatus::Received,
         };
         case.write_meta();
         case
@@ -187,28 +192,35 @@ impl Case {
         ThreadSecrets::from_reporter_keys(&self.keys)
     }
 
+    /// The case as the server lists it.
+    pub fn summary(&self) -> CaseSummary {
+        CaseSummary {
+            case: CaseNumber::parse(&self.id).expect("the tests' case numbers are valid"),
+            destination: self.to.name.clone(),
+            received: self.received,
+            status: self.status,
+            acknowledged: None,
+            closed: None,
+            acknowledge_by: self.received.add_days(7),
+            feedback_by: self.received.add_days(7).add_months(3),
+            retention_until: Some(self.received.add_months(24)),
+            head: hex::encode(self.state.head()),
+            updated: self.received,
+            last_content: self.received,
+            attachments: self.files.len() - 1,
+            messages: self.messages,
+        }
+    }
+
     /// The server's case.json.
     pub fn write_meta(&self) {
-        let files: Vec<_> = self
-            .attachment_files
-            .iter()
-            .map(|(name, sha, size)| json!({"name": name, "sha256": sha, "size": size}))
-            .collect();
-        let meta = json!({
-            "case": self.id,
-            "destination": self.to.name,
-            "received": self.received,
-            "status": self.status,
-            "acknowledge_by": self.received.add_days(7),
-            "feedback_by": self.received.add_days(7).add_months(3),
-            "retention_until": self.received.add_months(24),
-            "head": hex::encode(self.state.head()),
-            "updated": self.received,
-            "files": files,
-        });
+        let manifest = CaseManifest {
+            summary: self.summary(),
+            files: self.files.clone(),
+        };
         fs::write(
-            self.dir.join("case.json"),
-            serde_json::to_vec_pretty(&meta).unwrap(),
+            self.dir.join(CaseFile::Manifest.to_path()),
+            serde_json::to_vec_pretty(&manifest).unwrap(),
         )
         .unwrap();
     }
@@ -222,17 +234,8 @@ impl Case {
         let message = open_message(&ciphertext, &[reader], &self.secrets()).unwrap();
         self.state.accept(&ciphertext, &message).unwrap();
         self.messages += 1;
-        let name = match direction {
-            Direction::ToReporter => "to_reporter",
-            Direction::FromReporter => "from_reporter",
-        };
-        fs::write(
-            self.dir
-                .join("thread")
-                .join(format!("{:04}-{name}.age", self.messages)),
-            ciphertext,
-        )
-        .unwrap();
+        let file = CaseFile::Message(self.messages as u32, direction);
+        fs::write(self.dir.join(file.to_path()), ciphertext).unwrap();
         self.write_meta();
     }
 
@@ -272,13 +275,8 @@ impl Case {
             self.to.recipients(),
         );
         self.messages += 1;
-        fs::write(
-            self.dir
-                .join("thread")
-                .join(format!("{:04}-from_reporter.age", self.messages)),
-            ct,
-        )
-        .unwrap();
+        let file = CaseFile::Message(self.messages as u32, Direction::FromReporter);
+        fs::write(self.dir.join(file.to_path()), ct).unwrap();
     }
 }
 

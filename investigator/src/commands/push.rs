@@ -1,6 +1,6 @@
-//! `meldpunt push`: uploads the outbox (messages to reporters and status changes) and
-//! marks what the server accepted. A message whose thread moved on meanwhile is never
-//! forced: it is marked stale, and the investigator is told what to do.
+//! `meldpunt push`: uploads the outbox (messages to reporters and status changes, see
+//! [`crate::upload`]) and marks what the server accepted, saving the outbox after every
+//! item so an interruption never sends anything twice.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -8,12 +8,12 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use meldpunt_crypto::Day;
-use serde::Deserialize;
+use meldpunt_wire::CaseNumber;
 
-use crate::bundle::{read_envelope, Bundle, BundleError};
-use crate::cases::status_word;
+use crate::bundle::{Bundle, BundleError};
 use crate::http::{HttpError, Server};
 use crate::outbox::{Item, Outbox, State};
+use crate::upload::{send_item, Outcome, SendError};
 
 /// Why `push` failed or did not send everything.
 #[derive(Debug)]
@@ -60,11 +60,13 @@ impl From<BundleError> for PushError {
     }
 }
 
-#[derive(Deserialize)]
-struct Listing {
-    case: String,
-    #[serde(default)]
-    head: Option<String>,
+impl From<SendError> for PushError {
+    fn from(e: SendError) -> Self {
+        match e {
+            SendError::Http(e) => PushError::Http(e),
+            SendError::Bundle(e) => PushError::Bundle(e),
+        }
+    }
 }
 
 /// `meldpunt push --server URL --token-file FILE BUNDLE_DIR`.
@@ -78,84 +80,34 @@ pub fn push(server_url: &str, token_file: &Path, bundle_dir: &Path) -> Result<Ex
         return Ok(ExitCode::SUCCESS);
     }
     // The server's heads, to recognise a message an interrupted push already delivered.
-    let listings: Vec<Listing> = server.get_json("/api/v1/cases", "the case list request")?;
+    let listed = server.case_list()?.cases;
     let mut sent = 0;
     let mut problems = Vec::new();
-    let mut stale_cases: HashSet<String> = HashSet::new();
+    let mut stale_cases: HashSet<CaseNumber> = HashSet::new();
     for i in 0..outbox.items.len() {
         if outbox.items[i].state() != State::Queued {
             continue;
         }
         let item = outbox.items[i].clone();
-        let case = item.case().to_owned();
-        let outcome = match &item {
-            Item::Message {
-                file,
-                extends,
-                sha256,
-                ..
-            } => {
-                if stale_cases.contains(&case) {
-                    Outcome::Stale
-                } else {
-                    let body = read_envelope(&bundle.outbox_dir().join(file))?;
-                    let answer = server.post(
-                        &format!("/api/v1/cases/{case}/messages"),
-                        "application/octet-stream",
-                        &[("Meldpunt-Extends", extends.as_str())],
-                        &body,
-                    )?;
-                    match answer.status {
-                        200..=299 => Outcome::Sent,
-                        409 => {
-                            let delivered = listings.iter().any(|l| {
-                                l.case == case
-                                    && l.head
-                                        .as_deref()
-                                        .is_some_and(|h| h.eq_ignore_ascii_case(sha256))
-                            });
-                            if delivered {
-                                Outcome::Sent
-                            } else {
-                                Outcome::Stale
-                            }
-                        }
-                        404 => Outcome::Failed(format!("the server has no case {case}")),
-                        status => Outcome::Failed(format!("HTTP {status}: {}", answer.message())),
-                    }
-                }
-            }
-            Item::Status { status, .. } => {
-                let body = serde_json::to_vec(&serde_json::json!({ "status": status }))
-                    .unwrap_or_default();
-                let answer = server.post(
-                    &format!("/api/v1/cases/{case}/status"),
-                    "application/json",
-                    &[],
-                    &body,
-                )?;
-                match answer.status {
-                    200..=299 => Outcome::Sent,
-                    404 => Outcome::Failed(format!("the server has no case {case}")),
-                    // A change the server will never accept (e.g. reopening a closed
-                    // case) is dropped rather than retried forever.
-                    status @ (400 | 409 | 422) => {
-                        Outcome::Refused(format!("HTTP {status}: {}", answer.message()))
-                    }
-                    status => Outcome::Failed(format!("HTTP {status}: {}", answer.message())),
-                }
-            }
+        let case = item.case().clone();
+        // After one stale message, the case's later ones extend it: stale too.
+        let outcome = if matches!(item, Item::Message { .. }) && stale_cases.contains(&case) {
+            Outcome::Stale
+        } else {
+            send_item(&server, &bundle, &item, &listed)?
         };
         let what = describe(&item);
         match outcome {
-            Outcome::Sent => {
+            Outcome::Sent { note } => {
                 outbox.items[i].set_state(State::Sent, today);
                 sent += 1;
                 println!("{case}: sent {what}");
+                if let Some(note) = note {
+                    eprintln!("{case}: {note}");
+                }
             }
             Outcome::Stale => {
                 outbox.items[i].set_state(State::Stale, today);
-                stale_cases.insert(case.clone());
                 problems.push(format!(
                     "{case}: {what} NOT sent: the thread moved on since you wrote it (another \
                      investigator or the reporter wrote first), and a message is never forced \
@@ -163,6 +115,7 @@ pub fn push(server_url: &str, token_file: &Path, bundle_dir: &Path) -> Result<Ex
                      messages with `meldpunt open`, then write your reply again with \
                      `meldpunt reply` (the old one is marked stale and will not be sent)."
                 ));
+                stale_cases.insert(case);
             }
             Outcome::Refused(why) => {
                 outbox.items[i].set_state(State::Stale, today);
@@ -185,16 +138,11 @@ pub fn push(server_url: &str, token_file: &Path, bundle_dir: &Path) -> Result<Ex
     }
 }
 
-enum Outcome {
-    Sent,
-    Stale,
-    Refused(String),
-    Failed(String),
-}
-
 fn describe(item: &Item) -> String {
     match item {
         Item::Message { file, .. } => format!("the message {file}"),
-        Item::Status { status, .. } => format!("the status change to \"{}\"", status_word(*status)),
+        Item::Status { status, .. } => {
+            format!("the status change to \"{}\"", status.as_str())
+        }
     }
 }
