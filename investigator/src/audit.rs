@@ -69,6 +69,44 @@ pub fn parse(body: &[u8]) -> Result<Vec<AuditEntry>, AuditError> {
         .collect()
 }
 
+/// The log verified before (`known`, whole and checked) extended by `fetched`: the
+/// entries the server sent from `known`'s last entry on. That entry must come back
+/// unchanged — its hash commits to every entry before it — and the rest must go on from
+/// it.
+pub fn extend(
+    known: &[AuditEntry],
+    fetched: Vec<AuditEntry>,
+) -> Result<Vec<AuditEntry>, AuditError> {
+    let Some(head) = known.last() else {
+        check_chain(&fetched).map_err(AuditError::Broken)?;
+        return Ok(fetched);
+    };
+    let mut fetched = fetched.into_iter();
+    match fetched.next() {
+        None => {
+            return Err(AuditError::Truncated {
+                now: head.index,
+                head: head.index,
+            })
+        }
+        Some(first) if first != *head => return Err(AuditError::Rewritten { index: head.index }),
+        Some(_) => {}
+    }
+    let new: Vec<AuditEntry> = fetched.collect();
+    meldpunt_wire::audit::check_chain_from(&new, known.len() as u64, &head.hash).map_err(|b| {
+        if b.index == known.len() as u64 && b.reason.contains("does not follow") {
+            AuditError::Rewritten {
+                index: b.index.saturating_sub(1),
+            }
+        } else {
+            AuditError::Broken(b)
+        }
+    })?;
+    let mut log = known.to_vec();
+    log.extend(new);
+    Ok(log)
+}
+
 /// Checks a whole log, and that it extends what was verified before (`known`, whose
 /// last entry is `head`).
 pub fn verify(

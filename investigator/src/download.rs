@@ -67,13 +67,38 @@ pub fn update_audit_log(
     bundle: &Bundle,
     index: &mut Index,
 ) -> Result<Vec<AuditEntry>, AuditUpdateError> {
-    let body = server.audit_log()?;
     let audit_path = bundle.root().join(AUDIT_FILE);
     let known: Vec<AuditEntry> = read_json_or_default(&audit_path)?;
-    let log = audit::parse(&body).and_then(|log| {
-        audit::verify(&log, &known, index.audit_head.as_ref())?;
-        Ok(log)
-    });
+    // Only what is new since the log this bundle verified (the server's log can grow
+    // large), from the head kept here on: that entry must come back unchanged (its hash
+    // commits to everything before it), and the rest must go on from it.
+    let incremental = !known.is_empty()
+        && index
+            .audit_head
+            .as_ref()
+            .is_some_and(|h| h.index + 1 == known.len() as u64);
+    let (body, log) = if incremental {
+        match server.audit_log_from(known.len() as u64 - 1)? {
+            Some(body) => {
+                let log = audit::parse(&body).and_then(|new| audit::extend(&known, new));
+                (body, log)
+            }
+            None => (
+                Vec::new(),
+                Err(AuditError::Truncated {
+                    now: 0,
+                    head: known.len() as u64 - 1,
+                }),
+            ),
+        }
+    } else {
+        let body = server.audit_log()?;
+        let log = audit::parse(&body).and_then(|log| {
+            audit::verify(&log, &known, index.audit_head.as_ref())?;
+            Ok(log)
+        });
+        (body, log)
+    };
     let log = match log {
         Ok(log) => log,
         Err(error) => {

@@ -267,24 +267,7 @@ impl Server {
 
     /// `GET path`, expecting 200, returning the raw body (at most 64 MiB).
     pub fn get_bytes(&self, path: &str, what: &str) -> Result<Vec<u8>, HttpError> {
-        let answer = self.get(path)?;
-        if answer.status != 200 {
-            return Err(HttpError::Status {
-                what: what.to_owned(),
-                status: answer.status,
-                message: answer.message(),
-            });
-        }
-        answer
-            .response
-            .into_body()
-            .into_with_config()
-            .limit(MAX_JSON_BYTES)
-            .read_to_vec()
-            .map_err(|e| HttpError::BadAnswer {
-                what: what.to_owned(),
-                detail: e.to_string(),
-            })
+        body_of(self.get(path)?, what)
     }
 
     /// `POST path` with a body and headers.
@@ -322,6 +305,16 @@ impl Server {
     /// `GET /api/v1/audit`: the audit log as sent (JSON array or lines).
     pub fn audit_log(&self) -> Result<Vec<u8>, HttpError> {
         self.get_bytes(&format!("{API_BASE}/audit"), "the audit log request")
+    }
+
+    /// `GET /api/v1/audit?from=N`: the entries from index `from` on; `None` when the
+    /// server says its log is shorter than that (416).
+    pub fn audit_log_from(&self, from: u64) -> Result<Option<Vec<u8>>, HttpError> {
+        let answer = self.get(&format!("{API_BASE}/audit?from={from}"))?;
+        if answer.status == 416 {
+            return Ok(None);
+        }
+        body_of(answer, "the audit log request").map(Some)
     }
 
     /// `GET /api/v1/cases`.
@@ -431,4 +424,25 @@ mod tests {
         assert!(check_url("https://x/?token=1").is_err());
         assert!(check_url("meldpunt.example").is_err());
     }
+}
+
+/// The body of a 200 answer (at most [`MAX_JSON_BYTES`]), or the answer as an error.
+fn body_of(answer: Answer, what: &str) -> Result<Vec<u8>, HttpError> {
+    if answer.status != 200 {
+        return Err(HttpError::Status {
+            what: what.to_owned(),
+            status: answer.status,
+            message: answer.message(),
+        });
+    }
+    answer
+        .response
+        .into_body()
+        .into_with_config()
+        .limit(MAX_JSON_BYTES)
+        .read_to_vec()
+        .map_err(|e| HttpError::BadAnswer {
+            what: what.to_owned(),
+            detail: e.to_string(),
+        })
 }

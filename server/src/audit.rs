@@ -4,8 +4,9 @@
 //! Every entry holds the hash of the one before it, so investigators who keep the
 //! latest hash notice if an entry is later removed or changed.
 
+use std::collections::HashSet;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use meldpunt_crypto::Day;
 
@@ -44,12 +45,45 @@ impl std::error::Error for AuditError {}
 #[derive(Clone)]
 pub struct AuditLog {
     registry: Arc<dyn Registry>,
+    /// Reads already written today (day, then "token action case" lines).
+    reads: Arc<Mutex<(Option<Day>, HashSet<String>)>>,
 }
 
 impl AuditLog {
     /// The log kept in `registry`.
     pub fn new(registry: Arc<dyn Registry>) -> Self {
-        Self { registry }
+        Self {
+            registry,
+            reads: Arc::default(),
+        }
+    }
+
+    /// Records a read (a list, a view, a download) once per token, action, case and day:
+    /// reads show who looked at what, but must not let one token grow the log without
+    /// bound. (After a restart a read may be recorded once more that day.)
+    pub async fn append_read(
+        &self,
+        day: Day,
+        token: &str,
+        action: &str,
+        case: Option<&str>,
+    ) -> Result<(), AuditError> {
+        let line = format!("{token} {action} {}", case.unwrap_or("-"));
+        {
+            let mut reads = self.reads.lock().unwrap_or_else(|p| p.into_inner());
+            if reads.0 != Some(day) {
+                *reads = (Some(day), HashSet::new());
+            }
+            if reads.1.contains(&line) {
+                return Ok(());
+            }
+        }
+        self.append(day, token, action, case).await?;
+        let mut reads = self.reads.lock().unwrap_or_else(|p| p.into_inner());
+        if reads.0 == Some(day) {
+            reads.1.insert(line);
+        }
+        Ok(())
     }
 
     /// Appends an entry, durably.
@@ -64,6 +98,33 @@ impl AuditLog {
             .append_audit(day, token, action, case)
             .await
             .map_err(|e| AuditError::File(e.to_string()))
+    }
+
+    /// The entries from index `from` on, checked to chain to each other (and from the
+    /// start, when `from` is 0); `None` if the log has fewer than `from` entries.
+    pub async fn read_from(&self, from: u64) -> Result<Option<Vec<AuditEntry>>, AuditError> {
+        let entries = self
+            .registry
+            .audit_entries(from.saturating_sub(1))
+            .await
+            .map_err(|e| AuditError::File(e.to_string()))?;
+        if from == 0 {
+            meldpunt_wire::audit::check_chain(&entries).map_err(|b| AuditError::Broken {
+                index: b.index,
+                reason: b.reason,
+            })?;
+            return Ok(Some(entries));
+        }
+        let Some((before, rest)) = entries.split_first() else {
+            return Ok(None);
+        };
+        meldpunt_wire::audit::check_chain_from(rest, from, &before.hash).map_err(|b| {
+            AuditError::Broken {
+                index: b.index,
+                reason: b.reason,
+            }
+        })?;
+        Ok(Some(rest.to_vec()))
     }
 
     /// Every entry, checked: the chain must be whole.

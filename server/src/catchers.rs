@@ -8,7 +8,7 @@ use crate::error::error_body;
 use crate::guards::GuardFailure;
 
 fn message(status: Status, req: &Request<'_>) -> String {
-    let from_guard = &req.local_cache(|| GuardFailure(String::new())).0;
+    let from_guard = &req.local_cache(|| GuardFailure(String::new(), None)).0;
     if !from_guard.is_empty() {
         return from_guard.clone();
     }
@@ -27,7 +27,11 @@ fn message(status: Status, req: &Request<'_>) -> String {
 fn any(status: Status, req: &Request<'_>) -> (Status, (ContentType, String)) {
     let text = message(status, req);
     if req.uri().path().starts_with(crate::api::BASE) {
-        (status, (ContentType::JSON, error_body(&text, None)))
+        let extra = req
+            .local_cache(|| GuardFailure(String::new(), None))
+            .1
+            .clone();
+        (status, (ContentType::JSON, error_body(&text, extra)))
     } else {
         (
             status,

@@ -63,12 +63,27 @@ pub struct Settings {
     /// Most bytes of attachments with one report.
     #[serde(default = "defaults::max_case")]
     pub max_case: ByteUnit,
-    /// Reports, messages and upload sessions accepted per hour, from everyone together.
+    /// Reports, answers and new upload sessions (each on its own) per hour from everyone
+    /// together before clients must solve a puzzle (admission.rs).
     #[serde(default = "defaults::submissions_per_hour")]
     pub submissions_per_hour: u32,
-    /// Attachment bytes accepted per hour, from everyone together.
+    /// Attachment bytes per hour from everyone together before clients must solve a
+    /// puzzle per chunk.
     #[serde(default = "defaults::upload_bytes_per_hour")]
     pub upload_bytes_per_hour: ByteUnit,
+    /// The highest puzzle difficulty for reports and answers (sessions and bytes: 4 more).
+    #[serde(default = "defaults::max_difficulty")]
+    pub max_difficulty: u8,
+    /// Most messages in one case's thread (both directions).
+    #[serde(default = "defaults::max_thread_messages")]
+    pub max_thread_messages: u32,
+    /// Most bytes of messages in one case's thread.
+    #[serde(default = "defaults::max_thread_bytes")]
+    pub max_thread_bytes: ByteUnit,
+    /// No-JavaScript submissions (reports and answers) per hour: a hard budget, since
+    /// that tier cannot solve puzzles.
+    #[serde(default = "defaults::nojs_submissions_per_hour")]
+    pub nojs_submissions_per_hour: u32,
     /// Uploads are refused when less than this is free on the data directory's disk.
     #[serde(default = "defaults::min_free_disk")]
     pub min_free_disk: ByteUnit,
@@ -113,6 +128,18 @@ mod defaults {
     }
     pub fn upload_bytes_per_hour() -> ByteUnit {
         20.gibibytes()
+    }
+    pub fn max_thread_messages() -> u32 {
+        200
+    }
+    pub fn max_thread_bytes() -> ByteUnit {
+        32.mebibytes()
+    }
+    pub fn max_difficulty() -> u8 {
+        6
+    }
+    pub fn nojs_submissions_per_hour() -> u32 {
+        30
     }
     pub fn min_free_disk() -> ByteUnit {
         1.gibibytes()
@@ -215,6 +242,13 @@ pub fn settings(figment: &Figment) -> Result<Settings, ConfigError> {
     if settings.submissions_per_hour == 0 {
         return Err(ConfigError::BadValue(
             "submissions_per_hour must be at least 1".into(),
+        ));
+    }
+    if settings.max_difficulty > 16 {
+        return Err(ConfigError::BadValue(
+            "max_difficulty must be at most 16 (at 16 a reporter without WebAssembly would \
+             wait hours)"
+                .into(),
         ));
     }
     Ok(settings)

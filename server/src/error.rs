@@ -86,6 +86,7 @@ impl From<ServiceError> for ApiError {
                 _ => Status::Conflict,
             },
             ServiceError::TooLarge { .. } => Status::PayloadTooLarge,
+            ServiceError::ThreadFull => Status::Conflict,
             ServiceError::NoReport | ServiceError::NoSuchMessage => Status::NotFound,
             ServiceError::WrongOffset { received } => {
                 return ApiError::new(Status::Conflict, message).with("received", json!(received))

@@ -7,6 +7,7 @@ use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest, Request};
 use rocket::State;
 
+use crate::admission::{Decision, Purpose};
 use crate::ids::CaseNumber;
 use crate::storage::records::CaseRecord;
 use crate::tokens::Investigator;
@@ -20,14 +21,78 @@ pub const EXTENDS_HEADER: &str = meldpunt_wire::headers::EXTENDS;
 pub const OFFSET_HEADER: &str = meldpunt_wire::headers::OFFSET;
 /// Header naming the destination of a report.
 pub const DESTINATION_HEADER: &str = meldpunt_wire::headers::DESTINATION;
+/// Header carrying a solved admission puzzle.
+pub const ADMISSION_HEADER: &str = meldpunt_wire::headers::ADMISSION;
 
-/// Why a guard refused: read by the catchers to tell the client.
-pub struct GuardFailure(pub String);
+/// Why a guard refused: read by the catchers to tell the client (a message, and for
+/// some refusals one more member of the JSON body).
+pub struct GuardFailure(pub String, pub Option<(&'static str, serde_json::Value)>);
 
 fn refuse<T>(req: &Request<'_>, status: Status, message: &str) -> request::Outcome<T, ()> {
     let message = message.to_owned();
-    req.local_cache(|| GuardFailure(message));
+    req.local_cache(|| GuardFailure(message, None));
     Outcome::Error((status, ()))
+}
+
+/// Which admission purpose a route's [`Admitted`] guard checks.
+pub trait AdmissionPurpose: Send + Sync + 'static {
+    /// The purpose.
+    const PURPOSE: Purpose;
+}
+
+/// A report (`POST /reports`).
+pub struct ForReport;
+impl AdmissionPurpose for ForReport {
+    const PURPOSE: Purpose = Purpose::Report;
+}
+/// A reporter's answer (`POST /thread`).
+pub struct ForAnswer;
+impl AdmissionPurpose for ForAnswer {
+    const PURPOSE: Purpose = Purpose::Answer;
+}
+/// An upload session (`POST /uploads`).
+pub struct ForSession;
+impl AdmissionPurpose for ForSession {
+    const PURPOSE: Purpose = Purpose::Session;
+}
+/// Attachment bytes (`PUT /uploads/<n>`).
+pub struct ForUpload;
+impl AdmissionPurpose for ForUpload {
+    const PURPOSE: Purpose = Purpose::Upload;
+}
+
+/// The request may go ahead: free while the drop box is quiet, with a solved puzzle
+/// (`Meldpunt-Admission`) under load. Refused with 429 and the puzzle to solve.
+pub struct Admitted<P>(std::marker::PhantomData<P>);
+
+#[rocket::async_trait]
+impl<'r, P: AdmissionPurpose> FromRequest<'r> for Admitted<P> {
+    type Error = ();
+    async fn from_request(req: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        let app = match req.guard::<&State<App>>().await {
+            Outcome::Success(app) => app,
+            _ => return Outcome::Error((Status::InternalServerError, ())),
+        };
+        let presented = req.headers().get_one(ADMISSION_HEADER);
+        match app.gate.admit(&*app.storage, P::PURPOSE, presented).await {
+            Ok(Decision::Admitted) => Outcome::Success(Admitted(std::marker::PhantomData)),
+            Ok(Decision::Solve(challenge, why)) => {
+                let extra = serde_json::to_value(&challenge)
+                    .ok()
+                    .map(|v| ("admission", v));
+                req.local_cache(|| GuardFailure(why.to_owned(), extra));
+                Outcome::Error((Status::TooManyRequests, ()))
+            }
+            Err(e) => {
+                crate::log::error(e);
+                refuse(
+                    req,
+                    Status::InternalServerError,
+                    "admission cannot be checked",
+                )
+            }
+        }
+    }
 }
 
 /// The reporter's mailbox, from the credential in the `Meldpunt-Mailbox` header. Only

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod admission;
 pub mod api;
 pub mod audit;
 pub mod body;
@@ -34,10 +35,10 @@ use std::sync::Arc;
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 
+use crate::admission::{Gate, Policy};
 use crate::audit::AuditLog;
 use crate::clock::Clock;
 use crate::config::{ConfigError, Destinations, Settings};
-use crate::limits::Limiter;
 use crate::storage::embedded::registry::FileRegistry;
 use crate::storage::embedded::Embedded;
 use crate::storage::{Registry, Store, StoreError};
@@ -57,10 +58,12 @@ pub struct AppState {
     pub tokens: Tokens,
     /// The audit log.
     pub audit: AuditLog,
-    /// Global rate limits.
-    pub limiter: Limiter,
+    /// Admission: who must solve a puzzle first, and how hard.
+    pub gate: Gate,
+    /// Disk room being written right now.
+    pub disk: crate::limits::DiskReserve,
     /// Room for no-JavaScript submissions (each may hold a document in memory).
-    pub nojs: nojs::Slots,
+    pub nojs: Arc<nojs::form::Memory>,
 }
 
 /// The shared application state (Rocket-managed).
@@ -111,11 +114,14 @@ pub fn build(figment: Figment, clock: Clock) -> Result<(Rocket<Build>, App), Sta
         tokens: Tokens::new(registry.clone()),
         audit: AuditLog::new(registry.clone()),
         registry,
-        limiter: Limiter::new(
-            settings.submissions_per_hour,
-            settings.upload_bytes_per_hour.as_u64(),
-        ),
-        nojs: nojs::Slots::default(),
+        disk: crate::limits::DiskReserve::default(),
+        gate: Gate::new(Policy {
+            per_hour: u64::from(settings.submissions_per_hour),
+            upload_mib_per_hour: settings.upload_bytes_per_hour.as_u64() / (1024 * 1024),
+            max_difficulty: settings.max_difficulty,
+            nojs_per_hour: u64::from(settings.nojs_submissions_per_hour),
+        }),
+        nojs: Arc::new(nojs::form::Memory::new(nojs::MEMORY)),
         storage: Arc::new(storage),
         destinations,
         settings,

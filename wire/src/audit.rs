@@ -88,9 +88,20 @@ impl std::error::Error for ChainBreak {}
 pub fn check_chain<'a>(
     entries: impl IntoIterator<Item = &'a AuditEntry>,
 ) -> Result<(), ChainBreak> {
-    let mut prev = GENESIS.to_owned();
+    check_chain_from(entries, 0, GENESIS)
+}
+
+/// Checks that `entries` are a whole chain that goes on from entry `first - 1`, whose
+/// hash is `prev` (for `first` = 0, [`GENESIS`]): how a log fetched from where the
+/// reader left off is checked.
+pub fn check_chain_from<'a>(
+    entries: impl IntoIterator<Item = &'a AuditEntry>,
+    first: u64,
+    prev: &str,
+) -> Result<(), ChainBreak> {
+    let mut prev = prev.to_owned();
     for (i, e) in entries.into_iter().enumerate() {
-        let index = i as u64;
+        let index = first + i as u64;
         let broken = |reason: String| ChainBreak { index, reason };
         if e.index != index {
             return Err(broken(format!(

@@ -36,4 +36,6 @@ pub mod headers {
     pub const OFFSET: &str = "Meldpunt-Offset";
     /// The destination of a report.
     pub const DESTINATION: &str = "Meldpunt-Destination";
+    /// A solved admission puzzle: `<challenge>.<nonce hex>` (PROTOCOL.md §13).
+    pub const ADMISSION: &str = "Meldpunt-Admission";
 }

@@ -92,8 +92,21 @@ pub struct ThreadView {
     pub head: String,
     /// The reporter's note to self (base64 age file), if one was stored.
     pub note: Option<String>,
-    /// The messages, in order.
+    /// The messages of this page, in order, from `first`.
     pub messages: Vec<MessageView>,
+    /// The place in the thread (from 1) of the first message on this page.
+    #[serde(default = "one")]
+    pub first: usize,
+    /// How many messages the thread holds.
+    #[serde(default)]
+    pub total: usize,
+    /// Where the next page starts (`?from=`), if the thread goes on.
+    #[serde(default)]
+    pub next: Option<usize>,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// What a post to a thread returns (both sides).
@@ -105,4 +118,16 @@ pub struct Posted {
     pub sha256: String,
     /// The new head.
     pub head: String,
+}
+
+/// A puzzle the server asks a request to solve before it is admitted
+/// (PROTOCOL.md §13): in a 429 answer, as `{"error", "admission": …}`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AdmissionChallenge {
+    /// What the request is for: `report`, `answer`, `session` or `upload`.
+    pub purpose: String,
+    /// The challenge, base64url without padding (opaque to clients).
+    pub challenge: String,
+    /// How many leading zero bits the solution's work must have.
+    pub difficulty: u8,
 }

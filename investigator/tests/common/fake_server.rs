@@ -160,11 +160,19 @@ fn handle(mut request: tiny_http::Request, state: &Arc<Mutex<FakeState>>) {
     if auth.as_deref() != Some(&format!("Bearer {TOKEN}")) {
         return respond(request, 401, b"unknown token".to_vec());
     }
-    let parts: Vec<&str> = url.trim_start_matches("/api/v1/").split('/').collect();
+    let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
+    let parts: Vec<&str> = path.trim_start_matches("/api/v1/").split('/').collect();
     match (method.as_str(), parts.as_slice()) {
         ("GET", ["audit"]) => {
-            let lines: Vec<String> = st
-                .audit
+            // As the real server: `?from=N` gives the entries from N on, 416 past the end.
+            let from: usize = query
+                .strip_prefix("from=")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            if from > st.audit.len() {
+                return respond(request, 416, b"fewer entries".to_vec());
+            }
+            let lines: Vec<String> = st.audit[from..]
                 .iter()
                 .map(|e| serde_json::to_string(e).unwrap())
                 .collect();

@@ -11,7 +11,7 @@ use rocket::{post, put, routes, Route, State};
 
 use crate::body::read_limited;
 use crate::error::ApiError;
-use crate::guards::{ContentLength, DestinationName, Mailbox};
+use crate::guards::{Admitted, ContentLength, DestinationName, ForReport, Mailbox};
 use crate::limits::ensure_disk;
 use crate::service::reports;
 use crate::storage::records::Digest;
@@ -19,13 +19,13 @@ use crate::App;
 
 #[post("/reports", data = "<data>")]
 async fn file(
+    _admitted: Admitted<ForReport>,
     mailbox: Mailbox,
     destination: DestinationName,
     declared: ContentLength,
     data: Data<'_>,
     app: &State<App>,
 ) -> Result<Custom<Json<Receipt>>, ApiError> {
-    app.limiter.submission()?;
     ensure_disk(
         app.storage.free_space()?,
         declared.0.unwrap_or(0),
@@ -63,7 +63,6 @@ async fn note(
     app: &State<App>,
 ) -> Result<Json<Digest>, ApiError> {
     let case = reports::case_of(app, &mailbox.0).await?;
-    app.limiter.submission()?;
     let bytes = read_limited(data, app.settings.max_message, declared.0).await?;
     reports::store_note(app, &case, &bytes).await?;
     Ok(Json(Digest::of(&bytes)))

@@ -11,14 +11,20 @@ use rocket::{get, post, routes, Route, State};
 
 use crate::body::read_limited;
 use crate::error::ApiError;
-use crate::guards::{ContentLength, Extends, Mailbox};
+use crate::guards::{Admitted, ContentLength, Extends, ForAnswer, Mailbox};
 use crate::service::thread;
 use crate::storage::records::CaseRecord;
 use crate::App;
 
-#[get("/thread")]
-async fn read(mailbox: Mailbox, app: &State<App>) -> Result<Json<ThreadView>, ApiError> {
-    Ok(Json(thread::view(app, &mailbox.0).await?))
+#[get("/thread?<from>")]
+async fn read(
+    mailbox: Mailbox,
+    from: Option<usize>,
+    app: &State<App>,
+) -> Result<Json<ThreadView>, ApiError> {
+    Ok(Json(
+        thread::view(app, &mailbox.0, from.unwrap_or(1)).await?,
+    ))
 }
 
 #[get("/thread/<seq>")]
@@ -35,6 +41,7 @@ async fn message(
 
 #[post("/thread", data = "<data>")]
 async fn post(
+    _admitted: Admitted<ForAnswer>,
     mailbox: Mailbox,
     extends: Extends,
     declared: ContentLength,

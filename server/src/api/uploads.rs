@@ -11,14 +11,18 @@ use rocket::serde::json::Json;
 use rocket::{get, post, put, routes, Route, State};
 
 use crate::error::ApiError;
-use crate::guards::{ContentLength, Mailbox, Offset};
+use crate::guards::{Admitted, ContentLength, ForSession, ForUpload, Mailbox, Offset};
 use crate::ids::AttachmentNumber;
 use crate::service::uploads;
 use crate::storage::records::Digest;
 use crate::App;
 
 #[post("/uploads")]
-async fn start(mailbox: Mailbox, app: &State<App>) -> Result<Json<SessionView>, ApiError> {
+async fn start(
+    _admitted: Admitted<ForSession>,
+    mailbox: Mailbox,
+    app: &State<App>,
+) -> Result<Json<SessionView>, ApiError> {
     Ok(Json(uploads::start(app, &mailbox.0).await?))
 }
 
@@ -38,6 +42,7 @@ async fn progress(
 
 #[put("/uploads/<n>", data = "<data>")]
 async fn append(
+    _admitted: Admitted<ForUpload>,
     mailbox: Mailbox,
     n: AttachmentNumber,
     offset: Offset,

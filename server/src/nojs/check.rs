@@ -130,11 +130,12 @@ async fn fields(
     declared: Option<u64>,
     data: Data<'_>,
     limit: u64,
+    memory: &std::sync::Arc<super::form::Memory>,
 ) -> Result<Vec<(String, Zeroizing<String>)>, Refusal> {
     if declared.is_some_and(|n| n > limit) {
         return Err(Refusal::new(Status::PayloadTooLarge, "nojs_too_large"));
     }
-    let mut form = FormReader::new(content_type, data, limit, TEXT_LIMIT, 0)?;
+    let mut form = FormReader::new(content_type, data, (limit, TEXT_LIMIT, 0), memory)?;
     let mut out = Vec::new();
     while let Some(part) = form.next().await? {
         if let Part::Text { name, value } = part {
@@ -167,7 +168,7 @@ async fn read(
     app: &State<App>,
     pages: &State<Pages>,
 ) -> HtmlPage {
-    let fields = match fields(content_type, declared.0, data, CODE_FORM_LIMIT).await {
+    let fields = match fields(content_type, declared.0, data, CODE_FORM_LIMIT, &app.nojs).await {
         Ok(f) => f,
         Err(r) => return code_page(app, pages, lang.0, Some(r)),
     };
@@ -195,7 +196,7 @@ async fn reply(
     pages: &State<Pages>,
 ) -> HtmlPage {
     let lang = lang.0;
-    let fields = match fields(content_type, declared.0, data, REPLY_FORM_LIMIT).await {
+    let fields = match fields(content_type, declared.0, data, REPLY_FORM_LIMIT, &app.nojs).await {
         Ok(f) => f,
         Err(r) => return code_page(app, pages, lang, Some(r)),
     };
@@ -221,7 +222,7 @@ async fn reply(
                     Status::Conflict,
                 ));
             }
-            app.limiter.submission()?;
+            app.gate.nojs(&*app.storage).await?;
             let text = Zeroizing::new(text.to_owned());
             match opened.reporter.seal_answer(text, app.storage.today()) {
                 Ok(answer) => Ok(Sealed::Ready(

@@ -26,7 +26,15 @@ pub enum FormError {
     TooLarge,
     /// Not a multipart form, cut off, or not UTF-8 where text belongs.
     Malformed,
+    /// Nothing arrived for [`IDLE`]: the connection is dropped.
+    TooSlow,
+    /// The memory for no-JavaScript forms is taken by others right now.
+    Busy,
 }
+
+/// The longest wait for the next piece of a form before the connection is dropped, so a
+/// client that trickles a body cannot hold the server's memory or attention for ever.
+pub const IDLE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// One part of the form.
 pub enum Part {
@@ -52,6 +60,8 @@ pub enum Part {
 pub struct FormReader<'r> {
     multipart: Multipart<'r>,
     over: Arc<AtomicBool>,
+    slow: Arc<AtomicBool>,
+    held: Held,
     text_limit: usize,
     file_limit: usize,
 }
@@ -62,10 +72,10 @@ impl<'r> FormReader<'r> {
     pub fn new(
         content_type: Option<&ContentType>,
         data: Data<'r>,
-        body_limit: u64,
-        text_limit: usize,
-        file_limit: usize,
+        limits: (u64, usize, usize),
+        memory: &Arc<Memory>,
     ) -> Result<Self, FormError> {
+        let (body_limit, text_limit, file_limit) = limits;
         let boundary = content_type
             .filter(|ct| ct.is_form_data())
             .and_then(|ct| {
@@ -76,15 +86,25 @@ impl<'r> FormReader<'r> {
             .ok_or(FormError::Malformed)?;
         let over = Arc::new(AtomicBool::new(false));
         let flag = over.clone();
+        let slow = Arc::new(AtomicBool::new(false));
+        let slow_flag = slow.clone();
         // One byte over the limit tells "too large" apart from "exactly the limit".
         let reader = data.open(ByteUnit::from(body_limit.saturating_add(1)));
         let chunks = stream::unfold((reader, 0u64), move |(mut reader, seen)| {
             let flag = flag.clone();
+            let slow_flag = slow_flag.clone();
             async move {
                 // Each chunk owns a wiping buffer: when multer has copied it and lets
                 // go, the plaintext in it is wiped.
                 let mut buf = Zeroizing::new(vec![0u8; READ_CHUNK]);
-                match reader.read(&mut buf).await {
+                let read = match rocket::tokio::time::timeout(IDLE, reader.read(&mut buf)).await {
+                    Ok(read) => read,
+                    Err(_) => {
+                        slow_flag.store(true, Ordering::SeqCst);
+                        Err(std::io::Error::other("the form stopped arriving"))
+                    }
+                };
+                match read {
                     Ok(0) => None,
                     Ok(n) => {
                         let seen = seen + n as u64;
@@ -106,6 +126,11 @@ impl<'r> FormReader<'r> {
         Ok(Self {
             multipart: Multipart::with_constraints(chunks, boundary, constraints),
             over,
+            slow,
+            held: Held {
+                memory: memory.clone(),
+                bytes: 0,
+            },
             text_limit,
             file_limit,
         })
@@ -114,6 +139,9 @@ impl<'r> FormReader<'r> {
     fn error(&self, e: multer::Error) -> FormError {
         if self.over.load(Ordering::SeqCst) {
             return FormError::TooLarge;
+        }
+        if self.slow.load(Ordering::SeqCst) {
+            return FormError::TooSlow;
         }
         match e {
             multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
@@ -144,6 +172,9 @@ impl<'r> FormReader<'r> {
                     if bytes.len() + chunk.len() > limit {
                         return Err(FormError::TooLarge);
                     }
+                    if !self.held.add(chunk.len() as u64) {
+                        return Err(FormError::Busy);
+                    }
                     bytes.extend(&chunk);
                     wipe(chunk);
                 }
@@ -165,6 +196,69 @@ impl<'r> FormReader<'r> {
                 value: bytes.into_text().ok_or(FormError::Malformed)?,
             },
         }))
+    }
+}
+
+impl FormReader<'_> {
+    /// Gives back the memory of `bytes` that are no longer held (a document, once it is
+    /// encrypted and wiped).
+    pub fn release(&mut self, bytes: u64) {
+        self.held.release(bytes);
+    }
+}
+
+/// The memory all no-JavaScript forms may hold at once: their documents stay in memory
+/// until they are encrypted. Accounted by what each request really holds, so clients
+/// that send slowly (and hold little) cannot keep others out.
+pub struct Memory {
+    used: std::sync::Mutex<u64>,
+    limit: u64,
+}
+
+impl Memory {
+    /// A budget of `limit` bytes.
+    pub fn new(limit: u64) -> Self {
+        Self {
+            used: std::sync::Mutex::new(0),
+            limit,
+        }
+    }
+
+    /// Bytes held now (tests).
+    pub fn used(&self) -> u64 {
+        *self.used.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// What one form holds of the budget; all of it is given back when the form is dropped.
+struct Held {
+    memory: Arc<Memory>,
+    bytes: u64,
+}
+
+impl Held {
+    fn add(&mut self, n: u64) -> bool {
+        let mut used = self.memory.used.lock().unwrap_or_else(|p| p.into_inner());
+        if used.saturating_add(n) > self.memory.limit {
+            return false;
+        }
+        *used += n;
+        self.bytes += n;
+        true
+    }
+
+    fn release(&mut self, n: u64) {
+        let n = n.min(self.bytes);
+        let mut used = self.memory.used.lock().unwrap_or_else(|p| p.into_inner());
+        *used = used.saturating_sub(n);
+        self.bytes -= n;
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let n = self.bytes;
+        self.release(n);
     }
 }
 

@@ -4,14 +4,17 @@
 //! part by part with `multer`, see [`form`]) and the server encrypts it on arrival with
 //! the same crypto crate, to the same files and records as the JavaScript tiers
 //! ([`report`]). Checking back, the server derives the reporter's keys from the posted
-//! code and verifies and decrypts the thread with the very code the browser runs
-//! (`meldpunt_client_wasm::api`), and seals answers the same way ([`check`]).
+//! code and verifies and decrypts the thread with the reporter's own operations, as the
+//! browser does (`meldpunt_crypto::reporter`), and seals answers the same way
+//! ([`check`]).
 //!
 //! What stays in memory, and for how long: each document is held whole in a wiping
 //! buffer ([`secret::SecretBuf`]) until it is encrypted, because its length must be
 //! known for the padding before the first byte is encrypted; hence the per-document
-//! limit [`DOCUMENT_LIMIT`], stated on the form, and at most [`CONCURRENT`] submissions
-//! at once. Text fields, the return code, the rendered pages and the chunks read from
+//! limit [`DOCUMENT_LIMIT`], stated on the form, and a memory budget for all forms
+//! together ([`MEMORY`], accounted by what each request really holds, so slow senders
+//! cannot keep others out; a form that stops arriving for [`form::IDLE`] is dropped).
+//! Text fields, the return code, the rendered pages and the chunks read from
 //! the connection are wiped when dropped. Not wiped: the buffers inside `multer`, hyper
 //! and minijinja, which are freed as soon as the request ends but not overwritten.
 //! Nothing is written to a file except ciphertext, and nothing about a request is
@@ -26,7 +29,6 @@ use meldpunt_pages::{Lang, Page, Pages};
 use rocket::http::{ContentType, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
-use rocket::tokio::sync::{Semaphore, SemaphorePermit};
 use rocket::Route;
 use serde_json::Value;
 use zeroize::{Zeroize, Zeroizing};
@@ -41,8 +43,9 @@ pub const DOCUMENT_LIMIT: u64 = 64 * 1024 * 1024;
 pub const MAX_DOCUMENTS: u32 = 5;
 /// The largest text field (a description, an answer).
 pub const TEXT_LIMIT: usize = 1024 * 1024;
-/// No-JavaScript submissions handled at once: each may hold a document in memory.
-pub const CONCURRENT: usize = 2;
+/// The memory all no-JavaScript forms may hold at once: two forms with the largest
+/// document each.
+pub const MEMORY: u64 = 2 * (DOCUMENT_LIMIT + 8 * TEXT_LIMIT as u64);
 
 /// The limits of this tier under the operator's configuration.
 #[derive(Clone, Copy)]
@@ -69,23 +72,6 @@ impl Limits {
             documents,
             body,
         }
-    }
-}
-
-/// The slots for no-JavaScript submissions (see [`CONCURRENT`]).
-pub struct Slots(Semaphore);
-
-impl Default for Slots {
-    fn default() -> Self {
-        Self(Semaphore::new(CONCURRENT))
-    }
-}
-
-impl Slots {
-    fn take(&self) -> Result<SemaphorePermit<'_>, Refusal> {
-        self.0
-            .try_acquire()
-            .map_err(|_| Refusal::new(Status::TooManyRequests, "nojs_busy"))
     }
 }
 
@@ -194,6 +180,8 @@ impl From<form::FormError> for Refusal {
         match e {
             form::FormError::TooLarge => Self::new(Status::PayloadTooLarge, "nojs_too_large"),
             form::FormError::Malformed => Self::new(Status::BadRequest, "nojs_bad_form"),
+            form::FormError::TooSlow => Self::new(Status::RequestTimeout, "nojs_too_slow"),
+            form::FormError::Busy => Self::new(Status::ServiceUnavailable, "nojs_busy"),
         }
     }
 }

@@ -104,13 +104,12 @@ async fn receive(
     declared: Option<u64>,
     data: Data<'_>,
 ) -> Result<Receipt, Refusal> {
-    let _slot = app.nojs.take()?;
     let limits = Limits::of(app);
     // 413 before a byte of the body is read.
     if declared.is_some_and(|n| n > limits.body) {
         return Err(Refusal::new(Status::PayloadTooLarge, "nojs_too_large"));
     }
-    app.limiter.submission()?;
+    app.gate.nojs(&*app.storage).await?;
     ensure_disk(
         app.storage.free_space()?,
         declared.unwrap_or(0),
@@ -119,9 +118,8 @@ async fn receive(
     let mut form = FormReader::new(
         content_type,
         data,
-        limits.body,
-        TEXT_LIMIT,
-        limits.document as usize,
+        (limits.body, TEXT_LIMIT, limits.document as usize),
+        &app.nojs,
     )?;
 
     // The server makes the return code, as the browser would.
@@ -205,7 +203,10 @@ async fn read_and_file(
                     return Err(Refusal::new(Status::PayloadTooLarge, "nojs_too_many"));
                 }
                 let n = attachments.len() as u32;
+                let size = bytes.len() as u64;
                 attachments.push(store_document(app, mailbox, n, to, file_name, bytes).await?);
+                // The document is encrypted and wiped: its memory is free for others.
+                form.release(size);
             }
         }
     }
@@ -267,13 +268,10 @@ async fn store_document(
     /// Plaintext encrypted per step: the ciphertext of one step is held at a time.
     const SLICE: usize = 1024 * 1024;
     let size = bytes.len() as u64;
-    if size > app.limiter.bytes_left()? {
-        return Err(ServiceError::Busy.into());
-    }
     ensure_disk(
         app.storage.free_space()?,
         size,
-        app.settings.min_free_disk.as_u64(),
+        crate::limits::upload_reserve(app.settings.min_free_disk.as_u64()),
     )?;
     if n == 0 {
         app.storage.open_session(mailbox).await?;
@@ -309,7 +307,13 @@ async fn store_document(
             "an attachment file does not hold what was encrypted",
         ));
     }
-    app.limiter.charge_bytes(size);
+    app.gate
+        .count(
+            &*app.storage,
+            crate::admission::Purpose::Upload,
+            size.div_ceil(1024 * 1024),
+        )
+        .await?;
     Ok(AttachmentEntry {
         name: std::mem::take(&mut *file_name),
         size,

@@ -54,9 +54,27 @@ pub async fn audit(
         .map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
+/// Writes a read to the audit log (once per token, action, case and day).
+async fn audit_read(
+    app: &App,
+    who: &Investigator,
+    action: &str,
+    case: Option<&CaseNumber>,
+) -> Result<(), ServiceError> {
+    app.audit
+        .append_read(
+            app.storage.today(),
+            &who.name,
+            action,
+            case.map(CaseNumber::as_str),
+        )
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
 /// Every case the investigator may see, oldest first (what is due first on top).
 pub async fn list(app: &App, who: &Investigator) -> Result<Vec<CaseSummary>, ServiceError> {
-    audit(app, who, "list", None).await?;
+    audit_read(app, who, "list", None).await?;
     let mut out: Vec<CaseSummary> = app
         .storage
         .cases()
@@ -76,7 +94,7 @@ pub async fn show(
     case: &CaseNumber,
     record: &CaseRecord,
 ) -> Result<CaseSummary, ServiceError> {
-    audit(app, who, "view", Some(case)).await?;
+    audit_read(app, who, "view", Some(case)).await?;
     Ok(summary(app, case, record))
 }
 
@@ -122,7 +140,7 @@ pub async fn download(
     case: CaseNumber,
     record: CaseRecord,
 ) -> Result<Download, ServiceError> {
-    audit(app, who, "download", Some(&case)).await?;
+    audit_read(app, who, "download", Some(&case)).await?;
     let manifest = manifest(summary(app, &case, &record), &record);
     Ok(Download {
         case,

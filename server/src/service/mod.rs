@@ -48,6 +48,8 @@ pub enum ServiceError {
     NoReport,
     /// No such message.
     NoSuchMessage,
+    /// The thread holds the most messages or bytes one case may have.
+    ThreadFull,
     /// The chunk does not continue where the attachment stands.
     WrongOffset {
         /// Bytes stored so far.
@@ -91,6 +93,10 @@ impl fmt::Display for ServiceError {
             ServiceError::NoSuchDestination => f.write_str("no such destination"),
             ServiceError::NoReport => f.write_str("no report was sent with this return code"),
             ServiceError::NoSuchMessage => f.write_str("no such message"),
+            ServiceError::ThreadFull => f.write_str(
+                "this conversation has reached the most messages one case may hold; the \
+                 bureau can tell you how to go on",
+            ),
             ServiceError::WrongOffset { received } => write!(
                 f,
                 "{received} bytes of this attachment arrived: continue from there"

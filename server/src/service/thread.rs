@@ -43,33 +43,50 @@ pub async fn stored(app: &App, mailbox: &MailboxId) -> Result<StoredThread, Serv
     })
 }
 
-/// The thread as the reporter's page receives it, ciphertext inline.
-pub async fn view(app: &App, mailbox: &MailboxId) -> Result<ThreadView, ServiceError> {
-    let t = stored(app, mailbox).await?;
-    let messages = t
-        .record
-        .thread
-        .iter()
-        .zip(&t.messages)
-        .enumerate()
-        .map(|(i, (entry, (direction, day, bytes)))| MessageView {
+/// Ciphertext per page of `GET /thread`: the memory one request needs is bounded by it
+/// (about three times, base64 and JSON), whatever the thread holds.
+pub const PAGE_BYTES: u64 = 2 * 1024 * 1024;
+
+/// One page of the thread as the reporter's page receives it, ciphertext inline, from
+/// message `from` (1-based): messages up to [`PAGE_BYTES`] (at least one).
+pub async fn view(app: &App, mailbox: &MailboxId, from: usize) -> Result<ThreadView, ServiceError> {
+    let (case, record) = app
+        .storage
+        .case_for_mailbox(mailbox)
+        .await?
+        .ok_or(ServiceError::NoReport)?;
+    let from = from.max(1);
+    let mut messages = Vec::new();
+    let mut bytes = 0u64;
+    let mut next = None;
+    for (i, entry) in record.thread.iter().enumerate().skip(from - 1) {
+        if !messages.is_empty() && bytes + entry.digest.size > PAGE_BYTES {
+            next = Some(i + 1);
+            break;
+        }
+        bytes += entry.digest.size;
+        let ciphertext = app.storage.message(&case, i + 1).await?;
+        messages.push(MessageView {
             seq_in_thread: i + 1,
-            direction: *direction,
-            day: *day,
+            direction: entry.direction,
+            day: entry.day,
             sha256: entry.digest.sha256.clone(),
             size: entry.digest.size,
             url: format!("{API_BASE}/thread/{}", i + 1),
-            ciphertext: B64.encode(bytes),
-        })
-        .collect();
+            ciphertext: B64.encode(ciphertext),
+        });
+    }
     Ok(ThreadView {
-        note: t.note.map(|n| B64.encode(n)),
-        head: t.record.head().to_owned(),
-        case: t.case,
-        status: t.record.status,
-        received: t.record.received,
-        report_sha256: t.record.report.sha256,
+        note: app.storage.note(&case).await?.map(|n| B64.encode(n)),
+        head: record.head().to_owned(),
+        status: record.status,
+        received: record.received,
+        report_sha256: record.report.sha256.clone(),
+        first: from,
+        total: record.thread.len(),
+        next,
         messages,
+        case,
     })
 }
 
@@ -97,6 +114,15 @@ pub async fn post(
 ) -> Result<(usize, CaseRecord), ServiceError> {
     within(message.len() as u64, app.settings.max_message.as_u64())?;
     check_age(message)?;
+    // Work per read grows with the thread: it has a ceiling.
+    if let Some(record) = app.storage.case(case).await? {
+        let bytes: u64 = record.thread.iter().map(|m| m.digest.size).sum();
+        if record.thread.len() >= app.settings.max_thread_messages as usize
+            || bytes + message.len() as u64 > app.settings.max_thread_bytes.as_u64()
+        {
+            return Err(ServiceError::ThreadFull);
+        }
+    }
     let (seq, record) = app
         .storage
         .append_message(case, direction, extends, message)
@@ -105,10 +131,7 @@ pub async fn post(
     Ok((seq, record))
 }
 
-/// Admits a reporter's answer to the mailbox's case before its body is read: the case
-/// must exist, and the answer is counted against the budget.
+/// The case a reporter's answer goes to, before its body is read.
 pub async fn admit_answer(app: &App, mailbox: &MailboxId) -> Result<CaseNumber, ServiceError> {
-    let case = super::reports::case_of(app, mailbox).await?;
-    app.limiter.submission()?;
-    Ok(case)
+    super::reports::case_of(app, mailbox).await
 }

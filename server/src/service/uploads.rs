@@ -8,12 +8,14 @@ use meldpunt_wire::reporter::{AttachmentState, SessionView};
 use rocket::tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::ServiceError;
-use crate::limits::ensure_disk;
+use crate::admission::Purpose;
+use crate::limits::{ensure_disk, upload_reserve};
 use crate::storage::records::Digest;
 use crate::App;
 
 /// Memory per upload in flight.
 const CHUNK_BUFFER: usize = 64 * 1024;
+const MIB: u64 = 1024 * 1024;
 
 /// The mailbox's upload session and the limits that apply to it.
 pub async fn view(app: &App, mailbox: &MailboxId) -> Result<SessionView, ServiceError> {
@@ -35,11 +37,8 @@ pub async fn view(app: &App, mailbox: &MailboxId) -> Result<SessionView, Service
     })
 }
 
-/// Starts the mailbox's upload session (counted against the budget only when new).
+/// Starts the mailbox's upload session (or shows it, if it exists).
 pub async fn start(app: &App, mailbox: &MailboxId) -> Result<SessionView, ServiceError> {
-    if app.storage.session(mailbox).await.is_err() {
-        app.limiter.submission()?;
-    }
     let (_, new) = app.storage.open_session(mailbox).await?;
     if new {
         app.storage.flush().await?;
@@ -100,16 +99,9 @@ pub async fn receive_chunk(
             limit: per_attachment_limit(app),
         });
     }
-    let budget = app.limiter.bytes_left()?;
-    if declared.is_some_and(|len| len > budget) {
-        return Err(ServiceError::Busy);
-    }
-    ensure_disk(
-        app.storage.free_space()?,
-        declared.unwrap_or(0),
-        settings.min_free_disk.as_u64(),
-    )?;
-    let cap = allowance.min(budget);
+    let keep = upload_reserve(settings.min_free_disk.as_u64());
+    ensure_disk(app.storage.free_space()?, declared.unwrap_or(0), keep)?;
+    let cap = allowance;
 
     let mut prefix = if (received as usize) < HEADER_READ_LEN {
         let p = writer.prefix(HEADER_READ_LEN).await?;
@@ -138,6 +130,15 @@ pub async fn receive_chunk(
         if written + got as u64 > cap {
             break Stop::Over;
         }
+        // Room for this piece is claimed before it is written: the reserve holds under
+        // any number of parallel uploads, whatever they declared.
+        let claim = match app.disk.claim(app.storage.free_space()?, got as u64, keep) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = writer.cut(received).await;
+                return Err(e);
+            }
+        };
         if let Some(p) = prefix.as_mut() {
             p.extend_from_slice(&buf[..got]);
             match check_header(p) {
@@ -152,12 +153,15 @@ pub async fn receive_chunk(
                 "writing an attachment: {e}"
             )));
         }
+        drop(claim);
         written += got as u64;
     };
     match stop {
         Stop::Done | Stop::Interrupted => {
             let now = writer.keep().await?;
-            app.limiter.charge_bytes(written);
+            app.gate
+                .count(&*app.storage, Purpose::Upload, written.div_ceil(MIB))
+                .await?;
             if matches!(stop, Stop::Interrupted) {
                 return Err(ServiceError::Interrupted);
             }
@@ -169,13 +173,9 @@ pub async fn receive_chunk(
         }
         Stop::Over => {
             writer.cut(received).await?;
-            if cap == budget && budget < allowance {
-                Err(ServiceError::Busy)
-            } else {
-                Err(ServiceError::TooLarge {
-                    limit: per_attachment_limit(app),
-                })
-            }
+            Err(ServiceError::TooLarge {
+                limit: per_attachment_limit(app),
+            })
         }
         Stop::NotAge(e) => {
             // The whole attachment is refused, including any start stored earlier.

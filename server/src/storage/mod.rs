@@ -261,6 +261,10 @@ pub trait Store: Send + Sync {
     async fn counted(&self, key: &str, from: u64, to: u64) -> Result<u64, StoreError>;
     /// Marks `id` used until window `until`; false if it was used already.
     async fn use_once(&self, id: &[u8], until: u64) -> Result<bool, StoreError>;
+    /// A random secret named `name`, the same for every server instance on this
+    /// storage, made on first use (e.g. the key that MACs admission challenges). The
+    /// embedded backend keeps it in memory: a restart makes a new one.
+    async fn shared_secret(&self, name: &str) -> Result<[u8; 32], StoreError>;
 }
 
 /// The investigators' tokens and the audit log of their actions. Apart from [`Store`]

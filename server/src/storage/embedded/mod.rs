@@ -72,6 +72,7 @@ pub struct Embedded {
 struct Counters {
     counts: std::collections::BTreeMap<(String, u64), u64>,
     used: std::collections::HashMap<Vec<u8>, u64>,
+    secrets: std::collections::HashMap<String, [u8; 32]>,
 }
 
 impl Drop for Embedded {
@@ -342,6 +343,15 @@ impl Store for Embedded {
         let now = until.saturating_sub(COUNTER_WINDOWS_KEPT);
         c.used.retain(|_, until| *until >= now);
         Ok(c.used.insert(id.to_vec(), until).is_none())
+    }
+
+    async fn shared_secret(&self, name: &str) -> Result<[u8; 32], StoreError> {
+        let mut c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(*c.secrets.entry(name.to_owned()).or_insert_with(|| {
+            let mut key = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+            key
+        }))
     }
 }
 
