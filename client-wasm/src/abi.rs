@@ -179,6 +179,12 @@ pub extern "C" fn mp_reply_seal(session: u32, ptr: *mut u8, len: usize) -> i32 {
     with_input(ptr, len, |s, input| s.reply_seal(session, input))
 }
 
+/// Tries to solve an admission puzzle: meta `{"nonce": hex | null}`.
+#[no_mangle]
+pub extern "C" fn mp_admission_solve(ptr: *mut u8, len: usize) -> i32 {
+    with_input(ptr, len, |s, input| s.admission_solve(input))
+}
+
 /// The only randomness source in the browser: `crypto.getRandomValues`, imported from
 /// the loader as `env.host_random(ptr, len)`.
 #[cfg(target_arch = "wasm32")]

@@ -14,8 +14,8 @@ use meldpunt_crypto::reporter::{
     AnswerError, ReadError, ReportError, Reporter, ServedMessage, ServedThread,
 };
 use meldpunt_crypto::{
-    AttachmentEncryptor, AttachmentEntry, Category, CodeError, Day, Destination, Direction,
-    EncryptedBy, ReportContent,
+    admission, AttachmentEncryptor, AttachmentEntry, Category, CodeError, Day, Destination,
+    Direction, EncryptedBy, ReportContent,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -347,6 +347,27 @@ impl State {
             bytes: answer.ciphertext,
             meta: json!({ "extends": hex::encode(answer.extends) }),
         })
+    }
+
+    /// Tries to solve an admission puzzle (PROTOCOL.md §13): nonces `start..start+tries`.
+    /// Input: `{"challenge": base64url, "difficulty": k, "start": n, "tries": m}`. Meta:
+    /// `{"nonce": hex | null}` (null: not among these; call again with the next start).
+    pub fn admission_solve(&mut self, json: &[u8]) -> Result<Output, ApiError> {
+        #[derive(Deserialize)]
+        struct Req {
+            challenge: String,
+            difficulty: u8,
+            start: u64,
+            tries: u64,
+        }
+        let req: Req = input(json)?;
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(&req.challenge)
+            .map_err(|_| ApiError::new("input", "the challenge is not base64url"))?;
+        let nonce = admission::solve(&challenge, req.difficulty, req.start, req.tries.min(4096));
+        Ok(Output::meta(
+            json!({ "nonce": nonce.map(|n| format!("{n:x}")) }),
+        ))
     }
 }
 

@@ -10,6 +10,7 @@
 //! key, for `meldpunt pin`) and `DIR/bundle/cases/MP-BENCH00001/`. The attachment is
 //! streamed from a generator, so memory stays small whatever the size; its bytes are
 //! pseudo-random (not compressible, not all zero) but not secret.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};

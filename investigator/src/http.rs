@@ -405,27 +405,6 @@ fn check_url(url: &str) -> Result<String, HttpError> {
     Ok(trimmed.to_owned())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::check_url;
-
-    #[test]
-    fn urls() {
-        assert_eq!(
-            check_url("https://meldpunt.example/").unwrap(),
-            "https://meldpunt.example"
-        );
-        assert!(check_url("http://127.0.0.1:8000").is_ok());
-        assert!(check_url("http://[::1]:8000").is_ok());
-        assert!(check_url("http://abc.onion").is_ok());
-        assert!(check_url("http://meldpunt.example").is_err());
-        assert!(check_url("ftp://x").is_err());
-        assert!(check_url("https://user:pw@x").is_err());
-        assert!(check_url("https://x/?token=1").is_err());
-        assert!(check_url("meldpunt.example").is_err());
-    }
-}
-
 /// The body of a 200 answer (at most [`MAX_JSON_BYTES`]), or the answer as an error.
 fn body_of(answer: Answer, what: &str) -> Result<Vec<u8>, HttpError> {
     if answer.status != 200 {
@@ -445,4 +424,25 @@ fn body_of(answer: Answer, what: &str) -> Result<Vec<u8>, HttpError> {
             what: what.to_owned(),
             detail: e.to_string(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_url;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            check_url("https://meldpunt.example/").unwrap(),
+            "https://meldpunt.example"
+        );
+        assert!(check_url("http://127.0.0.1:8000").is_ok());
+        assert!(check_url("http://[::1]:8000").is_ok());
+        assert!(check_url("http://abc.onion").is_ok());
+        assert!(check_url("http://meldpunt.example").is_err());
+        assert!(check_url("ftp://x").is_err());
+        assert!(check_url("https://user:pw@x").is_err());
+        assert!(check_url("https://x/?token=1").is_err());
+        assert!(check_url("meldpunt.example").is_err());
+    }
 }

@@ -1,5 +1,6 @@
 //! The offline commands work with no network at all: each runs inside a fresh network
 //! namespace (`unshare -rn`), which has no interface but a downed loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! The offline commands, run as the investigator runs them, with good and bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! `pull` and `push`, against the small fake investigator API in
 //! common/fake_server.rs (the real server's end-to-end test lives in tests/).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 mod common;
 

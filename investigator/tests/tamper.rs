@@ -1,4 +1,5 @@
 //! What a breached server (or an insider) might do to a case, and how `open` shows it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 mod common;
 

@@ -39,6 +39,44 @@ async function api(method, path, { mailbox, body, headers = {} } = {}) {
   return res;
 }
 
+// Under load the drop box asks for a small proof of work (a puzzle) before it takes a
+// request that costs it something (PROTOCOL.md §13). The crypto module solves it, in
+// small batches so the page stays responsive; then the request is sent again.
+async function solveAdmission(crypto, admission) {
+  const note = $("admission");
+  if (note) show(note, T.admission_working);
+  try {
+    let start = Math.floor(Math.random() * 2 ** 40);
+    for (;;) {
+      const nonce = crypto.solveAdmission(admission.challenge, admission.difficulty, start, 4);
+      if (nonce !== null) return `${admission.challenge}.${nonce}`;
+      start += 4;
+      await new Promise((r) => setTimeout(r, 0));
+    }
+  } finally {
+    if (note) note.hidden = true;
+  }
+}
+
+// The puzzle in a 429 answer, if it carries one.
+async function admissionOf(res) {
+  if (res.status !== 429) return null;
+  try { return (await res.clone().json()).admission || null; } catch (_) { return null; }
+}
+
+// `api`, but a request the drop box answers with a puzzle is solved and sent again.
+async function admitted(crypto, method, path, opts = {}) {
+  let res = await api(method, path, opts);
+  // A few rounds: while a flood builds up, the difficulty may rise as a puzzle is solved.
+  for (let round = 0; round < 8; round++) {
+    const admission = await admissionOf(res);
+    if (!admission) break;
+    const header = await solveAdmission(crypto, admission);
+    res = await api(method, path, { ...opts, headers: { ...(opts.headers || {}), "Meldpunt-Admission": header } });
+  }
+  return res;
+}
+
 async function json(res) {
   if (!res.ok) {
     const err = new Error(`HTTP ${res.status}`);
@@ -86,25 +124,36 @@ function progress(label, done, total) {
 const RECYCLE = 32 * 1024 * 1024;
 
 class Uploader {
-  constructor() {
+  constructor(crypto) {
+    this.crypto = crypto;
     this.worker = null;
     this.sent = 0;
   }
 
   async send(mailbox, n, offset, bytes) {
-    if (this.worker === null || this.sent >= RECYCLE) {
-      this.close();
-      this.worker = new Worker("/static/upload-worker.js");
+    let admission = null;
+    for (let round = 0; round < 8; round++) {
+      if (this.worker === null || this.sent >= RECYCLE) {
+        this.close();
+        this.worker = new Worker("/static/upload-worker.js");
+      }
+      // A copy the worker owns (transferred, not cloned); the page reuses its buffer.
+      const copy = bytes.slice();
+      const result = await new Promise((resolve) => {
+        this.worker.onmessage = (e) => resolve(e.data);
+        this.worker.onerror = () => resolve({ ok: false, status: 0, message: "upload worker failed" });
+        this.worker.postMessage({ mailbox, n, offset, bytes: copy, admission }, [copy.buffer]);
+      });
+      this.sent += bytes.length;
+      if (result.ok) return;
+      // Under load: solve the puzzle the drop box sent, and send the chunk again.
+      if (result.admission) {
+        admission = await solveAdmission(this.crypto, result.admission);
+        continue;
+      }
+      throw Object.assign(new Error(result.message), { status: result.status });
     }
-    // A copy the worker owns (transferred, not cloned); the page reuses its buffer.
-    const copy = bytes.slice();
-    const result = await new Promise((resolve) => {
-      this.worker.onmessage = (e) => resolve(e.data);
-      this.worker.onerror = () => resolve({ ok: false, status: 0, message: "upload worker failed" });
-      this.worker.postMessage({ mailbox, n, offset, bytes: copy }, [copy.buffer]);
-    });
-    this.sent += bytes.length;
-    if (!result.ok) throw Object.assign(new Error(result.message), { status: result.status });
+    throw new Error("upload not admitted");
   }
 
   close() {
@@ -211,7 +260,7 @@ async function reportPage() {
       const recipients = recipientsOf(chosen());
       const files = Array.from($("files").files);
       const total = files.reduce((a, f) => a + f.size, 0);
-      const uploads = await json(await api("POST", "/uploads", { mailbox: made.mailbox }));
+      const uploads = await json(await admitted(crypto, "POST", "/uploads", { mailbox: made.mailbox }));
       // Every limit is checked before a single byte of a document is sent.
       let limit = uploads.max_attachment_bytes;
       if (crypto.tier === "js") limit = Math.min(limit, JS_TIER_MAX);
@@ -223,7 +272,7 @@ async function reportPage() {
       }
       const attachments = [];
       let before = 0;
-      const uploader = new Uploader();
+      const uploader = new Uploader(crypto);
       for (let i = 0; i < files.length; i++) {
         attachments.push(await uploadFile(crypto, uploader, made.mailbox, recipients, i, files[i], (done) => {
           progress(`${T.report_progress_encrypt} / ${T.report_progress_upload}`, before + done, total);
@@ -245,7 +294,7 @@ async function reportPage() {
           date: today(),
         },
       });
-      const receipt = await json(await api("POST", "/reports", {
+      const receipt = await json(await admitted(crypto, "POST", "/reports", {
         mailbox: made.mailbox,
         body: sealed.bytes,
         headers: { "Content-Type": "application/octet-stream", "Meldpunt-Destination": chosen() },
@@ -267,6 +316,9 @@ async function reportPage() {
       $("receipt").hidden = false;
       $("receipt-h").focus();
     } catch (err) {
+      // What went wrong, for tests and for a reporter's helper reading the console; no
+      // content of the report is in it.
+      (window.__meldpuntLog = window.__meldpuntLog || []).push(String(err && (err.stack || err.message || err)) + (err && err.status ? ` (HTTP ${err.status})` : ""));
       show($("report-error"), err.message_for_reporter || (err.kind === "contains_code" ? T.report_contains_code : T.report_failed));
       send.textContent = oldLabel;
       send.disabled = !confirmed();
@@ -285,8 +337,14 @@ async function checkPage() {
   let mailbox = null;
 
   async function load() {
+    // The thread comes in pages (the server bounds what one request costs it).
     const thread = await json(await api("GET", "/thread", { mailbox }));
-    const messages = thread.messages.map((m) => ({ direction: m.direction, ciphertext: m.ciphertext }));
+    const messages = thread.messages.map((m) => ({ direction: m.direction, ciphertext: m.ciphertext, day: m.day }));
+    for (let next = thread.next; next; ) {
+      const page = await json(await api("GET", `/thread?from=${next}`, { mailbox }));
+      for (const m of page.messages) messages.push({ direction: m.direction, ciphertext: m.ciphertext, day: m.day });
+      next = page.next;
+    }
     const read = crypto.readThread(session, { note: thread.note, report_sha256: thread.report_sha256, messages });
     $("case").textContent = thread.case;
     $("status").textContent = T["status_" + thread.status] || thread.status;
@@ -345,7 +403,7 @@ async function checkPage() {
     $("reply-ok").hidden = true;
     try {
       const sealed = crypto.sealReply(session, $("reply").value, today());
-      const res = await api("POST", "/thread", {
+      const res = await admitted(crypto, "POST", "/thread", {
         mailbox,
         body: sealed.bytes,
         headers: { "Content-Type": "application/octet-stream", "Meldpunt-Extends": sealed.meta.extends },

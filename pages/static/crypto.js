@@ -60,6 +60,9 @@ export function wrap(exports) {
     attachmentFinish: (handle, sink) => call(exports.mp_attachment_finish(handle), sink),
     readThread: (session, thread) => call(exports.mp_thread_read(session, ...json(thread))).meta,
     sealReply: (session, text, date) => call(exports.mp_reply_seal(session, ...json({ text, date }))),
+    // One batch of an admission puzzle: the nonce (hex) or null.
+    solveAdmission: (challenge, difficulty, start, tries) =>
+      call(exports.mp_admission_solve(...json({ challenge, difficulty, start, tries }))).meta.nonce,
   };
 }
 

@@ -78,6 +78,9 @@ enum TokenCommand {
 enum AuditCommand {
     /// Check the hash chain; names the first broken entry.
     Verify,
+    /// Remove a last line that is only half written (after a crash or a full disk).
+    /// Run with the server stopped, then `audit verify`.
+    Repair,
 }
 
 fn main() -> ExitCode {
@@ -164,6 +167,21 @@ fn run(cli: Cli) -> Result<(), String> {
                     Ok(())
                 }
             }
+        }
+        Command::Audit {
+            action: AuditCommand::Repair,
+        } => {
+            let settings = config::settings(&figment).map_err(|e| e.to_string())?;
+            let registry =
+                meldpunt_server::storage::embedded::registry::FileRegistry::new(&settings.data_dir);
+            match registry.repair_audit().map_err(|e| e.to_string())? {
+                Some(torn) => println!(
+                    "Removed a half-written last line ({} bytes). Now run: meldpunt-server audit verify",
+                    torn.len()
+                ),
+                None => println!("The last line of the audit log is whole; nothing to repair."),
+            }
+            Ok(())
         }
         Command::Audit {
             action: AuditCommand::Verify,

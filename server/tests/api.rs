@@ -1199,32 +1199,89 @@ fn every_api_route_is_in_the_openapi_document() {
     }
 }
 
+/// Solves the puzzle in a 429 answer (as the browser module does) into the header value.
+fn solve(answer: &Value) -> String {
+    let a = &answer["admission"];
+    let challenge = a["challenge"].as_str().expect("a puzzle in the answer");
+    let k = a["difficulty"].as_u64().unwrap() as u8;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(challenge)
+        .unwrap();
+    let nonce = meldpunt_crypto::admission::solve(&bytes, k, 0, u64::MAX).unwrap();
+    format!("{challenge}.{nonce:x}")
+}
+
 #[test]
-fn global_limits_and_the_disk_reserve() {
+fn budgets_ask_for_work_per_purpose_and_the_disk_reserve_holds() {
+    // Over the target, a report must carry a solved puzzle; nothing is refused for good.
     let s = server_with(|f| f.merge(Serialized::global("submissions_per_hour", 2)));
     s.new_case(&Reporter::new());
     s.new_case(&Reporter::new());
     let r = Reporter::new();
-    let resp = s.file_report(&r, "bureau", &r.report(&s.keys.bureau, "x", vec![]));
+    let report = r.report(&s.keys.bureau, "x", vec![]);
+    let resp = s.file_report(&r, "bureau", &report);
     assert_eq!(resp.status(), Status::TooManyRequests);
     assert_security_headers(&resp);
+    let answer = json_of(resp);
+    assert_eq!(answer["admission"]["purpose"], "report");
+    assert!(answer["admission"]["difficulty"].as_u64().unwrap() >= 1);
+    let solved = solve(&answer);
+    let with = |solution: &str| {
+        s.client
+            .post("/api/v1/reports")
+            .header(mailbox(&r))
+            .header(to("bureau"))
+            .header(Header::new("Meldpunt-Admission", solution.to_owned()))
+            .body(&report)
+            .dispatch()
+            .status()
+    };
+    // A wrong nonce, then the solution; the same solution is good once only.
+    let wrong = format!("{}.ffffffffffffffff", solved.split('.').next().unwrap());
+    assert_eq!(with(&wrong), Status::TooManyRequests);
+    assert_eq!(with(&solved), Status::Created);
+    let r2 = Reporter::new();
+    let again = s
+        .client
+        .post("/api/v1/reports")
+        .header(mailbox(&r2))
+        .header(to("bureau"))
+        .header(Header::new("Meldpunt-Admission", solved.clone()))
+        .body(r2.report(&s.keys.bureau, "x", vec![]))
+        .dispatch();
+    assert_eq!(again.status(), Status::TooManyRequests);
+    assert!(json_of(again)["error"]
+        .as_str()
+        .unwrap()
+        .contains("used already"));
+    // A budget per purpose: reports spent theirs, an upload session is still free.
     assert_eq!(
         s.client
             .post("/api/v1/uploads")
-            .header(mailbox(&r))
+            .header(mailbox(&r2))
             .dispatch()
             .status(),
-        Status::TooManyRequests
+        Status::Ok
     );
 
+    // Bytes: over the target, a chunk must carry a solution; nothing of it is stored
+    // before.
     let s = server_with(|f| f.merge(Serialized::global("upload_bytes_per_hour", 1000)));
     let r = Reporter::new();
     s.client
         .post("/api/v1/uploads")
         .header(mailbox(&r))
         .dispatch();
-    let (ct, _) = attachment(&s.keys.bureau, &[1u8; 5000], "x");
-    assert_eq!(put_chunk(&s, &r, 0, 0, &ct).0, Status::TooManyRequests);
+    let (ct, _) = attachment(&s.keys.bureau, &[1u8; 50_000], "x");
+    let half = ct.len() / 2;
+    assert_eq!(put_chunk(&s, &r, 0, 0, &ct[..20_000]).0, Status::Ok);
+    assert_eq!(
+        put_chunk(&s, &r, 0, 20_000, &ct[20_000..half]).0,
+        Status::Ok
+    );
+    let (status, answer) = put_chunk(&s, &r, 0, half as u64, &ct[half..]);
+    assert_eq!(status, Status::TooManyRequests);
+    assert_eq!(answer["admission"]["purpose"], "upload");
     assert_eq!(
         json_of(
             s.client
@@ -1232,8 +1289,17 @@ fn global_limits_and_the_disk_reserve() {
                 .header(mailbox(&r))
                 .dispatch()
         )["received"],
-        0
+        half
     );
+    let resp = s
+        .client
+        .put("/api/v1/uploads/0")
+        .header(mailbox(&r))
+        .header(Header::new("Meldpunt-Offset", half.to_string()))
+        .header(Header::new("Meldpunt-Admission", solve(&answer)))
+        .body(&ct[half..])
+        .dispatch();
+    assert_eq!(resp.status(), Status::Ok);
 
     let s = server_with(|f| f.merge(Serialized::global("min_free_disk", "1000 TiB")));
     let r = Reporter::new();

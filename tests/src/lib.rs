@@ -92,14 +92,24 @@ impl Default for Site {
 impl Site {
     /// A new site with one destination, "bureau".
     pub fn new() -> Self {
+        Self::with_settings("submissions_per_hour = 100000\n")
+    }
+
+    /// A new site whose configuration also has `settings` (TOML lines).
+    pub fn with_settings(settings: &str) -> Self {
+        // No disk reserve unless the test sets one (test machines' disks vary).
+        let settings = if settings.contains("min_free_disk") {
+            settings.to_owned()
+        } else {
+            format!("min_free_disk = 0\n{settings}")
+        };
         let dir = tempfile::tempdir().expect("a temporary directory");
         let bureau_key = InvestigatorKey::generate();
         let bureau = Destination::from_recipients("bureau", vec![bureau_key.recipient()])
             .expect("one recipient");
         let port = free_port();
         let config = format!(
-            "address = \"127.0.0.1\"\nport = {port}\ndata_dir = \"{}\"\nmin_free_disk = 0\n\
-             submissions_per_hour = 100000\n\n[[destinations]]\nname = \"bureau\"\n\
+            "address = \"127.0.0.1\"\nport = {port}\ndata_dir = \"{}\"\n{settings}\n[[destinations]]\nname = \"bureau\"\n\
              description = \"Bureau Integriteit\"\npublished_at = \"example.org/integriteit\"\n\
              recipients = [\"{}\"]\n",
             dir.path().join("data").display(),

@@ -123,8 +123,13 @@ impl FileRegistry {
             let mut line = serde_json::to_vec(&entry)
                 .map_err(|e| StoreError::Corrupt(format!("{AUDIT_FILE}: {e}")))?;
             line.push(b'\n');
-            f.write_all(&line)?;
-            f.sync_data()?;
+            // A full disk must not leave half a line: cut back to where the line began.
+            let before = f.metadata()?.len();
+            if let Err(e) = f.write_all(&line).and_then(|()| f.sync_data()) {
+                let _ = f.set_len(before);
+                let _ = f.sync_data();
+                return Err(e.into());
+            }
             let stamp = FileDay::of(day);
             let _ = stamp.apply_file(&f);
             stamp.apply(&self.dir);
@@ -132,6 +137,33 @@ impl FileRegistry {
         })();
         let _ = FileExt::unlock(&f);
         result
+    }
+}
+
+impl FileRegistry {
+    /// Removes a last line that is not a whole audit entry (left by a crash or a full
+    /// disk in the middle of an append, before this server cut such lines back itself).
+    /// Returns the removed text, or `None` if the last line is whole. Run it with the
+    /// server stopped (`meldpunt-server audit repair`).
+    pub fn repair_audit(&self) -> Result<Option<String>, StoreError> {
+        let path = self.audit_path();
+        let text = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let body = text.strip_suffix(b"\n").unwrap_or(&text);
+        let start = body.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let last = &text[start..];
+        let whole = last.ends_with(b"\n")
+            && serde_json::from_slice::<AuditEntry>(&last[..last.len() - 1]).is_ok();
+        if whole || last.is_empty() {
+            return Ok(None);
+        }
+        let f = OpenOptions::new().write(true).open(&path)?;
+        f.set_len(start as u64)?;
+        f.sync_all()?;
+        Ok(Some(String::from_utf8_lossy(last).into_owned()))
     }
 }
 
@@ -152,7 +184,8 @@ fn last_entry(f: &mut File) -> Result<Option<AuditEntry>, StoreError> {
         .unwrap_or_default();
     serde_json::from_str(line).map(Some).map_err(|_| {
         StoreError::Corrupt(
-            "the audit log's last line is not an audit entry; run `meldpunt-server audit verify`"
+            "the audit log's last line is not a whole audit entry; stop the server and run \
+             `meldpunt-server audit repair`"
                 .into(),
         )
     })
@@ -210,7 +243,11 @@ impl Registry for FileRegistry {
         let mut out = Vec::new();
         for (i, line) in text.lines().enumerate().skip(from as usize) {
             let e: AuditEntry = serde_json::from_str(line).map_err(|_| {
-                StoreError::Corrupt(format!("audit log line {} is not an audit entry", i + 1))
+                StoreError::Corrupt(format!(
+                    "audit log line {} is not an audit entry; if it is the last line, stop the \
+                     server and run `meldpunt-server audit repair`",
+                    i + 1
+                ))
             })?;
             out.push(e);
         }
