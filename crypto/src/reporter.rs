@@ -51,7 +51,8 @@ use crate::day::Day;
 use crate::derive::{MailboxCredential, ReporterKeys};
 use crate::envelope::{
     ciphertext_hash, open_reporter_note, seal_from_reporter, seal_report, seal_reporter_note,
-    Direction, Message, OpenError, ReportContent, ReporterNote, SealError, ThreadSecrets,
+    CaseStatus, Direction, Message, OpenError, ReportContent, ReporterNote, SealError, SentMessage,
+    ThreadSecrets,
 };
 use crate::reader::{ThreadReader, Unverified, Verdict};
 use crate::recipients::{Destination, Recipient};
@@ -64,6 +65,8 @@ pub struct Reporter {
     code: ReturnCode,
     keys: ReporterKeys,
     reply: Option<(ThreadState, Vec<Recipient>)>,
+    /// The note to self as last read (to record the next answer in it).
+    note: Option<ReporterNote>,
 }
 
 /// A report sealed for sending: the report's age file and the note to self.
@@ -158,6 +161,9 @@ pub enum ReporterItem {
     Own {
         /// The day the server says it arrived.
         day: Option<Day>,
+        /// Whether a verified bureau message acknowledges it (by its number, and where
+        /// the bureau's tool names it, by its hash).
+        acknowledged: bool,
     },
     /// A message that is not trusted.
     Unverified {
@@ -184,6 +190,12 @@ pub struct ReporterThread {
     pub sent_by_you: u64,
     /// How many of them the bureau acknowledged.
     pub acknowledged_from_you: u64,
+    /// The days of answers the note to self records as sent that the thread does not
+    /// hold: the server did not deliver them.
+    pub missing: Vec<Day>,
+    /// The status the latest verified bureau message announced (the server's own record
+    /// is only the server's word).
+    pub status: Option<CaseStatus>,
 }
 
 /// An answer ready to post.
@@ -235,6 +247,7 @@ impl Reporter {
             code,
             keys,
             reply: None,
+            note: None,
         }
     }
 
@@ -306,11 +319,22 @@ impl Reporter {
             reply_set,
         );
         let mut items = Vec::with_capacity(served.messages.len());
+        let mut own_hashes = Vec::new();
+        let mut status = None;
         for m in &served.messages {
             items.push(
                 match reader.read_as_reporter(&self.keys, m.labelled, m.ciphertext) {
-                    Verdict::Verified(message) => ReporterItem::FromBureau(message),
-                    Verdict::Own => ReporterItem::Own { day: m.day },
+                    Verdict::Verified(message) => {
+                        status = message.status.or(status);
+                        ReporterItem::FromBureau(message)
+                    }
+                    Verdict::Own => {
+                        own_hashes.push(ciphertext_hash(m.ciphertext));
+                        ReporterItem::Own {
+                            day: m.day,
+                            acknowledged: false,
+                        }
+                    }
                     Verdict::Unverified(reason) => ReporterItem::Unverified {
                         labelled: m.labelled,
                         reason,
@@ -319,6 +343,24 @@ impl Reporter {
             );
         }
         let state = reader.state();
+        // An own message is acknowledged when a verified bureau message counts it.
+        let acked = state.acknowledged(Direction::FromReporter);
+        let mut n = 0u64;
+        for item in &mut items {
+            if let ReporterItem::Own { acknowledged, .. } = item {
+                n += 1;
+                *acknowledged = n <= acked;
+            }
+        }
+        let missing = note
+            .iter()
+            .flat_map(|n| &n.sent)
+            .filter(|s| {
+                let mut h = [0u8; 32];
+                hex::decode_to_slice(&s.sha256, &mut h).is_err() || !own_hashes.contains(&h)
+            })
+            .map(|s| s.date)
+            .collect();
         let thread = ReporterThread {
             destination: note.as_ref().map(|n| n.destination.clone()),
             sent: note.as_ref().map(|n| n.date),
@@ -326,10 +368,29 @@ impl Reporter {
             head: state.head(),
             can_reply: reader.can_reply(),
             sent_by_you: state.count(Direction::FromReporter),
-            acknowledged_from_you: state.acknowledged(Direction::FromReporter),
+            acknowledged_from_you: acked,
+            missing,
+            status,
         };
+        self.note = note;
         self.reply = reader.into_reply();
         Ok(thread)
+    }
+
+    /// The note to self with `answer` recorded in it, sealed, to store in place of the
+    /// old one after the answer was posted (`PUT /note`): a later read then notices if
+    /// the server dropped the answer. `None` if no note was read (the thread had none).
+    pub fn note_after(
+        &mut self,
+        answer: &SealedAnswer,
+        date: Day,
+    ) -> Option<Result<Vec<u8>, SealError>> {
+        let note = self.note.as_mut()?;
+        let sha256 = hex::encode(ciphertext_hash(&answer.ciphertext));
+        if !note.sent.iter().any(|s| s.sha256 == sha256) {
+            note.sent.push(SentMessage { sha256, date });
+        }
+        Some(seal_reporter_note(note, &self.keys))
     }
 
     /// Seals an answer after [`Reporter::read_thread`], extending the head it read.
@@ -357,13 +418,14 @@ impl Reporter {
 
 /// The thread as the pages show it (the browser module's JSON and the no-JavaScript
 /// page's template read the same shape): `{"destination", "sent", "messages": [...],
-/// "head", "can_reply", "acknowledged_from_you", "sent_by_you"}`, each message either
-/// `{"direction":"to_reporter","verified":true,"seq","date","text","status",
-/// "acknowledges"}`, an own message `{"direction":"from_reporter","verified":null}`, or
-/// an unverified one `{"direction", "verified":false, "error"}`.
+/// "head", "can_reply", "acknowledged_from_you", "sent_by_you", "missing": [days],
+/// "status"}`, each message either `{"direction":"to_reporter","verified":true,"seq",
+/// "date","text","status","acknowledges"}`, an own message
+/// `{"direction":"from_reporter","verified":null,"day","acknowledged"}`, or an
+/// unverified one `{"direction", "verified":false, "error"}`.
 impl Serialize for ReporterThread {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(7))?;
+        let mut map = s.serialize_map(Some(9))?;
         map.serialize_entry("destination", &self.destination)?;
         map.serialize_entry("sent", &self.sent)?;
         map.serialize_entry("messages", &Items(&self.items))?;
@@ -371,6 +433,8 @@ impl Serialize for ReporterThread {
         map.serialize_entry("can_reply", &self.can_reply)?;
         map.serialize_entry("acknowledged_from_you", &self.acknowledged_from_you)?;
         map.serialize_entry("sent_by_you", &self.sent_by_you)?;
+        map.serialize_entry("missing", &self.missing)?;
+        map.serialize_entry("status", &self.status)?;
         map.end()
     }
 }
@@ -401,10 +465,12 @@ impl Serialize for ReporterItem {
                 map.serialize_entry("acknowledges", &m.ack)?;
                 map.end()
             }
-            ReporterItem::Own { .. } => {
-                let mut map = s.serialize_map(Some(2))?;
+            ReporterItem::Own { day, acknowledged } => {
+                let mut map = s.serialize_map(Some(4))?;
                 map.serialize_entry("direction", &Direction::FromReporter)?;
                 map.serialize_entry("verified", &None::<bool>)?;
+                map.serialize_entry("day", day)?;
+                map.serialize_entry("acknowledged", acknowledged)?;
                 map.end()
             }
             ReporterItem::Unverified { reason, .. } => {
@@ -633,6 +699,110 @@ mod tests {
         assert!(matches!(
             c.reporter.read_thread(&s),
             Err(ReadError::OtherReport)
+        ));
+    }
+
+    #[test]
+    fn a_dropped_answer_shows_as_missing_and_acknowledgements_name_messages() {
+        let mut c = case();
+        let thread = c
+            .reporter
+            .read_thread(&served(&c.sealed, &c.report_hex, &[]))
+            .unwrap();
+        assert!(thread.missing.is_empty());
+        let answer = c
+            .reporter
+            .seal_answer(Zeroizing::new("First answer.".into()), day())
+            .unwrap();
+        let note = c.reporter.note_after(&answer, day()).unwrap().unwrap();
+        c.sealed.note = note;
+
+        // The server drops the answer: the note says it was sent, the thread lacks it.
+        let mut again = Reporter::open(&c.reporter.code().to_grouped_string()).unwrap();
+        let thread = again
+            .read_thread(&served(&c.sealed, &c.report_hex, &[]))
+            .unwrap();
+        assert_eq!(thread.missing, vec![day()]);
+
+        // Delivered: present, and not yet acknowledged.
+        let thread = again
+            .read_thread(&served(
+                &c.sealed,
+                &c.report_hex,
+                &[(Direction::FromReporter, &answer.ciphertext)],
+            ))
+            .unwrap();
+        assert!(thread.missing.is_empty());
+        assert!(matches!(
+            thread.items[0],
+            ReporterItem::Own {
+                acknowledged: false,
+                ..
+            }
+        ));
+
+        // The bureau acknowledges it, naming it by its hash.
+        let opened = open_report(&c.sealed.report, &[c.bureau.as_age()]).unwrap();
+        let mut bureau = ThreadReader::new(opened.thread.clone(), c.sealed.report_sha256, vec![]);
+        assert!(matches!(
+            bureau.read_as_bureau(
+                &[c.bureau.as_age()],
+                Direction::FromReporter,
+                &answer.ciphertext
+            ),
+            Verdict::Verified(_)
+        ));
+        let draft = bureau.state().draft(
+            Direction::ToReporter,
+            day(),
+            Zeroizing::new("Thank you.".into()),
+        );
+        assert_eq!(
+            draft.ack_sha256,
+            Some(crate::ciphertext_hash(&answer.ciphertext))
+        );
+        let thanks = seal_to_reporter(&draft, &opened.thread, c.destination.recipients()).unwrap();
+        let thread = again
+            .read_thread(&served(
+                &c.sealed,
+                &c.report_hex,
+                &[
+                    (Direction::FromReporter, &answer.ciphertext),
+                    (Direction::ToReporter, &thanks),
+                ],
+            ))
+            .unwrap();
+        assert!(matches!(
+            thread.items[0],
+            ReporterItem::Own {
+                acknowledged: true,
+                ..
+            }
+        ));
+
+        // A bureau message that names another answer than the one in the thread.
+        let mut forged =
+            bureau
+                .state()
+                .draft(Direction::ToReporter, day(), Zeroizing::new("x".into()));
+        forged.ack_sha256 = Some([7u8; 32]);
+        let forged = seal_to_reporter(&forged, &opened.thread, c.destination.recipients()).unwrap();
+        let thread = again
+            .read_thread(&served(
+                &c.sealed,
+                &c.report_hex,
+                &[
+                    (Direction::FromReporter, &answer.ciphertext),
+                    (Direction::ToReporter, &forged),
+                ],
+            ))
+            .unwrap();
+        assert!(matches!(
+            &thread.items[1],
+            ReporterItem::Unverified {
+                reason: Unverified::Place(crate::ThreadError::WrongAcknowledgement),
+                ..
+            }
         ));
     }
 }

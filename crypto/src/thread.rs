@@ -35,6 +35,9 @@ pub enum ThreadError {
     /// It acknowledges messages that were never in the thread, or fewer than an
     /// earlier message of the same side did.
     BadAcknowledgement,
+    /// It names, as the other side's last message it saw, a message that is not that
+    /// message of this thread: the thread it was written in is not the one shown.
+    WrongAcknowledgement,
 }
 
 impl fmt::Display for ThreadError {
@@ -59,6 +62,10 @@ impl fmt::Display for ThreadError {
             ThreadError::BadAcknowledgement => {
                 f.write_str("this message acknowledges messages that the thread does not contain")
             }
+            ThreadError::WrongAcknowledgement => f.write_str(
+                "this message acknowledges a message of the other side that is not the one in \
+                 this thread: a message was replaced or is missing",
+            ),
         }
     }
 }
@@ -76,6 +83,9 @@ pub struct ThreadState {
     from_reporter: u64,
     ack_by_bureau: u64,
     ack_by_reporter: u64,
+    /// The hashes of the messages in each direction, in order.
+    to_hashes: Vec<[u8; 32]>,
+    from_hashes: Vec<[u8; 32]>,
 }
 
 impl ThreadState {
@@ -88,7 +98,23 @@ impl ThreadState {
             from_reporter: 0,
             ack_by_bureau: 0,
             ack_by_reporter: 0,
+            to_hashes: Vec::new(),
+            from_hashes: Vec::new(),
         }
+    }
+
+    /// The age file hashes of the messages in `direction`, in order.
+    pub fn hashes(&self, direction: Direction) -> &[[u8; 32]] {
+        match direction {
+            Direction::ToReporter => &self.to_hashes,
+            Direction::FromReporter => &self.from_hashes,
+        }
+    }
+
+    /// The hash of message `n` (1-based) in `direction`.
+    fn nth(&self, direction: Direction, n: u64) -> Option<[u8; 32]> {
+        let i = usize::try_from(n.checked_sub(1)?).ok()?;
+        self.hashes(direction).get(i).copied()
     }
 
     /// SHA-256 of the last age file in the thread: what the next post must extend.
@@ -139,14 +165,25 @@ impl ThreadState {
         if message.ack > other_count || message.ack < previous_ack {
             return Err(ThreadError::BadAcknowledgement);
         }
+        if let Some(named) = message.ack_sha256 {
+            let other = match message.direction {
+                Direction::ToReporter => Direction::FromReporter,
+                Direction::FromReporter => Direction::ToReporter,
+            };
+            if self.nth(other, message.ack) != Some(named) {
+                return Err(ThreadError::WrongAcknowledgement);
+            }
+        }
         match message.direction {
             Direction::ToReporter => {
                 self.to_reporter = expected;
                 self.ack_by_bureau = message.ack;
+                self.to_hashes.push(hash);
             }
             Direction::FromReporter => {
                 self.from_reporter = expected;
                 self.ack_by_reporter = message.ack;
+                self.from_hashes.push(hash);
             }
         }
         self.head = hash;
@@ -165,6 +202,7 @@ impl ThreadState {
             return Err(ThreadError::Replayed);
         }
         self.from_reporter += 1;
+        self.from_hashes.push(hash);
         self.head = hash;
         self.seen.push(hash);
         Ok(())
@@ -172,9 +210,9 @@ impl ThreadState {
 
     /// A draft of the next message in `direction`, extending the current head.
     pub fn draft(&self, direction: Direction, date: Day, text: Zeroizing<String>) -> MessageDraft {
-        let ack = match direction {
-            Direction::ToReporter => self.from_reporter,
-            Direction::FromReporter => self.to_reporter,
+        let (ack, other) = match direction {
+            Direction::ToReporter => (self.from_reporter, Direction::FromReporter),
+            Direction::FromReporter => (self.to_reporter, Direction::ToReporter),
         };
         MessageDraft {
             seq: self.count(direction) + 1,
@@ -184,6 +222,7 @@ impl ThreadState {
             text,
             status: None,
             reply_to: Vec::new(),
+            ack_sha256: self.nth(other, ack),
         }
     }
 }

@@ -67,6 +67,7 @@ impl AuditLog {
         token: &str,
         action: &str,
         case: Option<&str>,
+        scope: &[String],
     ) -> Result<(), AuditError> {
         let line = format!("{token} {action} {}", case.unwrap_or("-"));
         {
@@ -78,7 +79,7 @@ impl AuditLog {
                 return Ok(());
             }
         }
-        self.append(day, token, action, case).await?;
+        self.append(day, token, action, case, scope).await?;
         let mut reads = self.reads.lock().unwrap_or_else(|p| p.into_inner());
         if reads.0 == Some(day) {
             reads.1.insert(line);
@@ -86,16 +87,18 @@ impl AuditLog {
         Ok(())
     }
 
-    /// Appends an entry, durably.
+    /// Appends an entry, durably; `scope` names the destinations it concerns (who may
+    /// read it in full).
     pub async fn append(
         &self,
         day: Day,
         token: &str,
         action: &str,
         case: Option<&str>,
+        scope: &[String],
     ) -> Result<AuditEntry, AuditError> {
         self.registry
-            .append_audit(day, token, action, case)
+            .append_audit(day, token, action, case, scope)
             .await
             .map_err(|e| AuditError::File(e.to_string()))
     }
@@ -174,8 +177,14 @@ mod tests {
             .build()
             .unwrap();
         for i in 0..4 {
-            rt.block_on(log.append(day, "alice", "download", Some(&format!("MP-000000000{i}"))))
-                .unwrap();
+            rt.block_on(log.append(
+                day,
+                "alice",
+                "download",
+                Some(&format!("MP-000000000{i}")),
+                &["bureau".to_owned()],
+            ))
+            .unwrap();
         }
         let entries = rt.block_on(log.read_verified()).unwrap();
         assert_eq!(entries.len(), 4);

@@ -93,6 +93,10 @@ pub struct Settings {
     /// …but never within this many days after new content arrived.
     #[serde(default = "defaults::retention_grace_days")]
     pub retention_grace_days: u32,
+    /// A closed case can be shredded by investigators (two of them) only this many days
+    /// after it was closed.
+    #[serde(default = "defaults::min_days_closed_before_shred")]
+    pub min_days_closed_before_shred: u32,
     /// Upload sessions without a report are removed after this many days.
     #[serde(default = "defaults::upload_session_days")]
     pub upload_session_days: u32,
@@ -146,6 +150,9 @@ mod defaults {
     }
     pub fn retention_days() -> u32 {
         180
+    }
+    pub fn min_days_closed_before_shred() -> u32 {
+        14
     }
     pub fn retention_grace_days() -> u32 {
         30

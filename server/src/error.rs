@@ -17,7 +17,7 @@ pub struct ApiError {
     status: Status,
     message: String,
     detail: Option<String>,
-    extra: Option<(&'static str, Value)>,
+    extra: Vec<(&'static str, Value)>,
 }
 
 impl ApiError {
@@ -27,7 +27,7 @@ impl ApiError {
             status,
             message: message.into(),
             detail: None,
-            extra: None,
+            extra: Vec::new(),
         }
     }
 
@@ -37,13 +37,13 @@ impl ApiError {
             status: Status::InternalServerError,
             message: "the server could not complete this request; try again later".into(),
             detail: Some(detail.into()),
-            extra: None,
+            extra: Vec::new(),
         }
     }
 
     /// Adds one more field to the JSON body (e.g. the current thread head on 409).
     pub fn with(mut self, key: &'static str, value: Value) -> Self {
-        self.extra = Some((key, value));
+        self.extra.push((key, value));
         self
     }
 
@@ -87,6 +87,14 @@ impl From<ServiceError> for ApiError {
             },
             ServiceError::TooLarge { .. } => Status::PayloadTooLarge,
             ServiceError::ThreadFull => Status::Conflict,
+            ServiceError::TooEarly { from } => {
+                return ApiError::new(Status::Conflict, message).with("from", json!(from))
+            }
+            ServiceError::Deleted(t) => {
+                return ApiError::new(Status::Gone, message)
+                    .with("closed", json!(t.closed))
+                    .with("deleted", json!(t.deleted))
+            }
             ServiceError::NoReport | ServiceError::NoSuchMessage => Status::NotFound,
             ServiceError::WrongOffset { received } => {
                 return ApiError::new(Status::Conflict, message).with("received", json!(received))
@@ -106,9 +114,9 @@ impl From<StoreError> for ApiError {
 }
 
 /// The JSON body of every API error.
-pub fn error_body(message: &str, extra: Option<(&'static str, Value)>) -> String {
+pub fn error_body(message: &str, extra: impl IntoIterator<Item = (&'static str, Value)>) -> String {
     let mut body = json!({ "error": message });
-    if let Some((k, v)) = extra {
+    for (k, v) in extra {
         body[k] = v;
     }
     body.to_string()

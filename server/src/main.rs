@@ -134,7 +134,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     let token = rt
                         .block_on(tokens.create(&name, &destinations, &known, today))
                         .map_err(|e| e.to_string())?;
-                    rt.block_on(audit.append(today, &name, "token_created", None))
+                    rt.block_on(audit.append(today, &name, "token_created", None, &destinations))
                         .map_err(|e| e.to_string())?;
                     println!("{}", token.as_str());
                     eprintln!(
@@ -147,7 +147,14 @@ fn run(cli: Cli) -> Result<(), String> {
                 TokenCommand::Revoke { name } => {
                     rt.block_on(tokens.revoke(&name, today))
                         .map_err(|e| e.to_string())?;
-                    rt.block_on(audit.append(today, &name, "token_revoked", None))
+                    let scope = rt
+                        .block_on(tokens.list())
+                        .map_err(|e| e.to_string())?
+                        .into_iter()
+                        .find(|t| t.name == name)
+                        .map(|t| t.destinations)
+                        .unwrap_or_default();
+                    rt.block_on(audit.append(today, &name, "token_revoked", None, &scope))
                         .map_err(|e| e.to_string())?;
                     println!("Token \"{name}\" is revoked.");
                     Ok(())

@@ -27,7 +27,13 @@ pub async fn sweep(app: &App) -> Result<Vec<CaseNumber>, String> {
             app.storage.shred(&case).await.map_err(|e| e.to_string())?;
             app.storage.flush().await.map_err(|e| e.to_string())?;
             app.audit
-                .append(today, SERVER, "retention_shred", Some(case.as_str()))
+                .append(
+                    today,
+                    SERVER,
+                    "retention_shred",
+                    Some(case.as_str()),
+                    std::slice::from_ref(&record.destination),
+                )
                 .await
                 .map_err(|e| e.to_string())?;
             shredded.push(case);

@@ -769,7 +769,9 @@ fn the_thread_never_forks() {
     assert_eq!(put_note(b"garbage"), Status::BadRequest);
     assert_eq!(put_note(&note), Status::Ok);
     assert_eq!(put_note(&note), Status::Ok);
-    assert_eq!(put_note(&question), Status::Conflict);
+    // A newer note replaces it (the reporter's side records each answer in it).
+    assert_eq!(put_note(&question), Status::Ok);
+    assert_eq!(put_note(&note), Status::Ok);
     let thread = json_of(
         s.client
             .get("/api/v1/thread")
@@ -995,12 +997,25 @@ fn status_deadlines_shredding_and_the_audit_chain() {
     // retention_days 180 (default) after closing; grace 30 after the last content.
     assert_eq!(summary["retention_until"], "2027-05-30");
 
-    let resp = s
-        .client
-        .delete(format!("/api/v1/cases/{case}"))
-        .header(bearer(&token))
-        .dispatch();
+    // Shredding: not before the floor after closing (14 days by default), and by two
+    // different investigators.
+    let delete = |token: &str| {
+        s.client
+            .delete(format!("/api/v1/cases/{case}"))
+            .header(bearer(token))
+            .dispatch()
+    };
+    let resp = delete(&token);
+    assert_eq!(resp.status(), Status::Conflict);
+    assert_eq!(json_of(resp)["from"], "2026-12-15");
+    s.clock.set(Day::parse("2026-12-15").unwrap());
+    assert_eq!(delete(&token).status(), Status::Accepted);
+    // The same investigator again: still waiting for a second one.
+    assert_eq!(delete(&token).status(), Status::Accepted);
+    let bob = s.token("bob", &["bureau"]);
+    let resp = delete(&bob);
     assert_eq!(resp.status(), Status::Ok);
+    assert_eq!(json_of(resp)["shredded"], case.as_str());
     assert_eq!(
         s.client
             .get(format!("/api/v1/cases/{case}"))
@@ -1009,14 +1024,16 @@ fn status_deadlines_shredding_and_the_audit_chain() {
             .status(),
         Status::NotFound
     );
-    assert_eq!(
-        s.client
-            .get("/api/v1/thread")
-            .header(mailbox(&r))
-            .dispatch()
-            .status(),
-        Status::NotFound
-    );
+    // The reporter learns it was closed and deleted (and nothing else).
+    let resp = s
+        .client
+        .get("/api/v1/thread")
+        .header(mailbox(&r))
+        .dispatch();
+    assert_eq!(resp.status(), Status::Gone);
+    let gone = json_of(resp);
+    assert_eq!(gone["closed"], "2026-12-01");
+    assert_eq!(gone["deleted"], "2026-12-15");
 
     let audit = json_of(
         s.client
@@ -1037,12 +1054,14 @@ fn status_deadlines_shredding_and_the_audit_chain() {
             "status_acknowledged",
             "status_investigating",
             "status_closed",
+            "shred_requested",
+            "shred_requested",
             "shred"
         ]
     );
-    assert_eq!(audit[4]["case"], case.as_str());
-    assert_eq!(audit[4]["token"], "alice");
-    assert_eq!(audit[4]["day"], "2026-12-01");
+    assert_eq!(audit[6]["case"], case.as_str());
+    assert_eq!(audit[6]["token"], "bob");
+    assert_eq!(audit[6]["day"], "2026-12-15");
     assert_eq!(audit[1]["prev"], audit[0]["hash"]);
 }
 
@@ -1074,6 +1093,7 @@ fn retention_shreds_closed_cases_only_after_the_grace_period() {
     let record = wait(s.app.storage.case(&number)).unwrap().unwrap();
     let note = meldpunt_crypto::seal_reporter_note(
         &meldpunt_crypto::ReporterNote {
+            sent: vec![],
             destination: "bureau".into(),
             recipients: vec![],
             report_sha256: record.report.sha256.clone(),
@@ -1237,7 +1257,15 @@ fn budgets_ask_for_work_per_purpose_and_the_disk_reserve_holds() {
             .status()
     };
     // A wrong nonce, then the solution; the same solution is good once only.
-    let wrong = format!("{}.ffffffffffffffff", solved.split('.').next().unwrap());
+    let challenge = solved.split('.').next().unwrap().to_owned();
+    let k = answer["admission"]["difficulty"].as_u64().unwrap() as u8;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&challenge)
+        .unwrap();
+    let not_a_solution = (0u64..)
+        .find(|&n| !meldpunt_crypto::admission::verify(&bytes, n, k))
+        .unwrap();
+    let wrong = format!("{challenge}.{not_a_solution:x}");
     assert_eq!(with(&wrong), Status::TooManyRequests);
     assert_eq!(with(&solved), Status::Created);
     let r2 = Reporter::new();

@@ -47,6 +47,116 @@ pub struct AuditEntry {
     pub prev: String,
     /// This entry's hash.
     pub hash: String,
+    /// The destinations the entry concerns (a case's, or a token's): who may read it.
+    /// Not part of the hash; empty in entries written before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scope: Vec<String>,
+}
+
+/// An entry as a reader receives it: whole, or — when it concerns only destinations the
+/// reader's token does not cover — only its place in the chain, so the chain still
+/// verifies without telling one destination's investigators about another's cases.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum AuditRecord {
+    /// The whole entry.
+    Entry(AuditEntry),
+    /// Only its place in the chain.
+    Redacted(Redacted),
+}
+
+/// An entry of another destination: its index, the hash before it and its own hash.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Redacted {
+    /// Position in the log.
+    pub index: u64,
+    /// The previous entry's hash.
+    pub prev: String,
+    /// This entry's hash (its content is not shown, so it cannot be recomputed).
+    pub hash: String,
+    /// Always true.
+    pub redacted: bool,
+}
+
+impl AuditRecord {
+    /// The record for a reader whose token covers `destinations`.
+    pub fn for_reader(entry: AuditEntry, destinations: &[String]) -> Self {
+        if entry.scope.is_empty() || entry.scope.iter().any(|d| destinations.contains(d)) {
+            AuditRecord::Entry(entry)
+        } else {
+            AuditRecord::Redacted(Redacted {
+                index: entry.index,
+                prev: entry.prev,
+                hash: entry.hash,
+                redacted: true,
+            })
+        }
+    }
+
+    /// Its position in the log.
+    pub fn index(&self) -> u64 {
+        match self {
+            AuditRecord::Entry(e) => e.index,
+            AuditRecord::Redacted(r) => r.index,
+        }
+    }
+
+    /// The previous entry's hash.
+    pub fn prev(&self) -> &str {
+        match self {
+            AuditRecord::Entry(e) => &e.prev,
+            AuditRecord::Redacted(r) => &r.prev,
+        }
+    }
+
+    /// Its hash.
+    pub fn hash(&self) -> &str {
+        match self {
+            AuditRecord::Entry(e) => &e.hash,
+            AuditRecord::Redacted(r) => &r.hash,
+        }
+    }
+
+    /// The whole entry, if shown.
+    pub fn entry(&self) -> Option<&AuditEntry> {
+        match self {
+            AuditRecord::Entry(e) => Some(e),
+            AuditRecord::Redacted(_) => None,
+        }
+    }
+}
+
+/// Checks that `records` are a whole chain going on from entry `first - 1` (hash
+/// `prev`): every link, and the hash of every entry shown in full.
+pub fn check_records_from<'a>(
+    records: impl IntoIterator<Item = &'a AuditRecord>,
+    first: u64,
+    prev: &str,
+) -> Result<(), ChainBreak> {
+    let mut prev = prev.to_owned();
+    for (i, r) in records.into_iter().enumerate() {
+        let index = first + i as u64;
+        let broken = |reason: String| ChainBreak { index, reason };
+        if r.index() != index {
+            return Err(broken(format!(
+                "it says it is entry {}: an entry was removed or inserted",
+                r.index()
+            )));
+        }
+        if r.prev() != prev {
+            return Err(broken("it does not follow the entry before it".into()));
+        }
+        if let Some(e) = r.entry() {
+            if e.hash != e.expected_hash() {
+                return Err(broken(
+                    "its content does not match its hash: it was altered".into(),
+                ));
+            }
+        }
+        prev = r.hash().to_owned();
+    }
+    Ok(())
 }
 
 impl AuditEntry {
@@ -141,9 +251,38 @@ mod tests {
                 case,
                 prev,
                 hash,
+                scope: vec![if index % 2 == 0 {
+                    "bureau"
+                } else {
+                    "commission"
+                }
+                .into()],
             });
         }
         out
+    }
+
+    #[test]
+    fn a_chain_with_foreign_entries_redacted_still_verifies() {
+        let log = chain(4);
+        let mine = ["bureau".to_owned()];
+        let records: Vec<AuditRecord> = log
+            .iter()
+            .cloned()
+            .map(|e| AuditRecord::for_reader(e, &mine))
+            .collect();
+        assert!(records[0].entry().is_some() && records[1].entry().is_none());
+        let json = serde_json::to_string(&records).unwrap();
+        assert!(!json.contains("MP-0000000001"), "{json}");
+        let back: Vec<AuditRecord> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, records);
+        assert_eq!(check_records_from(&back, 0, GENESIS), Ok(()));
+        // A rewritten foreign entry breaks the link after it.
+        let mut bad = back.clone();
+        if let AuditRecord::Redacted(r) = &mut bad[1] {
+            r.hash = "00".into();
+        }
+        assert_eq!(check_records_from(&bad, 0, GENESIS).unwrap_err().index, 2);
     }
 
     #[test]

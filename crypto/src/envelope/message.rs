@@ -59,6 +59,10 @@ pub(super) struct MessageBody {
     status: Option<CaseStatus>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     reply_to: Vec<String>,
+    /// SHA-256 of the other side's message number `ack` (PROTOCOL.md §8.1); added after
+    /// v1's first release, so a reader accepts its absence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ack_sha256: Option<String>,
 }
 
 /// A case's status, as the bureau reports it to the reporter.
@@ -126,6 +130,9 @@ pub struct MessageDraft {
     /// The recipients the reporter should encrypt replies to (bureau only; empty means
     /// "the ones the report used").
     pub reply_to: Vec<Recipient>,
+    /// SHA-256 of the other side's message number `ack`: which message, exactly, the
+    /// author acknowledges (`None` when `ack` is 0).
+    pub ack_sha256: Option<[u8; 32]>,
 }
 
 /// A decrypted and verified message. Holds the text: not `Debug`, zeroized on drop.
@@ -147,6 +154,9 @@ pub struct Message {
     pub status: Option<CaseStatus>,
     /// Where the reporter's replies should go (bureau messages only).
     pub reply_to: Vec<Recipient>,
+    /// SHA-256 of the other side's message it acknowledges last, if the writer named it
+    /// (writers since this field was added always do when `ack` > 0).
+    pub ack_sha256: Option<[u8; 32]>,
 }
 
 impl Drop for Message {
@@ -169,6 +179,7 @@ pub(super) fn message_body(draft: &MessageDraft, thread_id: ThreadId) -> Message
             .iter()
             .map(|r| r.as_str().to_owned())
             .collect(),
+        ack_sha256: draft.ack_sha256.map(hex::encode),
     }
 }
 
@@ -272,6 +283,11 @@ fn open_message_plaintext(plaintext: &[u8], thread: &ThreadSecrets) -> Result<Me
         text: body.text.clone(),
         status: body.status,
         reply_to,
+        ack_sha256: body
+            .ack_sha256
+            .as_deref()
+            .map(|h| parse_hex::<32>(h, "bad acknowledged hash"))
+            .transpose()?,
     })
 }
 

@@ -33,7 +33,7 @@ pub use message::{
     open_message, seal_from_reporter, seal_to_reporter, CaseStatus, Direction, Message,
     MessageDraft, ThreadSecrets,
 };
-pub use note::{open_reporter_note, seal_reporter_note, ReporterNote};
+pub use note::{open_reporter_note, seal_reporter_note, ReporterNote, SentMessage};
 pub use report::{
     open_report, seal_report, AttachmentEntry, Category, EncryptedBy, OpenedReport, ReportContent,
 };

@@ -29,6 +29,21 @@ pub struct ReporterNote {
     pub report_sha256: String,
     /// The day the report was sent.
     pub date: Day,
+    /// The reporter's own answers, as the reporter's side recorded each when it was
+    /// sent (PROTOCOL.md §8.5): so a message the server drops cannot vanish unnoticed.
+    /// Added after v1's first release; absent in older notes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sent: Vec<SentMessage>,
+}
+
+/// One of the reporter's own answers, as recorded in the note to self.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SentMessage {
+    /// SHA-256 of the answer's age file, lower-case hex.
+    pub sha256: String,
+    /// The day it was sent.
+    pub date: Day,
 }
 
 impl ReporterNote {
@@ -43,6 +58,7 @@ impl ReporterNote {
                 .collect(),
             report_sha256: hex::encode(ciphertext_hash(report_ciphertext)),
             date,
+            sent: Vec::new(),
         }
     }
 

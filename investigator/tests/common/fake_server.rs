@@ -52,6 +52,7 @@ impl FakeState {
             case: case.map(str::to_owned),
             hash: entry_hash(index, day, "anna", action, case, &prev),
             prev,
+            scope: vec!["bureau".into()],
         });
     }
 

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use meldpunt_wire::reporter::Posted;
 use meldpunt_wire::{CaseNumber, CaseSummary, StatusChange};
 use rocket::data::Data;
-use rocket::http::{ContentType, Header};
+use rocket::http::{ContentType, Header, Status};
 use rocket::request::Request;
 use rocket::response::status::Custom;
 use rocket::response::stream::ByteStream;
@@ -143,10 +143,14 @@ async fn status(
     ))
 }
 
-/// What a shred returns.
+/// What a shred returns: shredded (200), or requested and waiting for a second,
+/// different investigator (202).
 #[derive(Serialize)]
 pub struct Shredded {
-    shredded: CaseNumber,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shredded: Option<CaseNumber>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requested: Option<CaseNumber>,
 }
 
 #[delete("/cases/<_case>")]
@@ -154,11 +158,25 @@ async fn shred(
     _case: CaseNumber,
     access: CaseAccess,
     app: &State<App>,
-) -> Result<Json<Shredded>, ApiError> {
-    cases::shred(app, &access.investigator, &access.case).await?;
-    Ok(Json(Shredded {
-        shredded: access.case,
-    }))
+) -> Result<Custom<Json<Shredded>>, ApiError> {
+    Ok(
+        match cases::shred(app, &access.investigator, &access.case, &access.record).await? {
+            cases::Shred::Done => Custom(
+                Status::Ok,
+                Json(Shredded {
+                    shredded: Some(access.case),
+                    requested: None,
+                }),
+            ),
+            cases::Shred::Requested => Custom(
+                Status::Accepted,
+                Json(Shredded {
+                    shredded: None,
+                    requested: Some(access.case),
+                }),
+            ),
+        },
+    )
 }
 
 /// The routes of this area.

@@ -54,6 +54,7 @@ async fn post(
         app,
         &case,
         meldpunt_crypto::Direction::FromReporter,
+        thread::REPORTER,
         &extends.0,
         &bytes,
     )

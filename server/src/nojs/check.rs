@@ -56,6 +56,11 @@ async fn open(app: &App, typed: &str) -> Result<Opened, Refusal> {
     let stored = match crate::service::thread::stored(app, &mailbox).await {
         Ok(t) => t,
         Err(ServiceError::NoReport) => return Err(Refusal::new(Status::NotFound, "check_unknown")),
+        Err(ServiceError::Deleted(t)) => {
+            return Err(Refusal::new(Status::Gone, "check_deleted")
+                .with("closed", t.closed)
+                .with("deleted", t.deleted))
+        }
         Err(e) => return Err(e.into()),
     };
     let served = ServedThread {
@@ -260,6 +265,7 @@ async fn reply(
         app,
         &case,
         meldpunt_crypto::Direction::FromReporter,
+        crate::service::thread::REPORTER,
         &extends,
         &message,
     )

@@ -131,12 +131,24 @@ pub fn wipe_json(value: &mut Value) {
 pub struct Refusal {
     status: Status,
     key: &'static str,
+    /// Values for `{name}` places in the text.
+    values: Vec<(&'static str, String)>,
 }
 
 impl Refusal {
     /// A refusal with this status and text key.
     pub fn new(status: Status, key: &'static str) -> Self {
-        Self { status, key }
+        Self {
+            status,
+            key,
+            values: Vec::new(),
+        }
+    }
+
+    /// The same, with a value for the text's `{name}`.
+    pub fn with(mut self, name: &'static str, value: impl ToString) -> Self {
+        self.values.push((name, value.to_string()));
+        self
     }
 
     /// From an operation's error; a server fault goes to the operator's log (its
@@ -148,7 +160,7 @@ impl Refusal {
             Status::TooManyRequests => "nojs_busy",
             _ => "nojs_failed",
         };
-        Self { status, key }
+        Self::new(status, key)
     }
 
     /// A fault of the server, logged without client or plaintext.
@@ -159,7 +171,11 @@ impl Refusal {
 
     /// The reporter's text, in `lang`.
     pub fn text(&self, pages: &Pages, lang: Lang) -> String {
-        pages.text(lang, self.key)
+        let mut text = pages.text(lang, self.key);
+        for (name, value) in &self.values {
+            text = text.replace(&format!("{{{name}}}"), value);
+        }
+        text
     }
 }
 

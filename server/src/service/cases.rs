@@ -9,6 +9,7 @@ use meldpunt_wire::{CaseFile, CaseManifest, CaseNumber, CaseSummary, FileEntry};
 
 use super::ServiceError;
 use crate::storage::records::CaseRecord;
+use crate::storage::StoreError;
 use crate::tokens::Investigator;
 use crate::App;
 
@@ -35,20 +36,35 @@ pub fn summary(app: &App, case: &CaseNumber, r: &CaseRecord) -> CaseSummary {
     }
 }
 
+/// What an audit entry concerns: a case (of its destination), or nothing in particular
+/// (then the entry belongs to the investigator's own destinations).
+#[derive(Clone, Copy)]
+pub enum About<'a> {
+    /// A case and its destination.
+    Case(&'a CaseNumber, &'a str),
+    /// The investigator's own doing (e.g. listing the cases).
+    Own,
+}
+
+impl<'a> About<'a> {
+    fn parts(self, who: &'a Investigator) -> (Option<&'a str>, Vec<String>) {
+        match self {
+            About::Case(case, destination) => (Some(case.as_str()), vec![destination.to_owned()]),
+            About::Own => (None, who.destinations.clone()),
+        }
+    }
+}
+
 /// Writes an entry to the audit log.
 pub async fn audit(
     app: &App,
     who: &Investigator,
     action: &str,
-    case: Option<&CaseNumber>,
+    about: About<'_>,
 ) -> Result<(), ServiceError> {
+    let (case, scope) = about.parts(who);
     app.audit
-        .append(
-            app.storage.today(),
-            &who.name,
-            action,
-            case.map(CaseNumber::as_str),
-        )
+        .append(app.storage.today(), &who.name, action, case, &scope)
         .await
         .map(|_| ())
         .map_err(|e| ServiceError::Internal(e.to_string()))
@@ -59,22 +75,18 @@ async fn audit_read(
     app: &App,
     who: &Investigator,
     action: &str,
-    case: Option<&CaseNumber>,
+    about: About<'_>,
 ) -> Result<(), ServiceError> {
+    let (case, scope) = about.parts(who);
     app.audit
-        .append_read(
-            app.storage.today(),
-            &who.name,
-            action,
-            case.map(CaseNumber::as_str),
-        )
+        .append_read(app.storage.today(), &who.name, action, case, &scope)
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
 /// Every case the investigator may see, oldest first (what is due first on top).
 pub async fn list(app: &App, who: &Investigator) -> Result<Vec<CaseSummary>, ServiceError> {
-    audit_read(app, who, "list", None).await?;
+    audit_read(app, who, "list", About::Own).await?;
     let mut out: Vec<CaseSummary> = app
         .storage
         .cases()
@@ -94,7 +106,7 @@ pub async fn show(
     case: &CaseNumber,
     record: &CaseRecord,
 ) -> Result<CaseSummary, ServiceError> {
-    audit_read(app, who, "view", Some(case)).await?;
+    audit_read(app, who, "view", About::Case(case, &record.destination)).await?;
     Ok(summary(app, case, record))
 }
 
@@ -140,7 +152,13 @@ pub async fn download(
     case: CaseNumber,
     record: CaseRecord,
 ) -> Result<Download, ServiceError> {
-    audit_read(app, who, "download", Some(&case)).await?;
+    audit_read(
+        app,
+        who,
+        "download",
+        About::Case(&case, &record.destination),
+    )
+    .await?;
     let manifest = manifest(summary(app, &case, &record), &record);
     Ok(Download {
         case,
@@ -224,9 +242,15 @@ pub async fn post(
     extends: &str,
     message: &[u8],
 ) -> Result<(usize, CaseRecord), ServiceError> {
-    let posted = super::thread::post(app, case, Direction::ToReporter, extends, message).await?;
-    audit(app, who, "message", Some(case)).await?;
-    Ok(posted)
+    super::thread::post(
+        app,
+        case,
+        Direction::ToReporter,
+        &who.name,
+        extends,
+        message,
+    )
+    .await
 }
 
 /// Moves the case's status forward (audited).
@@ -238,14 +262,61 @@ pub async fn set_status(
 ) -> Result<CaseSummary, ServiceError> {
     let record = app.storage.set_status(case, status).await?;
     app.storage.flush().await?;
-    audit(app, who, &format!("status_{}", status.as_str()), Some(case)).await?;
+    let action = format!("status_{}", status.as_str());
+    audit(app, who, &action, About::Case(case, &record.destination)).await?;
     Ok(summary(app, case, &record))
 }
 
-/// Removes a closed case (audited).
-pub async fn shred(app: &App, who: &Investigator, case: &CaseNumber) -> Result<(), ServiceError> {
+/// What became of a request to shred a case.
+pub enum Shred {
+    /// Shredded: a second investigator confirmed the first one's request.
+    Done,
+    /// Recorded: it waits for a different investigator to ask as well.
+    Requested,
+}
+
+/// How long a request to shred waits for a second investigator.
+const SHRED_REQUEST_DAYS: i64 = 30;
+
+/// Shreds a closed case, by two different investigators (four eyes): the first asks and
+/// the request is recorded in the audit log; a second, different one confirms within
+/// 30 days and the case is shredded, leaving its reporter a content-free tombstone. Not
+/// before `min_days_closed_before_shred` days after it was closed. Both steps audited.
+pub async fn shred(
+    app: &App,
+    who: &Investigator,
+    case: &CaseNumber,
+    record: &CaseRecord,
+) -> Result<Shred, ServiceError> {
+    let today = app.storage.today();
+    let Some(closed) = record
+        .closed
+        .filter(|_| record.status == CaseStatus::Closed)
+    else {
+        return Err(StoreError::NotClosed.into());
+    };
+    let from = closed.add_days(i64::from(app.settings.min_days_closed_before_shred));
+    if today < from {
+        return Err(ServiceError::TooEarly { from });
+    }
+    let about = About::Case(case, &record.destination);
+    let log = app
+        .audit
+        .read_verified()
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let requested_by_another = log.iter().any(|e| {
+        e.action == "shred_requested"
+            && e.case.as_deref() == Some(case.as_str())
+            && e.token != who.name
+            && e.day.add_days(SHRED_REQUEST_DAYS) >= today
+    });
+    if !requested_by_another {
+        audit(app, who, "shred_requested", about).await?;
+        return Ok(Shred::Requested);
+    }
     app.storage.shred(case).await?;
     app.storage.flush().await?;
-    audit(app, who, "shred", Some(case)).await?;
-    Ok(())
+    audit(app, who, "shred", about).await?;
+    Ok(Shred::Done)
 }

@@ -50,6 +50,13 @@ pub enum ServiceError {
     NoSuchMessage,
     /// The thread holds the most messages or bytes one case may have.
     ThreadFull,
+    /// Not yet allowed: a closed case can be shredded from this day on.
+    TooEarly {
+        /// The first day it can be.
+        from: meldpunt_crypto::Day,
+    },
+    /// The mailbox's case was shredded.
+    Deleted(crate::storage::records::Tombstone),
     /// The chunk does not continue where the attachment stands.
     WrongOffset {
         /// Bytes stored so far.
@@ -93,6 +100,15 @@ impl fmt::Display for ServiceError {
             ServiceError::NoSuchDestination => f.write_str("no such destination"),
             ServiceError::NoReport => f.write_str("no report was sent with this return code"),
             ServiceError::NoSuchMessage => f.write_str("no such message"),
+            ServiceError::TooEarly { from } => write!(
+                f,
+                "a closed case can be shredded from {from} on (the configured time after closing)"
+            ),
+            ServiceError::Deleted(t) => write!(
+                f,
+                "this case was closed on {} and its data deleted on {}",
+                t.closed, t.deleted
+            ),
             ServiceError::ThreadFull => f.write_str(
                 "this conversation has reached the most messages one case may hold; the \
                  bureau can tell you how to go on",

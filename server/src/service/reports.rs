@@ -43,14 +43,23 @@ pub async fn file(
     Ok(filed)
 }
 
+/// The case a mailbox's report opened; a shredded case's tombstone, or no report.
+pub async fn mailbox_case(
+    app: &App,
+    mailbox: &MailboxId,
+) -> Result<(CaseNumber, crate::storage::records::CaseRecord), ServiceError> {
+    if let Some(found) = app.storage.case_for_mailbox(mailbox).await? {
+        return Ok(found);
+    }
+    match app.storage.tombstone(mailbox).await? {
+        Some(t) => Err(ServiceError::Deleted(t)),
+        None => Err(ServiceError::NoReport),
+    }
+}
+
 /// The case a mailbox's report opened.
 pub async fn case_of(app: &App, mailbox: &MailboxId) -> Result<CaseNumber, ServiceError> {
-    Ok(app
-        .storage
-        .case_for_mailbox(mailbox)
-        .await?
-        .ok_or(ServiceError::NoReport)?
-        .0)
+    Ok(super::reports::mailbox_case(app, mailbox).await?.0)
 }
 
 /// Checks and stores the reporter's note to self with the case, durably.

@@ -231,7 +231,7 @@ pub trait Store: Send + Sync {
     async fn message(&self, case: &CaseNumber, seq: usize) -> Result<Vec<u8>, StoreError>;
     /// A reader of one of a case's attachment files, to use on a blocking thread.
     fn read_attachment(&self, a: &StoredAttachment) -> Result<Box<dyn Read + Send>, StoreError>;
-    /// Stores the reporter's note to self (once; the same note again is fine).
+    /// Stores the reporter's note to self, in place of an earlier one.
     async fn store_note(&self, case: &CaseNumber, note: &[u8]) -> Result<CaseRecord, StoreError>;
     /// Appends a message to the thread if `extends` is the current head. The same
     /// message posted again against the head it extended is accepted once.
@@ -248,8 +248,14 @@ pub trait Store: Send + Sync {
         case: &CaseNumber,
         status: CaseStatus,
     ) -> Result<CaseRecord, StoreError>;
-    /// Removes a closed case: its records, age files and attachment files.
+    /// Removes a closed case: its records, age files and attachment files, leaving only a
+    /// [`records::Tombstone`] under its mailbox id.
     async fn shred(&self, case: &CaseNumber) -> Result<(), StoreError>;
+    /// What is left of the mailbox's shredded case, if its case was shredded.
+    async fn tombstone(
+        &self,
+        mailbox: &MailboxId,
+    ) -> Result<Option<records::Tombstone>, StoreError>;
 
     // --- shared counters (budgets and admission) -------------------------------------
 
@@ -285,6 +291,7 @@ pub trait Registry: Send + Sync {
         token: &str,
         action: &str,
         case: Option<&str>,
+        scope: &[String],
     ) -> Result<AuditEntry, StoreError>;
     /// The audit entries from index `from` on, as stored (the caller checks the chain).
     async fn audit_entries(&self, from: u64) -> Result<Vec<AuditEntry>, StoreError>;

@@ -93,6 +93,16 @@ impl CaseRecord {
     }
 }
 
+/// What is left of a shredded case, for its reporter: the days it was closed and
+/// deleted, nothing else (keyed by the mailbox id).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tombstone {
+    /// The day the case was closed.
+    pub closed: Day,
+    /// The day its data was deleted.
+    pub deleted: Day,
+}
+
 /// One attachment being uploaded.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct UploadEntry {

@@ -6,7 +6,7 @@ use sled::Transactional;
 
 use super::{files, json, parse, Embedded, Tx};
 use crate::ids::CaseNumber;
-use crate::storage::records::{CaseRecord, Digest, StoredAttachment, ThreadEntry};
+use crate::storage::records::{CaseRecord, Digest, StoredAttachment, ThreadEntry, Tombstone};
 use crate::storage::{Filed, StoreError};
 
 pub(super) fn report_key(case: &CaseNumber) -> String {
@@ -30,6 +30,9 @@ impl Embedded {
     ) -> Result<Filed, StoreError> {
         let _g = self.lock();
         let digest = Digest::of(report);
+        if self.tombstones.contains_key(mailbox.0)? {
+            return Err(StoreError::AlreadyReported);
+        }
         if let Some(existing) = self.mailboxes.get(mailbox.0)? {
             let case = CaseNumber::parse(&String::from_utf8_lossy(&existing))
                 .ok_or_else(|| StoreError::Corrupt("mailbox index".into()))?;
@@ -154,7 +157,8 @@ impl Embedded {
         Ok(record)
     }
 
-    /// Stores the reporter's note to self (once; the same note again is fine).
+    /// Stores the reporter's note to self, in place of an earlier one (the reporter's side
+    /// adds each answer it sends to it; PROTOCOL.md §8.5).
     pub(super) fn store_note_now(
         &self,
         case: &CaseNumber,
@@ -164,8 +168,7 @@ impl Embedded {
         let digest = Digest::of(note);
         self.update_case(case, |r| match &r.note {
             Some(existing) if *existing == digest => Ok(None),
-            Some(_) => Err(StoreError::NoteExists),
-            None => {
+            _ => {
                 r.note = Some(digest);
                 r.updated = today;
                 Ok(Some((note_key(case), note.to_vec())))
@@ -254,16 +257,25 @@ impl Embedded {
             .scan_prefix(format!("{case}/"))
             .keys()
             .collect::<Result<_, _>>()?;
-        (&self.cases, &self.mailboxes, &self.ciphertexts).transaction(
-            |(cases, mailboxes, cts)| -> Tx<()> {
+        let tombstone = json(&Tombstone {
+            closed: record.closed.unwrap_or(record.updated),
+            deleted: self.clock.today(),
+        })?;
+        (
+            &self.cases,
+            &self.mailboxes,
+            &self.ciphertexts,
+            &self.tombstones,
+        )
+            .transaction(|(cases, mailboxes, cts, tombstones)| -> Tx<()> {
                 cases.remove(case.as_str())?;
                 mailboxes.remove(mailbox.as_slice())?;
+                tombstones.insert(mailbox.as_slice(), tombstone.as_slice())?;
                 for k in &keys {
                     cts.remove(k)?;
                 }
                 Ok(())
-            },
-        )?;
+            })?;
         for a in &record.attachments {
             files::remove(&self.file_path(&a.file)?)?;
         }

@@ -3,7 +3,8 @@
 //!
 //! Layout of the data directory:
 //! ```text
-//! db/            sled: cases, mailboxes, upload sessions, reports, notes, messages
+//! db/            sled: cases, mailboxes, upload sessions, reports, notes, messages,
+//!                tombstones of shredded cases
 //! files/         attachment age files, named at random
 //! tokens.json    investigator token hashes (see tokens.rs)
 //! audit.jsonl    the hash-chained audit log (see audit.rs)
@@ -26,7 +27,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use flush::Flusher;
 
-use super::records::{CaseRecord, Digest, StoredAttachment, UploadSession};
+use super::records::{CaseRecord, Digest, StoredAttachment, Tombstone, UploadSession};
 use super::{AttachmentProgress, ChunkWriter, Filed, Store, StoreError};
 use crate::clock::{Clock, FileDay};
 use crate::ids::{CaseNumber, FileId};
@@ -55,6 +56,7 @@ pub struct Embedded {
     mailboxes: sled::Tree,
     sessions: sled::Tree,
     ciphertexts: sled::Tree,
+    tombstones: sled::Tree,
     flusher: Flusher,
     /// Serialises every read-modify-write of records, so no transaction ever conflicts
     /// and checks such as "is this still the thread head" hold until the write.
@@ -122,6 +124,7 @@ impl Embedded {
             mailboxes: db.open_tree("mailboxes")?,
             sessions: db.open_tree("sessions")?,
             ciphertexts: db.open_tree("ciphertexts")?,
+            tombstones: db.open_tree("tombstones")?,
             flusher: Flusher::start(
                 db,
                 vec![files::dir(data_dir), data_dir.to_owned()],
@@ -318,6 +321,13 @@ impl Store for Embedded {
 
     async fn shred(&self, case: &CaseNumber) -> Result<(), StoreError> {
         self.shred_now(case)
+    }
+
+    async fn tombstone(&self, mailbox: &MailboxId) -> Result<Option<Tombstone>, StoreError> {
+        self.tombstones
+            .get(mailbox.0)?
+            .map(|v| parse(&v, "tombstone"))
+            .transpose()
     }
 
     async fn count(&self, key: &str, window: u64, by: u64) -> Result<u64, StoreError> {

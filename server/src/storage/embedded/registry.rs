@@ -95,6 +95,7 @@ impl FileRegistry {
         token: &str,
         action: &str,
         case: Option<&str>,
+        scope: &[String],
     ) -> Result<AuditEntry, StoreError> {
         let _g = self.audit.lock().unwrap_or_else(|p| p.into_inner());
         std::fs::create_dir_all(&self.dir)?;
@@ -119,6 +120,7 @@ impl FileRegistry {
                 case: case.map(str::to_owned),
                 prev,
                 hash,
+                scope: scope.to_vec(),
             };
             let mut line = serde_json::to_vec(&entry)
                 .map_err(|e| StoreError::Corrupt(format!("{AUDIT_FILE}: {e}")))?;
@@ -230,8 +232,9 @@ impl Registry for FileRegistry {
         token: &str,
         action: &str,
         case: Option<&str>,
+        scope: &[String],
     ) -> Result<AuditEntry, StoreError> {
-        self.append_line(day, token, action, case)
+        self.append_line(day, token, action, case, scope)
     }
 
     async fn audit_entries(&self, from: u64) -> Result<Vec<AuditEntry>, StoreError> {

@@ -86,7 +86,7 @@ impl Embedded {
         mailbox: &MailboxId,
     ) -> Result<(UploadSession, bool), StoreError> {
         let _g = self.lock();
-        if self.mailboxes.contains_key(mailbox.0)? {
+        if self.mailboxes.contains_key(mailbox.0)? || self.tombstones.contains_key(mailbox.0)? {
             return Err(StoreError::AlreadyReported);
         }
         if let Some(s) = self.load_session(mailbox)? {
