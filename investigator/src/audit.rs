@@ -8,11 +8,11 @@
 
 use std::fmt;
 
-use meldpunt_wire::audit::{check_chain, ChainBreak};
+use meldpunt_wire::audit::{check_records_from, ChainBreak};
 
 use crate::bundle::AuditHead;
 
-pub use meldpunt_wire::audit::{AuditEntry, GENESIS};
+pub use meldpunt_wire::audit::{AuditEntry, AuditRecord, GENESIS};
 
 /// Why a new audit log is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +58,7 @@ impl fmt::Display for AuditError {
 impl std::error::Error for AuditError {}
 
 /// Reads a log sent as a JSON array or as JSON lines.
-pub fn parse(body: &[u8]) -> Result<Vec<AuditEntry>, AuditError> {
+pub fn parse(body: &[u8]) -> Result<Vec<AuditRecord>, AuditError> {
     let text = std::str::from_utf8(body).map_err(|e| AuditError::Unreadable(e.to_string()))?;
     if text.trim_start().starts_with('[') {
         return serde_json::from_str(text).map_err(|e| AuditError::Unreadable(e.to_string()));
@@ -69,31 +69,45 @@ pub fn parse(body: &[u8]) -> Result<Vec<AuditEntry>, AuditError> {
         .collect()
 }
 
+/// The first index where `log` has another entry than `known` (compared by hash: the
+/// hash commits to the content, and an entry redacted for this token has no content).
+fn first_difference(log: &[AuditRecord], known: &[AuditRecord]) -> Option<u64> {
+    known
+        .iter()
+        .zip(log)
+        .position(|(a, b)| a.index() != b.index() || a.hash() != b.hash())
+        .map(|i| i as u64)
+}
+
 /// The log verified before (`known`, whole and checked) extended by `fetched`: the
 /// entries the server sent from `known`'s last entry on. That entry must come back
 /// unchanged — its hash commits to every entry before it — and the rest must go on from
 /// it.
 pub fn extend(
-    known: &[AuditEntry],
-    fetched: Vec<AuditEntry>,
-) -> Result<Vec<AuditEntry>, AuditError> {
+    known: &[AuditRecord],
+    fetched: Vec<AuditRecord>,
+) -> Result<Vec<AuditRecord>, AuditError> {
     let Some(head) = known.last() else {
-        check_chain(&fetched).map_err(AuditError::Broken)?;
+        check_records_from(&fetched, 0, GENESIS).map_err(AuditError::Broken)?;
         return Ok(fetched);
     };
     let mut fetched = fetched.into_iter();
     match fetched.next() {
         None => {
             return Err(AuditError::Truncated {
-                now: head.index,
-                head: head.index,
+                now: head.index(),
+                head: head.index(),
             })
         }
-        Some(first) if first != *head => return Err(AuditError::Rewritten { index: head.index }),
+        Some(first) if first.index() != head.index() || first.hash() != head.hash() => {
+            return Err(AuditError::Rewritten {
+                index: head.index(),
+            })
+        }
         Some(_) => {}
     }
-    let new: Vec<AuditEntry> = fetched.collect();
-    meldpunt_wire::audit::check_chain_from(&new, known.len() as u64, &head.hash).map_err(|b| {
+    let new: Vec<AuditRecord> = fetched.collect();
+    check_records_from(&new, known.len() as u64, head.hash()).map_err(|b| {
         if b.index == known.len() as u64 && b.reason.contains("does not follow") {
             AuditError::Rewritten {
                 index: b.index.saturating_sub(1),
@@ -110,14 +124,13 @@ pub fn extend(
 /// Checks a whole log, and that it extends what was verified before (`known`, whose
 /// last entry is `head`).
 pub fn verify(
-    log: &[AuditEntry],
-    known: &[AuditEntry],
+    log: &[AuditRecord],
+    known: &[AuditRecord],
     head: Option<&AuditHead>,
 ) -> Result<(), AuditError> {
-    check_chain(log).map_err(AuditError::Broken)?;
-    // The first entry that differs from the log verified before, if any.
-    if let Some(i) = known.iter().zip(log).position(|(a, b)| a != b) {
-        return Err(AuditError::Rewritten { index: i as u64 });
+    check_records_from(log, 0, GENESIS).map_err(AuditError::Broken)?;
+    if let Some(i) = first_difference(log, known) {
+        return Err(AuditError::Rewritten { index: i });
     }
     if let Some(head) = head {
         if (log.len() as u64) <= head.index {
@@ -127,7 +140,7 @@ pub fn verify(
             });
         }
         let at_head = usize::try_from(head.index).ok().and_then(|i| log.get(i));
-        if at_head.is_none_or(|e| e.hash != head.hash) {
+        if at_head.is_none_or(|e| e.hash() != head.hash) {
             return Err(AuditError::Rewritten { index: head.index });
         }
     }
@@ -145,7 +158,11 @@ mod tests {
     use super::*;
     use meldpunt_crypto::Day;
 
-    fn chain(n: u64) -> Vec<AuditEntry> {
+    fn chain(n: u64) -> Vec<AuditRecord> {
+        entries(n).into_iter().map(AuditRecord::Entry).collect()
+    }
+
+    fn entries(n: u64) -> Vec<AuditEntry> {
         let mut prev = GENESIS.to_owned();
         (0..n)
             .map(|index| {
@@ -157,6 +174,7 @@ mod tests {
                     case: Some("MP-7KQ2M9XD4R".into()),
                     prev: prev.clone(),
                     hash: String::new(),
+                    scope: vec![],
                 };
                 e.hash = e.expected_hash();
                 prev = e.hash.clone();
@@ -165,11 +183,11 @@ mod tests {
             .collect()
     }
 
-    fn head(log: &[AuditEntry]) -> AuditHead {
+    fn head(log: &[AuditRecord]) -> AuditHead {
         let last = log.last().unwrap();
         AuditHead {
-            index: last.index,
-            hash: last.hash.clone(),
+            index: last.index(),
+            hash: last.hash().to_owned(),
         }
     }
 
@@ -199,7 +217,7 @@ mod tests {
             Err(AuditError::Truncated { .. })
         ));
         // Rewritten with recomputed hashes: the chain holds, but it is not the old log.
-        let mut forged = chain(5);
+        let mut forged = entries(5);
         forged[1].action = "nothing".into();
         let mut prev = forged[0].hash.clone();
         for e in forged.iter_mut().skip(1) {
@@ -207,6 +225,7 @@ mod tests {
             e.hash = e.expected_hash();
             prev = e.hash.clone();
         }
+        let forged: Vec<AuditRecord> = forged.into_iter().map(AuditRecord::Entry).collect();
         verify(&forged, &[], None).unwrap();
         assert_eq!(
             verify(&forged, &old, Some(&head(&old))),
@@ -221,8 +240,9 @@ mod tests {
             Err(AuditError::Rewritten { index: 1 })
         );
         // Altered without recomputing.
-        let mut altered = chain(3);
+        let mut altered = entries(3);
         altered[2].token = "mallory".into();
+        let altered: Vec<AuditRecord> = altered.into_iter().map(AuditRecord::Entry).collect();
         assert!(matches!(
             verify(&altered, &[], None),
             Err(AuditError::Broken(ChainBreak { index: 2, .. }))

@@ -17,7 +17,7 @@ use meldpunt_crypto::Day;
 use meldpunt_wire::{CaseFile, CaseManifest, CaseNumber};
 use sha2::{Digest, Sha256};
 
-use crate::audit::{self, AuditEntry, AuditError};
+use crate::audit::{self, AuditError, AuditRecord};
 use crate::bundle::{
     read_json, read_json_or_default, write_json, AuditHead, Bundle, BundleError, Index,
 };
@@ -66,9 +66,9 @@ pub fn update_audit_log(
     server: &Server,
     bundle: &Bundle,
     index: &mut Index,
-) -> Result<Vec<AuditEntry>, AuditUpdateError> {
+) -> Result<Vec<AuditRecord>, AuditUpdateError> {
     let audit_path = bundle.root().join(AUDIT_FILE);
-    let known: Vec<AuditEntry> = read_json_or_default(&audit_path)?;
+    let known: Vec<AuditRecord> = read_json_or_default(&audit_path)?;
     // Only what is new since the log this bundle verified (the server's log can grow
     // large), from the head kept here on: that entry must come back unchanged (its hash
     // commits to everything before it), and the rest must go on from it.
@@ -111,8 +111,8 @@ pub fn update_audit_log(
     };
     write_json(&audit_path, &log)?;
     index.audit_head = log.last().map(|e| AuditHead {
-        index: e.index,
-        hash: e.hash.clone(),
+        index: e.index(),
+        hash: e.hash().to_owned(),
     });
     Ok(log)
 }
