@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod access;
 pub mod attachments;
 pub mod audit;
 pub mod bundle;
@@ -33,6 +34,7 @@ pub mod cli;
 pub mod commands;
 pub mod deadlines;
 pub mod download;
+pub mod export;
 pub mod fsutil;
 pub mod http;
 pub mod keys;
