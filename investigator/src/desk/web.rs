@@ -339,7 +339,11 @@ impl Answer {
             add("Content-Security-Policy", CSP);
         }
         add("X-Content-Type-Options", "nosniff");
-        add("Referrer-Policy", "no-referrer");
+        // Not `no-referrer`: with it, browsers send `Origin: null` on the desk's own
+        // form posts (Fetch standard), and the Origin check could not tell them from a
+        // sandboxed page's. `same-origin` sends a Referer to the desk itself only; the
+        // desk links and loads nothing elsewhere, so no address ever leaves it.
+        add("Referrer-Policy", "same-origin");
         add("Cache-Control", "no-store");
         add("X-Frame-Options", "DENY");
         add("Cross-Origin-Opener-Policy", "same-origin");
