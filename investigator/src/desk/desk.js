@@ -3,7 +3,7 @@
   "use strict";
   // A message after an action is read out and gets the focus.
   var flash = document.getElementById("flash");
-  if (flash) { flash.focus(); }
+  if (flash) { flash.focus({ preventScroll: window.location.hash !== "" }); }
 
   // Templates fill the composer in place (without JavaScript, the page reloads with them).
   var text = document.getElementById("reply-text");

@@ -466,7 +466,7 @@ pub fn case_list(
         let _ = write!(
             p,
             "<tr data-case=\"{case}\"{class}><th scope=\"row\"><a href=\"/case/{case}\">{case}</a>{flag}</th>\
-             <td>{dest}</td><td>{cat}</td><td>{received}</td><td>{status}</td><td>{ack}</td><td>{fb}</td><td>{ret}</td></tr>",
+             <td>{dest}</td><td>{cat}</td><td class=\"day\">{received}</td><td>{status}</td><td>{ack}</td><td>{fb}</td><td>{ret}</td></tr>",
             case = esc(row.case.as_str()),
             flag = if row.overdue {
                 format!(" <span class=\"tag late\">{}</span>", l.t("overdue", "te laat"))
@@ -631,6 +631,24 @@ pub fn case_view(l: Lang, opened: &OpenedCase, x: &CaseExtras<'_>) -> Zeroizing<
         back = l.t("← All cases", "← Alle zaken"),
         h = l.t("Case", "Zaak"),
         case = esc(case),
+    );
+
+    let _ = write!(
+        p,
+        "<nav class=\"on-page\" aria-label=\"{label}\"><ul>\
+         <li><a href=\"#report\">{report}</a></li><li><a href=\"#contact\">{contact}</a></li>\
+         <li><a href=\"#documents\">{documents}</a></li><li><a href=\"#conversation\">{conversation}</a></li>\
+         <li><a href=\"#composer\">{answer}</a></li><li><a href=\"#status\">{status}</a></li>\
+         <li><a href=\"#export\">{export}</a></li><li><a href=\"#shred\">{shred}</a></li></ul></nav>",
+        label = l.t("On this page", "Op deze pagina"),
+        report = l.t("Report", "Melding"),
+        contact = l.t("Contact details", "Contactgegevens"),
+        documents = l.t("Documents", "Documenten"),
+        conversation = l.t("Conversation", "Gesprek"),
+        answer = l.t("Answer", "Antwoorden"),
+        status = l.t("Status", "Status"),
+        export = l.t("Copy for colleagues", "Kopie voor collega's"),
+        shred = l.t("Shred", "Vernietigen"),
     );
 
     // A summary of every problem, each linked to where it is shown.
@@ -968,9 +986,13 @@ fn who(l: Lang, direction: Direction) -> &'static str {
 
 fn message_item(p: &mut String, l: Lang, i: usize, item: &ThreadItem, findings: &[Finding]) {
     let n = i + 1;
+    // The failure itself is shown as the message's verdict; any other finding about
+    // the message is listed under it.
+    let failure = item.result.as_ref().err().map(|why| why.text.as_str());
     let mine: Vec<&Finding> = findings
         .iter()
         .filter(|f| f.concern == Concern::Message(i))
+        .filter(|f| failure.is_none_or(|t| !f.text.ends_with(t)))
         .collect();
     match &item.result {
         Ok(m) => {
@@ -1340,14 +1362,16 @@ fn left_out(p: &mut String, l: Lang) {
     for i in items {
         let _ = write!(p, "<li>{}</li>", esc(&i));
     }
-    let _ = write!(
-        p,
-        "</ul><p class=\"warning\">{}</p>",
-        esc(match l {
-            Lang::En => export::STILL_IN,
-            Lang::Nl => "de eigen woorden van de melder, de namen van de documenten en het gesprek kunnen nog steeds verraden wie de melder is: lees de kopie voordat u die deelt",
-        })
-    );
+    let still_in = match l {
+        Lang::En => export::STILL_IN,
+        Lang::Nl => "de eigen woorden van de melder, de namen van de documenten en het gesprek kunnen nog steeds verraden wie de melder is: lees de kopie voordat u die deelt",
+    };
+    let mut chars = still_in.chars();
+    let sentence: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect::<String>() + ".")
+        .unwrap_or_default();
+    let _ = write!(p, "</ul><p class=\"warning\">{}</p>", esc(&sentence));
 }
 
 /// The copy for colleagues: a page of its own, printable. `standalone` inlines the
@@ -1659,7 +1683,9 @@ mod tests {
             // The not-pinned warning by the report, the failed message in its place.
             assert!(page.contains("id=\"report-findings\""));
             assert!(page.contains("<li class=\"msg unverified\" id=\"msg-2\">"));
-            assert!(page.contains("id=\"msg-2-findings\""));
+            // Its failure is its verdict, not repeated as a finding under it.
+            assert!(!page.contains("id=\"msg-2-findings\""));
+            assert_eq!(page.matches("thread/0002-to_reporter.age: ").count(), 1);
             assert!(page.contains(l.t("What failed", "Wat faalde")));
             assert_eq!(
                 page.matches("class=\"msg to-reporter verified\"").count(),
