@@ -247,10 +247,10 @@ async fn the_desk_in_chromium() {
     assert_eq!(secret.len(), 64);
 
     // --- refused before the browser comes: no secret, a wrong one, a foreign Host -------
-    let r = raw(port, "GET", "/", &[host.clone()], b"");
+    let r = raw(port, "GET", "/", std::slice::from_ref(&host), b"");
     assert_eq!(r.status, 403, "no secret, no cookie");
     assert!(!r.text().contains("Unlock"));
-    let r = raw(port, "GET", "/?s=00", &[host.clone()], b"");
+    let r = raw(port, "GET", "/?s=00", std::slice::from_ref(&host), b"");
     assert_eq!(r.status, 403);
     // DNS rebinding: a page of evil.example resolved to 127.0.0.1 sends its own name.
     let r = raw(
@@ -299,7 +299,13 @@ async fn the_desk_in_chromium() {
     assert_ne!(cookie.value(), secret);
     let session = cookie.value().to_owned();
     // The link is used up.
-    let r = raw(port, "GET", &format!("/?s={secret}"), &[host.clone()], b"");
+    let r = raw(
+        port,
+        "GET",
+        &format!("/?s={secret}"),
+        std::slice::from_ref(&host),
+        b"",
+    );
     assert_eq!(r.status, 403, "the link works once");
     // With the cookie: the desk's own Host names only, and the headers of every page.
     let r = raw(
