@@ -19,6 +19,7 @@ use std::time::Instant;
 use age::secrecy::SecretString;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::Locator;
 use meldpunt_crypto::reporter::{Reporter, ServedMessage, ServedThread};
 use meldpunt_crypto::{
@@ -546,7 +547,24 @@ async fn the_desk_in_chromium() {
     axe(&b, &axe_js, "a case").await;
     shot(&b, "desk-case").await;
     assert!(!inv.bundle().join("access.jsonl").exists());
-    b.click("#show-contact").await;
+    // By keyboard: the first Tab reaches the skip link; Enter on the button shows the
+    // contact details.
+    b.client
+        .perform_actions(
+            KeyActions::new("keyboard".into())
+                .then(KeyAction::Down { value: '\u{E004}' })
+                .then(KeyAction::Up { value: '\u{E004}' }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(b.eval("document.activeElement.className").await, "skip");
+    b.client
+        .find(Locator::Id("show-contact"))
+        .await
+        .unwrap()
+        .send_keys("\u{E007}")
+        .await
+        .unwrap();
     b.wait_until("document.getElementById('contact-details')", 10)
         .await;
     assert_eq!(b.text("contact-details").await, CONTACT);
@@ -693,6 +711,39 @@ async fn the_desk_in_chromium() {
         source(&b).await.contains(DESCRIPTION),
         "back to the case after unlocking"
     );
+    // The desk locks (here from elsewhere) while a message is being written: the message
+    // is kept, not lost and not queued.
+    b.type_into("reply-text", "Kept marker: half a message")
+        .await;
+    let r = raw(
+        port,
+        "POST",
+        "/lock",
+        &[host.clone(), cookie_header(&session), origin.clone()],
+        b"",
+    );
+    assert_eq!(r.status, 303);
+    b.click("#send-reply").await;
+    b.wait_until("document.getElementById('kept')", 10).await;
+    assert!(!source(&b).await.contains(DESCRIPTION));
+    b.type_into("passphrase", &format!("{PASSPHRASE}\n")).await;
+    b.wait_until("document.getElementById('reply-text')", 60)
+        .await;
+    assert_eq!(
+        b.eval("document.getElementById('reply-text').value").await,
+        "Kept marker: half a message"
+    );
+    assert!(!b.text_of_css("ul.outgoing").await.contains("Kept marker"));
+    // In Dutch, the case page passes axe-core too.
+    b.click(".tools button[lang=nl]").await;
+    b.wait_until("document.documentElement.lang === 'nl'", 10)
+        .await;
+    assert!(b.text_of_css("h1").await.starts_with("Zaak "));
+    axe(&b, &axe_js, "a case in Dutch").await;
+    shot(&b, "desk-case-nl").await;
+    b.click(".tools button[lang=en]").await;
+    b.wait_until("document.documentElement.lang === 'en'", 10)
+        .await;
 
     // --- quit --------------------------------------------------------------------------------------
     b.click("#quit").await;

@@ -369,6 +369,15 @@ impl Desk {
             }
             ("POST", ["reply"]) => {
                 let form = read_form(request);
+                if let (Some(f), false) = (form.as_ref(), self.state.is_unlocked()) {
+                    // Locked while the message was being written: keep it.
+                    let kept = pages::Kept {
+                        text: f.text("text"),
+                        status: f.text("status"),
+                    };
+                    let next = pages::case_path(case.as_str());
+                    return self.unlock_page(head, &next, None, false, Some(&kept));
+                }
                 self.with_key(head, |desk, head| desk.reply(head, case, form.as_ref()))
             }
             ("POST", ["status"]) => {
@@ -413,12 +422,19 @@ impl Desk {
                         _ => "/".to_owned(),
                     }
                 };
-                self.unlock_page(head, &next, None, why == Locked::Idle)
+                self.unlock_page(head, &next, None, why == Locked::Idle, None)
             }
         }
     }
 
-    fn unlock_page(&mut self, head: &Head, next: &str, error: Option<&str>, idle: bool) -> Answer {
+    fn unlock_page(
+        &mut self,
+        head: &Head,
+        next: &str,
+        error: Option<&str>,
+        idle: bool,
+        kept: Option<&pages::Kept<'_>>,
+    ) -> Answer {
         let l = self.lang(head);
         if idle && error.is_none() {
             self.flash(
@@ -435,6 +451,7 @@ impl Desk {
             local_path(next),
             error,
             self.state.idle().as_secs().div_ceil(60),
+            kept,
         );
         self.page(
             head,
@@ -448,7 +465,7 @@ impl Desk {
     fn home(&mut self, head: &Head) -> Answer {
         match self.state.use_key(Instant::now()) {
             Ok(_) => self.case_list(head),
-            Err(why) => self.unlock_page(head, "/", None, why == Locked::Idle),
+            Err(why) => self.unlock_page(head, "/", None, why == Locked::Idle, None),
         }
     }
 
@@ -461,10 +478,29 @@ impl Desk {
         let passphrase = form
             .get("passphrase")
             .map(|p| SecretString::from(p.as_str().to_owned()));
+        let kept_text = form.text("kept_text");
+        let kept = (!kept_text.is_empty()).then(|| pages::Kept {
+            text: kept_text,
+            status: form.text("kept_status"),
+        });
         match keys::load_with(&self.key_file, || passphrase) {
             Ok(keys) => {
                 self.state.unlock(keys, Instant::now());
-                Answer::see_other(&next)
+                let case = next.strip_prefix("/case/").and_then(|c| parse_case(c).ok());
+                match (kept, case) {
+                    // Back to the case with the message in the composer, not queued.
+                    (Some(k), Some(case)) => {
+                        let back = Head {
+                            method: "GET".into(),
+                            path: pages::case_path(case.as_str()),
+                            query: String::new(),
+                            ..head.clone()
+                        };
+                        let status = CaseStatus::parse_opt(k.status);
+                        self.case_page(&back, &case, Some(k.text), status, 200)
+                    }
+                    _ => Answer::see_other(&next),
+                }
             }
             Err(e) => {
                 let text = match e {
@@ -476,7 +512,7 @@ impl Desk {
                         .to_owned(),
                     other => other.to_string(),
                 };
-                self.unlock_page(head, &next, Some(&text), false)
+                self.unlock_page(head, &next, Some(&text), false, kept.as_ref())
             }
         }
     }

@@ -140,6 +140,16 @@ pub fn layout(c: &Chrome<'_>, content: &str) -> Zeroizing<String> {
     p
 }
 
+/// A message to the reporter that arrived after the desk locked, kept in the unlock
+/// form (it is the investigator's own text, back in their own browser) so that it is
+/// not lost: the text and the status chosen with it.
+pub struct Kept<'a> {
+    /// The text.
+    pub text: &'a str,
+    /// The status (`""` for none).
+    pub status: &'a str,
+}
+
 /// The unlock form. `next` is where to go after unlocking; `key_file` names the file.
 pub fn unlock(
     l: Lang,
@@ -147,6 +157,7 @@ pub fn unlock(
     next: &str,
     error: Option<&str>,
     idle_minutes: u64,
+    kept: Option<&Kept<'_>>,
 ) -> String {
     let mut p = String::new();
     let _ = write!(
@@ -162,12 +173,29 @@ pub fn unlock(
         p,
         "<form method=\"post\" action=\"/unlock\" class=\"panel\">\
          <p>{kf}: <code>{key}</code></p>\
-         <input type=\"hidden\" name=\"next\" value=\"{next}\">\
-         <label for=\"passphrase\">{pl}</label>",
+         <input type=\"hidden\" name=\"next\" value=\"{next}\">",
         kf = l.t("Key file", "Sleutelbestand"),
         key = esc(key_file),
         next = esc(next),
-        pl = l.t("Passphrase", "Wachtwoordzin"),
+    );
+    if let Some(k) = kept {
+        let _ = write!(
+            p,
+            "<p class=\"warning\" id=\"kept\">{}</p>\
+             <input type=\"hidden\" name=\"kept_text\" value=\"{}\">\
+             <input type=\"hidden\" name=\"kept_status\" value=\"{}\">",
+            l.t(
+                "Your message was not queued: the desk had locked. It is kept in this page; unlock to go on writing.",
+                "Uw bericht is niet klaargezet: het bureau was vergrendeld. Het is in deze pagina bewaard; ontgrendel om verder te schrijven."
+            ),
+            esc(k.text),
+            esc(k.status)
+        );
+    }
+    let _ = write!(
+        p,
+        "<label for=\"passphrase\">{}</label>",
+        l.t("Passphrase", "Wachtwoordzin")
     );
     if let Some(e) = error {
         let _ = write!(
