@@ -11,7 +11,7 @@ use crate::commands::{cases, keygen, open, pin, pull, push, reply, shred};
 
 const AFTER_HELP: &str = "\
 Only `pull` and `push` open network connections; every other command works on an \
-offline machine. A protected key file's passphrase is asked for at the terminal, or \
+offline machine (`desk` listens on 127.0.0.1 only, for your browser). A protected key file's passphrase is asked for at the terminal, or \
 read from the environment variable MELDPUNT_PASSPHRASE (for scripts).
 
 Exit codes: 0 done; 1 error (nothing or only part done, see the message); 2 wrong \
