@@ -3,6 +3,7 @@
 //! Origin checks, unlocking, a case, the recorded look at the contact details, an answer
 //! into the outbox, and quitting. (The whole desk in a real browser, with axe-core, is
 //! `tests/tests/desk.rs` of the end-to-end tests.)
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 mod common;
 
