@@ -592,15 +592,9 @@ impl Desk {
         };
         let _ = opened.save_attachments(&unlocked.keys, &scratch.path().join("d"));
         let _ = remove_tree(scratch.path(), true);
-        let checks: Vec<AttachmentCheck> = opened
-            .attachments
-            .iter()
-            .map(|a| match &a.check {
-                // The plaintext is gone; what counts is that it verified.
-                AttachmentCheck::Saved { name } => AttachmentCheck::Saved { name: name.clone() },
-                other => other.clone(),
-            })
-            .collect();
+        // The plaintext is gone; what counts is what the check found.
+        let checks: Vec<AttachmentCheck> =
+            opened.attachments.iter().map(|a| a.check.clone()).collect();
         unlocked.documents.insert(case.clone(), checks);
     }
 
