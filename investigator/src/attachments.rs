@@ -113,12 +113,39 @@ pub fn save_all(
     keys: &LoadedKeys,
     folder: &Path,
 ) -> Result<(), (PathBuf, io::Error)> {
+    save_some(attachments, None, case_dir, keys, folder)
+}
+
+/// Like [`save_all`] for the attachment at `index` only (under the name `save_all`
+/// would give it); the others are left as they are.
+pub fn save_at(
+    attachments: &mut [Attachment],
+    index: usize,
+    case_dir: &Path,
+    keys: &LoadedKeys,
+    folder: &Path,
+) -> Result<(), (PathBuf, io::Error)> {
+    save_some(attachments, Some(index), case_dir, keys, folder)
+}
+
+fn save_some(
+    attachments: &mut [Attachment],
+    only: Option<usize>,
+    case_dir: &Path,
+    keys: &LoadedKeys,
+    folder: &Path,
+) -> Result<(), (PathBuf, io::Error)> {
     if !attachments.is_empty() {
         create_private_dir_all(folder).map_err(|e| (folder.to_owned(), e))?;
     }
     let mut taken = HashSet::new();
     for (i, a) in attachments.iter_mut().enumerate() {
+        // Every name is taken in turn, so each attachment keeps the name it gets in
+        // the whole folder.
         let name = unique_name(folder, &safe_name(&a.entry.name, i), &mut taken);
+        if only.is_some_and(|o| o != i) {
+            continue;
+        }
         let from = case_dir.join(a.file.to_path());
         a.check = match save_one(&from, &a.entry, keys, folder, &name, i) {
             Ok(()) => AttachmentCheck::Saved { name },
@@ -259,5 +286,18 @@ mod tests {
         assert!(found[1].problem().unwrap().contains("swapped or altered"));
         let names: Vec<_> = fs::read_dir(&out).unwrap().flatten().collect();
         assert_eq!(names.len(), 1);
+
+        // One at a time: only that one is decrypted, under the same name.
+        let mut again = locate(
+            &[found[0].entry.clone(), found[1].entry.clone()],
+            &manifest(vec![]),
+        );
+        let one = dir.path().join("one");
+        save_at(&mut again, 0, &case_dir, &keys, &one).unwrap();
+        assert_eq!(again[0].saved_as(), Some("report.pdf"));
+        assert_eq!(again[1].check, AttachmentCheck::NotChecked);
+        assert_eq!(fs::read(one.join("report.pdf")).unwrap(), b"the real one");
+        save_at(&mut again, 1, &case_dir, &keys, &one).unwrap();
+        assert!(again[1].problem().is_some());
     }
 }

@@ -11,7 +11,7 @@ use crate::commands::{cases, keygen, open, pin, pull, push, reply, shred};
 
 const AFTER_HELP: &str = "\
 Only `pull` and `push` open network connections; every other command works on an \
-offline machine. A protected key file's passphrase is asked for at the terminal, or \
+offline machine (`desk` listens on 127.0.0.1 only, for your browser). A protected key file's passphrase is asked for at the terminal, or \
 read from the environment variable MELDPUNT_PASSPHRASE (for scripts).
 
 Exit codes: 0 done; 1 error (nothing or only part done, see the message); 2 wrong \
@@ -150,6 +150,33 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Open the investigator's desk: a local web window on the bundle (offline).
+    ///
+    /// Serves the desk on 127.0.0.1 only, on a free port, and prints a link to open once
+    /// in your browser (opened for you when there is a display). Unlock it with your key
+    /// file's passphrase; the key stays in this program and is wiped when you lock, after
+    /// the idle time and when you quit. It reads and writes the bundle with the same
+    /// checks as the other commands and makes no network connection.
+    Desk {
+        /// The bundle folder.
+        #[arg(value_name = "BUNDLE_DIR")]
+        bundle: PathBuf,
+        /// Your key file.
+        #[arg(short = 'i', long = "identity", value_name = "KEY_FILE")]
+        key: PathBuf,
+        /// Do not open a browser; only print the link.
+        #[arg(long)]
+        no_browser: bool,
+        /// The port on 127.0.0.1 (default: a free one).
+        #[arg(long, value_name = "PORT", default_value_t = 0)]
+        port: u16,
+        /// Minutes without use after which the key is wiped.
+        #[arg(long, value_name = "MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=1440))]
+        idle_minutes: u64,
+        /// Compute the deadlines as of this day instead of today (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+        on: Option<Day>,
+    },
     /// Download new and changed cases and the audit log into the bundle (online).
     ///
     /// Incremental and safe to interrupt and repeat. Every file is checked against the
@@ -260,6 +287,21 @@ pub fn run(cli: Cli) -> ExitCode {
             out,
             force,
         } => finish(shred::shred(&case, &bundle, out.as_deref(), force)),
+        Command::Desk {
+            bundle,
+            key,
+            no_browser,
+            port,
+            idle_minutes,
+            on,
+        } => finish(crate::desk::run(crate::desk::Options {
+            bundle,
+            key_file: key,
+            port,
+            open_browser: !no_browser,
+            idle: std::time::Duration::from_secs(idle_minutes * 60),
+            on,
+        })),
         Command::Pull {
             server,
             token_file,

@@ -17,7 +17,12 @@
 //! - [`reply::prepare_reply`] and [`reply::PreparedReply::seal`], [`reply::queue_status`]:
 //!   replies and status changes into the outbox;
 //! - [`shred::shred_case`]: a case removed everywhere;
-//! - [`pins::pin_destination`]: the recipients trusted for a destination.
+//! - [`pins::pin_destination`]: the recipients trusted for a destination;
+//! - [`export::shareable`]: what of a case may be shared with colleagues;
+//! - [`access::record`]: a look at a reporter's contact details, recorded in the bundle.
+//!
+//! The desk ([`desk`], `meldpunt desk`) is the second front end: a local web window on
+//! the bundle over these same functions.
 //!
 //! The server's contract (case numbers, `case.json`, the download's file names, the
 //! audit chain) is `meldpunt-wire`'s, and the thread is read with
@@ -26,13 +31,16 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod access;
 pub mod attachments;
 pub mod audit;
 pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod deadlines;
+pub mod desk;
 pub mod download;
+pub mod export;
 pub mod fsutil;
 pub mod http;
 pub mod keys;

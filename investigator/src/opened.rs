@@ -123,6 +123,19 @@ impl OpenedCase {
             .map_err(|(path, error)| OpenCaseError::Write { path, error })
     }
 
+    /// Decrypts the attachment at `index` into `folder`, under the name
+    /// [`OpenedCase::save_attachments`] would give it, checked against the report; what
+    /// became of it is in its [`Attachment::check`].
+    pub fn save_attachment(
+        &mut self,
+        index: usize,
+        keys: &LoadedKeys,
+        folder: &Path,
+    ) -> Result<(), OpenCaseError> {
+        attachments::save_at(&mut self.attachments, index, &self.report.dir, keys, folder)
+            .map_err(|(path, error)| OpenCaseError::Write { path, error })
+    }
+
     /// How many attachments verified and were saved.
     pub fn attachments_saved(&self) -> usize {
         self.attachments
@@ -132,38 +145,85 @@ impl OpenedCase {
     }
 
     /// Every problem found, most fundamental first: the recipients, the report, the
-    /// attachments, the thread's messages, the thread as a whole, keys added to the
-    /// reporter's messages.
-    pub fn problems(&self) -> Vec<String> {
-        let mut problems: Vec<String> = Vec::new();
-        problems.extend(self.report.pins.warning());
-        problems.extend(self.report.warnings.iter().cloned());
+    /// attachments, the thread's messages, the thread as a whole, doubts about messages
+    /// that verify. Each says what it concerns, so a front end can show it next to that
+    /// part of the case; a new check belongs here (and nowhere else), and then every
+    /// front end shows it.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut found: Vec<Finding> = Vec::new();
+        let mut add = |concern: Concern, text: String| found.push(Finding { concern, text });
+        if let Some(w) = self.report.pins.warning() {
+            add(Concern::Recipients, w);
+        }
+        for w in &self.report.warnings {
+            add(Concern::Report, w.clone());
+        }
         for (i, a) in self.attachments.iter().enumerate() {
             if let AttachmentCheck::Failed { why } = &a.check {
-                problems.push(format!(
-                    "attachment {} (\"{}\", {}): {why}",
-                    i + 1,
-                    printable(&a.entry.name),
-                    a.file
-                ));
+                add(
+                    Concern::Attachment(i),
+                    format!(
+                        "attachment {} (\"{}\", {}): {why}",
+                        i + 1,
+                        printable(&a.entry.name),
+                        a.file
+                    ),
+                );
             }
         }
         for name in &self.unnamed_files {
-            problems.push(format!(
-                "{name} is in the bundle but the report does not name it: not opened"
-            ));
+            add(
+                Concern::Bundle,
+                format!("{name} is in the bundle but the report does not name it: not opened"),
+            );
         }
-        for item in &self.thread.items {
+        for (i, item) in self.thread.items.iter().enumerate() {
             if let Err(why) = &item.result {
-                problems.push(format!("{}: {why}", item.file));
+                add(Concern::Message(i), format!("{}: {why}", item.file));
             }
         }
         for note in &self.thread.notes {
-            problems.push(format!("thread: {note}"));
+            add(Concern::Thread, format!("thread: {note}"));
         }
-        problems.extend(self.thread.warnings.iter().cloned());
-        problems
+        for (i, item) in self.thread.items.iter().enumerate() {
+            for w in &item.warnings {
+                add(Concern::Message(i), format!("{}: {w}", item.file));
+            }
+        }
+        found
     }
+
+    /// Every problem found ([`OpenedCase::findings`]) as text, in the same order.
+    pub fn problems(&self) -> Vec<String> {
+        self.findings().into_iter().map(|f| f.text).collect()
+    }
+}
+
+/// What a problem found in a case concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Concern {
+    /// The keys the report was encrypted to, against the pins.
+    Recipients,
+    /// The report itself (its age header, the server's word about it).
+    Report,
+    /// One attachment (index into [`OpenedCase::attachments`]).
+    Attachment(usize),
+    /// Files in the bundle's case folder that belong to nothing.
+    Bundle,
+    /// One message of the thread (index into the thread's items).
+    Message(usize),
+    /// The thread as a whole.
+    Thread,
+}
+
+/// One problem found in a case: what it concerns and what to tell the investigator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// What it concerns.
+    pub concern: Concern,
+    /// The sentence for the investigator.
+    pub text: String,
 }
 
 /// A reporter's text shown on one line: control characters made visible.
@@ -219,6 +279,12 @@ mod tests {
             problems[2].starts_with("thread/0002-to_reporter.age: "),
             "{}",
             problems[2]
+        );
+        // Each problem says what it concerns, so it can be shown beside it.
+        let concerns: Vec<Concern> = opened.findings().iter().map(|f| f.concern).collect();
+        assert_eq!(
+            concerns,
+            [Concern::Recipients, Concern::Bundle, Concern::Message(1)]
         );
     }
 

@@ -15,8 +15,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use meldpunt_crypto::{
-    ciphertext_hash, seal_to_reporter, CaseStatus, Day, Direction, Recipient, SealError,
-    ThreadReader, Verdict,
+    ciphertext_hash, open_message, seal_to_reporter, CaseStatus, Day, Direction, Recipient,
+    SealError, ThreadReader, Verdict,
 };
 use meldpunt_wire::{CaseFile, CaseNumber};
 use zeroize::Zeroizing;
@@ -24,6 +24,7 @@ use zeroize::Zeroizing;
 use crate::bundle::{read_envelope, Bundle, BundleError};
 use crate::fsutil::{child, create_private_dir_all, create_private_file};
 use crate::keys::LoadedKeys;
+use crate::opened::OpenedCase;
 use crate::outbox::{Item, Outbox, State};
 use crate::report::{CaseReport, ReportError};
 use crate::thread::{explain, read_thread};
@@ -331,6 +332,57 @@ pub fn queue_status(
     })
 }
 
+/// One item of a case's outbox as a front end shows it: a message (its text, when this
+/// key can read it back) or a status change, with where it is on its way.
+pub struct Outgoing {
+    /// The outbox entry (state, days, the status of a status change).
+    pub item: Item,
+    /// A message's text and the status it announces, if this key can read it back.
+    pub message: Option<(Zeroizing<String>, Option<CaseStatus>)>,
+    /// Whether a message is already in the pulled thread (shown there, verified).
+    pub in_thread: bool,
+}
+
+/// The outbox items of an opened case, oldest first, each message read back with
+/// `keys` (it was encrypted to the pinned recipients, which may not include this key).
+pub fn outgoing(
+    bundle: &Bundle,
+    opened: &OpenedCase,
+    keys: &LoadedKeys,
+) -> Result<Vec<Outgoing>, BundleError> {
+    let outbox = Outbox::read(bundle)?;
+    let in_thread: Vec<[u8; 32]> = opened
+        .thread
+        .items
+        .iter()
+        .filter_map(|i| i.sha256)
+        .collect();
+    let identities = keys.identities();
+    let mut out = Vec::new();
+    for item in outbox.for_case(opened.case()) {
+        let (message, pulled) = match item {
+            Item::Message { file, .. } => {
+                match read_envelope(&bundle.outbox_dir().join(file.as_str())) {
+                    Ok(ct) => (
+                        open_message(&ct, &identities, &opened.report.opened.thread)
+                            .ok()
+                            .map(|m| (Zeroizing::new(m.text.clone()), m.status)),
+                        in_thread.contains(&ciphertext_hash(&ct)),
+                    ),
+                    Err(_) => (None, false),
+                }
+            }
+            Item::Status { .. } => (None, false),
+        };
+        out.push(Outgoing {
+            item: item.clone(),
+            message,
+            in_thread: pulled,
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -463,5 +515,45 @@ mod tests {
             Err(BundleError::UnknownCase { .. })
         ));
         assert_eq!(Outbox::read(&kit.bundle).unwrap().items.len(), 1);
+    }
+
+    #[test]
+    fn the_outbox_of_a_case_is_read_back_for_a_front_end() {
+        let mut kit = Kit::new(true);
+        kit.reporter_says("Hello?");
+        prepare(&kit)
+            .unwrap()
+            .seal(
+                &kit.bundle,
+                text("Thank you."),
+                Some(CaseStatus::Acknowledged),
+                day(),
+            )
+            .unwrap();
+        let opened = crate::opened::open_case(&kit.bundle, &kit.case, &kit.keys).unwrap();
+        let items = outgoing(&kit.bundle, &opened, &kit.keys).unwrap();
+        assert_eq!(items.len(), 2);
+        let (text, status) = items[0].message.as_ref().unwrap();
+        assert_eq!(
+            (text.as_str(), *status),
+            ("Thank you.", Some(CaseStatus::Acknowledged))
+        );
+        assert!(!items[0].in_thread);
+        assert_eq!(items[0].item.state(), State::Queued);
+        assert!(matches!(
+            items[1].item,
+            Item::Status {
+                status: CaseStatus::Acknowledged,
+                ..
+            }
+        ));
+        assert!(items[1].message.is_none());
+        // A key that is not among the pinned recipients cannot read it back.
+        let stranger = LoadedKeys::from_keys(
+            vec![meldpunt_crypto::InvestigatorKey::generate()],
+            "stranger.txt".into(),
+        );
+        let items = outgoing(&kit.bundle, &opened, &stranger).unwrap();
+        assert!(items[0].message.is_none());
     }
 }

@@ -43,6 +43,11 @@ impl Kit {
     /// A case with a report to the bureau (this investigator and a colleague), pinned
     /// or not.
     pub fn new(pinned: bool) -> Kit {
+        Kit::with_contact(pinned, None)
+    }
+
+    /// Like [`Kit::new`], the reporter giving `contact` details.
+    pub fn with_contact(pinned: bool, contact: Option<&str>) -> Kit {
         let dir = tempfile::tempdir().unwrap();
         let key = InvestigatorKey::generate();
         let colleague = InvestigatorKey::generate();
@@ -66,7 +71,7 @@ impl Kit {
             concerning: "X".into(),
             description: "Invoices paid twice.".into(),
             when_where: "October".into(),
-            contact: None,
+            contact: contact.map(str::to_owned),
             attachments: vec![],
             date: day(),
             encrypted_by: EncryptedBy::Browser,

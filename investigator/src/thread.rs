@@ -47,6 +47,9 @@ pub struct ThreadItem {
     pub sha256: Option<[u8; 32]>,
     /// The verified message, or why it is not trusted.
     pub result: Result<Message, NotVerified>,
+    /// Doubts about a message that still verifies (e.g. a key added to it): shown
+    /// beside it, never hidden.
+    pub warnings: Vec<String>,
 }
 
 /// A case's thread as read.
@@ -55,9 +58,6 @@ pub struct CaseThread {
     pub items: Vec<ThreadItem>,
     /// Problems not tied to one message (an unexpected file, the server's head differs).
     pub notes: Vec<String>,
-    /// Signs of a key added to the reporter's messages: shown, but the thread itself
-    /// still verifies.
-    pub warnings: Vec<String>,
     reader: ThreadReader,
 }
 
@@ -75,6 +75,14 @@ impl CaseThread {
     /// The thread as far as it verified.
     pub fn state(&self) -> &ThreadState {
         self.reader.state()
+    }
+
+    /// Every message's warnings, each named by its file (`thread/0001-…: …`).
+    pub fn warnings(&self) -> Vec<String> {
+        self.items
+            .iter()
+            .flat_map(|i| i.warnings.iter().map(move |w| format!("{}: {w}", i.file)))
+            .collect()
     }
 
     /// The reader, to read on (e.g. messages queued in the outbox) under the same policy.
@@ -151,7 +159,6 @@ fn thread_files(dir: &Path, notes: &mut Vec<String>) -> Result<Vec<(u32, Directi
 /// Decrypts and checks every message of a case's thread, in order.
 pub fn read_thread(report: &CaseReport, keys: &LoadedKeys) -> Result<CaseThread, BundleError> {
     let mut notes = Vec::new();
-    let mut warnings = Vec::new();
     let files = thread_files(&report.dir.join("thread"), &mut notes)?;
     let identities = keys.identities();
     // The reporter answers to the report's recipients until a verified bureau message
@@ -175,6 +182,7 @@ pub fn read_thread(report: &CaseReport, keys: &LoadedKeys) -> Result<CaseThread,
                     file,
                     sha256: None,
                     result: Err(NotVerified { reason, text }),
+                    warnings: Vec::new(),
                 });
                 continue;
             }
@@ -196,6 +204,7 @@ pub fn read_thread(report: &CaseReport, keys: &LoadedKeys) -> Result<CaseThread,
                 Unverified::Open(OpenError::WrongKind),
             )),
         };
+        let mut warnings = Vec::new();
         if let Ok(m) = &result {
             if m.direction == Direction::FromReporter {
                 // The reporter should have encrypted to the reply set; more stanzas mean
@@ -205,7 +214,7 @@ pub fn read_thread(report: &CaseReport, keys: &LoadedKeys) -> Result<CaseThread,
                 if let Ok(h) = check_header(start) {
                     if h.x25519_stanzas > expected {
                         warnings.push(format!(
-                            "{file}: the reporter's message is encrypted to {} keys, but the \
+                            "the reporter's message is encrypted to {} keys, but the \
                              reporter should have used {expected}: someone may have added a \
                              key to read it",
                             h.x25519_stanzas,
@@ -218,6 +227,7 @@ pub fn read_thread(report: &CaseReport, keys: &LoadedKeys) -> Result<CaseThread,
             file,
             sha256,
             result: result.map_err(|reason| not_verified(reason, keys)),
+            warnings,
         });
     }
     let server_head = &report.manifest.summary.head;
@@ -233,7 +243,6 @@ pub fn read_thread(report: &CaseReport, keys: &LoadedKeys) -> Result<CaseThread,
     Ok(CaseThread {
         items,
         notes,
-        warnings,
         reader,
     })
 }
@@ -274,7 +283,7 @@ mod tests {
             CaseFile::Message(2, Direction::FromReporter)
         );
         assert_eq!((thread.failures(), thread.verified()), (0, 2));
-        assert!(thread.warnings.is_empty());
+        assert!(thread.warnings().is_empty());
         assert_eq!(thread.state().head(), kit.state.head());
     }
 
@@ -347,10 +356,12 @@ mod tests {
         kit.add_message(Direction::FromReporter, &ct);
         let thread = read(&kit);
         assert_eq!(thread.failures(), 0);
-        assert!(thread.warnings[0].starts_with(
+        assert!(thread.warnings()[0].starts_with(
             "thread/0001-from_reporter.age: the reporter's message is encrypted to 3 keys, but \
              the reporter should have used 2"
         ));
+        // The warning belongs to the message it is about.
+        assert_eq!(thread.items[0].warnings.len(), 1);
 
         // Only to a stranger: this key cannot open it.
         let mut kit = Kit::new(true);

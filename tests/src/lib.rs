@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use meldpunt_crypto::{Day, Destination, InvestigatorKey};
 
 pub mod browser;
+pub mod desk;
 pub mod investigator;
 pub mod reporter;
 
