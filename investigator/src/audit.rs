@@ -10,6 +10,8 @@ use std::fmt;
 
 use meldpunt_wire::audit::{check_records_from, ChainBreak};
 
+use meldpunt_crypto::Direction;
+
 use crate::bundle::AuditHead;
 
 pub use meldpunt_wire::audit::{AuditEntry, AuditRecord, GENESIS};
@@ -151,6 +153,71 @@ pub fn verify(
         });
     }
     Ok(())
+}
+
+/// The messages of `case` the audit log records (`message <sha256>` for the bureau's,
+/// `reporter_message <sha256>` for the reporter's), with their hashes; `None` when the
+/// log records no message by hash at all (a server from before it did), so nothing can
+/// be cross-checked.
+pub fn audited_messages(records: &[AuditRecord], case: &str) -> Option<Vec<(Direction, [u8; 32])>> {
+    let mut any = false;
+    let mut out = Vec::new();
+    for e in records.iter().filter_map(AuditRecord::entry) {
+        let Some((action, hash)) = e.action.split_once(' ') else {
+            continue;
+        };
+        let direction = match action {
+            "message" => Direction::ToReporter,
+            "reporter_message" => Direction::FromReporter,
+            _ => continue,
+        };
+        any = true;
+        let mut h = [0u8; 32];
+        if e.case.as_deref() == Some(case) && hex::decode_to_slice(hash, &mut h).is_ok() {
+            if !out.contains(&(direction, h)) {
+                out.push((direction, h));
+            }
+        }
+    }
+    any.then_some(out)
+}
+
+/// The case's thread files against the audit log, by hash, without decrypting
+/// anything: a message no entry records (written outside the API) and an entry whose
+/// message the download lacks (dropped). Empty when they agree, or when the log records
+/// no message by hash at all.
+pub fn cross_check(records: &[AuditRecord], manifest: &meldpunt_wire::CaseManifest) -> Vec<String> {
+    let case = manifest.summary.case.as_str();
+    let Some(audited) = audited_messages(records, case) else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    let mut held = Vec::new();
+    for f in &manifest.files {
+        if let meldpunt_wire::CaseFile::Message(..) = f.path {
+            let mut h = [0u8; 32];
+            if hex::decode_to_slice(&f.sha256, &mut h).is_ok() {
+                held.push(h);
+                if !audited.iter().any(|(_, a)| *a == h) {
+                    problems.push(format!(
+                        "{}: WRITTEN OUTSIDE THE API: no entry of the audit log records it",
+                        f.path
+                    ));
+                }
+            }
+        }
+    }
+    for (direction, h) in &audited {
+        if !held.contains(h) {
+            problems.push(format!(
+                "the audit log records a message {} ({}…) that the download does not hold: \
+                 the server dropped it",
+                meldpunt_crypto::reader::direction_words(*direction),
+                &hex::encode(h)[..16]
+            ));
+        }
+    }
+    problems
 }
 
 #[cfg(test)]

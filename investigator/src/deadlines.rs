@@ -84,6 +84,9 @@ pub struct CaseRow {
     pub retention_ended: bool,
     /// The next deadline, if any.
     pub next: Option<Day>,
+    /// What the audit log says against the case's files (messages written outside the
+    /// API, messages dropped): checked without a key.
+    pub alarms: Vec<String>,
 }
 
 impl CaseRow {
@@ -123,6 +126,7 @@ impl CaseRow {
             overdue,
             retention_ended,
             next,
+            alarms: Vec::new(),
         }
     }
 }
@@ -131,10 +135,15 @@ impl CaseRow {
 /// (cases without one last), then by number.
 pub fn case_rows(bundle: &Bundle, today: Day) -> Result<Vec<CaseRow>, BundleError> {
     let outbox = Outbox::read(bundle)?;
+    let records: Vec<crate::audit::AuditRecord> =
+        crate::bundle::read_json_or_default(&bundle.root().join(crate::download::AUDIT_FILE))?;
     let mut rows = Vec::new();
     for case in bundle.cases()? {
         let manifest = bundle.case_manifest(&case)?;
-        rows.push(CaseRow::new(manifest.summary, &outbox, today));
+        let alarms = crate::audit::cross_check(&records, &manifest);
+        let mut row = CaseRow::new(manifest.summary, &outbox, today);
+        row.alarms = alarms;
+        rows.push(row);
     }
     rows.sort_by(|a, b| {
         b.overdue

@@ -193,6 +193,9 @@ pub struct CaseReport {
     pub pinned: Option<Vec<Recipient>>,
     /// Other warnings about the report.
     pub warnings: Vec<String>,
+    /// The case's messages as the bundle's audit log records them (`None`: the log
+    /// records no message by hash, so the thread cannot be cross-checked with it).
+    pub audited: Option<Vec<(meldpunt_crypto::Direction, [u8; 32])>>,
 }
 
 /// Opens and checks a case's report.
@@ -243,6 +246,9 @@ pub fn open_case_report(
             opened.destination
         ));
     }
+    let records: Vec<crate::audit::AuditRecord> =
+        crate::bundle::read_json_or_default(&bundle.root().join(crate::download::AUDIT_FILE))?;
+    let audited = crate::audit::audited_messages(&records, case.as_str());
     Ok(CaseReport {
         case: case.clone(),
         dir,
@@ -251,6 +257,7 @@ pub fn open_case_report(
         pins,
         pinned,
         warnings,
+        audited,
     })
 }
 

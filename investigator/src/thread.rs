@@ -156,6 +156,38 @@ fn thread_files(dir: &Path, notes: &mut Vec<String>) -> Result<Vec<(u32, Directi
     Ok(files)
 }
 
+/// The warning for a bureau message that tells the reporter to encrypt answers to other
+/// keys than the pinned ones: whoever holds the thread key (any destination key, a copy
+/// of the report) can write one; every later answer is then readable with the added key.
+fn reply_to_warning(
+    report: &CaseReport,
+    reply_to: &[meldpunt_crypto::Recipient],
+) -> Option<String> {
+    let Some(pinned) = &report.pinned else {
+        return Some(format!(
+            "this bureau message tells the reporter to encrypt answers to {} key(s), and \
+             nothing is pinned for \"{}\" to compare them with: pin the destination",
+            reply_to.len(),
+            report.opened.destination
+        ));
+    };
+    if meldpunt_crypto::recipients::same_set(pinned, reply_to) {
+        return None;
+    }
+    let mut s = String::from(
+        "WARNING: THIS BUREAU MESSAGE TELLS THE REPORTER TO ENCRYPT ANSWERS TO OTHER KEYS THAN \
+         THE PINNED ONES. Someone holding the thread key may have written it to read the \
+         reporter's answers. Do not trust it; tell the key holders.",
+    );
+    for r in reply_to.iter().filter(|r| !pinned.contains(r)) {
+        s.push_str(&format!("\n  NOT PINNED, named for answers: {r}"));
+    }
+    for r in pinned.iter().filter(|r| !reply_to.contains(r)) {
+        s.push_str(&format!("\n  pinned, but left out: {r}"));
+    }
+    Some(s)
+}
+
 /// Decrypts and checks every message of a case's thread, in order.
 pub fn read_thread(report: &CaseReport, keys: &LoadedKeys) -> Result<CaseThread, BundleError> {
     let mut notes = Vec::new();
@@ -205,7 +237,32 @@ pub fn read_thread(report: &CaseReport, keys: &LoadedKeys) -> Result<CaseThread,
             )),
         };
         let mut warnings = Vec::new();
+        if let (Some(audited), Some(h)) = (&report.audited, sha256) {
+            if !audited.iter().any(|(_, a)| *a == h) {
+                warnings.push(
+                    "WRITTEN OUTSIDE THE API: no entry of the audit log records this message \
+                     — it was put into the server's storage directly, or the log was cut. \
+                     Tell the operator and the bureau's management."
+                        .to_owned(),
+                );
+            }
+        }
         if let Ok(m) = &result {
+            if m.direction == Direction::ToReporter {
+                if !m.reply_to.is_empty() {
+                    warnings.extend(reply_to_warning(report, &m.reply_to));
+                }
+                // Written after reporter messages the bureau had not seen.
+                let from_before = reader.state().count(Direction::FromReporter);
+                if m.ack < from_before {
+                    warnings.push(format!(
+                        "this bureau message acknowledges {} of the reporter's messages, but \
+                         {from_before} came before it: it was written without seeing the \
+                         reporter's latest (the server kept it from the bureau)",
+                        m.ack
+                    ));
+                }
+            }
             if m.direction == Direction::FromReporter {
                 // The reporter should have encrypted to the reply set; more stanzas mean
                 // a key someone added to read it.
@@ -229,6 +286,20 @@ pub fn read_thread(report: &CaseReport, keys: &LoadedKeys) -> Result<CaseThread,
             result: result.map_err(|reason| not_verified(reason, keys)),
             warnings,
         });
+    }
+    // What the audit log records but the download lacks: dropped by the server.
+    if let Some(audited) = &report.audited {
+        for (direction, h) in audited {
+            if !items.iter().any(|i| i.sha256 == Some(*h)) {
+                notes.push(format!(
+                    "the audit log records a message {} ({}…) that the download does not \
+                     hold: the server dropped it (pull again; if it stays missing, tell the \
+                     operator)",
+                    direction_words(*direction),
+                    &hex::encode(h)[..16]
+                ));
+            }
+        }
     }
     let server_head = &report.manifest.summary.head;
     if !server_head.eq_ignore_ascii_case(&hex::encode(reader.state().head()))

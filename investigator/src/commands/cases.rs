@@ -62,6 +62,19 @@ pub fn cases(bundle_dir: &Path, on: Option<Day>) -> Result<ExitCode, CasesError>
         println!();
         println!("! {overdue} case(s) OVERDUE.");
     }
+    let alarmed: Vec<&CaseRow> = rows.iter().filter(|r| !r.alarms.is_empty()).collect();
+    if !alarmed.is_empty() {
+        println!();
+        println!(
+            "!!! THE THREADS OF {} CASE(S) DO NOT MATCH THE AUDIT LOG:",
+            alarmed.len()
+        );
+        for r in &alarmed {
+            for a in &r.alarms {
+                println!("  {}: {a}", r.case);
+            }
+        }
+    }
     let ended = rows.iter().filter(|r| r.retention_ended).count();
     if ended > 0 {
         println!(

@@ -150,6 +150,15 @@ pub fn pull(server_url: &str, token_file: &Path, bundle_dir: &Path) -> Result<Ex
             Err(e) => problems.push(format!("{case}: {e}")),
         }
     }
+    // Every case's messages against the audit log's entries for them (by hash).
+    let mut alarms = Vec::new();
+    for case in bundle.cases()? {
+        if let Ok(manifest) = bundle.case_manifest(&case) {
+            for p in crate::audit::cross_check(&log, &manifest) {
+                alarms.push(format!("{case}: {p}"));
+            }
+        }
+    }
     for gone in bundle
         .cases()?
         .into_iter()
@@ -178,5 +187,16 @@ pub fn pull(server_url: &str, token_file: &Path, bundle_dir: &Path) -> Result<Ex
     }
     index.pulled = Some(Day::today());
     bundle.write_index(&index)?;
+    if !alarms.is_empty() {
+        eprintln!(
+            "\n!!! THE THREADS DO NOT MATCH THE AUDIT LOG !!!\nThe server's storage holds messages \
+             no audit entry records, or lacks messages the log records. Open the case for \
+             details; tell the bureau's management and the operator."
+        );
+        for a in &alarms {
+            eprintln!("  {a}");
+        }
+        return Ok(ExitCode::from(crate::commands::open::EXIT_PROBLEMS));
+    }
     Ok(ExitCode::SUCCESS)
 }

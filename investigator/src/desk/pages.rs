@@ -496,10 +496,22 @@ pub fn case_list(
             "<tr data-case=\"{case}\"{class}><th scope=\"row\"><a href=\"/case/{case}\">{case}</a>{flag}</th>\
              <td>{dest}</td><td>{cat}</td><td class=\"day\">{received}</td><td>{status}</td><td>{ack}</td><td>{fb}</td><td>{ret}</td></tr>",
             case = esc(row.case.as_str()),
-            flag = if row.overdue {
-                format!(" <span class=\"tag late\">{}</span>", l.t("overdue", "te laat"))
-            } else {
-                String::new()
+            flag = {
+                let mut flag = if row.overdue {
+                    format!(" <span class=\"tag late\">{}</span>", l.t("overdue", "te laat"))
+                } else {
+                    String::new()
+                };
+                // The threads against the audit log, checked without the key.
+                for a in &row.alarms {
+                    let _ = write!(
+                        flag,
+                        " <span class=\"tag late\" title=\"{}\">{}</span>",
+                        esc(a),
+                        l.t("does not match the audit log", "klopt niet met het auditlog")
+                    );
+                }
+                flag
             },
             dest = esc(&row.summary.destination),
             cat = category.map_or("—", |c| l.category(c)),
