@@ -179,6 +179,18 @@ pub extern "C" fn mp_reply_seal(session: u32, ptr: *mut u8, len: usize) -> i32 {
     with_input(ptr, len, |s, input| s.reply_seal(session, input))
 }
 
+/// The note to self with the answer (the input bytes) recorded in it; bytes: the note.
+/// The day is today's, as `YYYY-MM-DD` in the first 10 bytes of the input, then the
+/// answer's age file.
+#[no_mangle]
+pub extern "C" fn mp_note_after(session: u32, ptr: *mut u8, len: usize) -> i32 {
+    with_input(ptr, len, |s, input| {
+        let (date, answer) = input.split_at(input.len().min(10));
+        let date = std::str::from_utf8(date).unwrap_or_default();
+        s.note_after(session, answer, date)
+    })
+}
+
 /// Tries to solve an admission puzzle: meta `{"nonce": hex | null}`.
 #[no_mangle]
 pub extern "C" fn mp_admission_solve(ptr: *mut u8, len: usize) -> i32 {

@@ -349,6 +349,26 @@ impl State {
         })
     }
 
+    /// The note to self with the answer just posted recorded in it (PROTOCOL.md §8.5),
+    /// to store with `PUT /note`. Input: the answer's age file. Output bytes: the note
+    /// (empty if no note was read: there is nothing to update).
+    pub fn note_after(
+        &mut self,
+        handle: u32,
+        answer: &[u8],
+        date: &str,
+    ) -> Result<Output, ApiError> {
+        let date = day(date)?;
+        let note = match self.session(handle)?.note_after(answer, date) {
+            None => Vec::new(),
+            Some(sealed) => sealed.map_err(|e| ApiError::new("encrypt", e.to_string()))?,
+        };
+        Ok(Output {
+            bytes: note,
+            meta: Value::Null,
+        })
+    }
+
     /// Tries to solve an admission puzzle (PROTOCOL.md §13): nonces `start..start+tries`.
     /// Input: `{"challenge": base64url, "difficulty": k, "start": n, "tries": m}`. Meta:
     /// `{"nonce": hex | null}` (null: not among these; call again with the next start).

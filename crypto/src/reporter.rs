@@ -380,13 +380,9 @@ impl Reporter {
     /// The note to self with `answer` recorded in it, sealed, to store in place of the
     /// old one after the answer was posted (`PUT /note`): a later read then notices if
     /// the server dropped the answer. `None` if no note was read (the thread had none).
-    pub fn note_after(
-        &mut self,
-        answer: &SealedAnswer,
-        date: Day,
-    ) -> Option<Result<Vec<u8>, SealError>> {
+    pub fn note_after(&mut self, answer: &[u8], date: Day) -> Option<Result<Vec<u8>, SealError>> {
         let note = self.note.as_mut()?;
-        let sha256 = hex::encode(ciphertext_hash(&answer.ciphertext));
+        let sha256 = hex::encode(ciphertext_hash(answer));
         if !note.sent.iter().any(|s| s.sha256 == sha256) {
             note.sent.push(SentMessage { sha256, date });
         }
@@ -714,7 +710,11 @@ mod tests {
             .reporter
             .seal_answer(Zeroizing::new("First answer.".into()), day())
             .unwrap();
-        let note = c.reporter.note_after(&answer, day()).unwrap().unwrap();
+        let note = c
+            .reporter
+            .note_after(&answer.ciphertext, day())
+            .unwrap()
+            .unwrap();
         c.sealed.note = note;
 
         // The server drops the answer: the note says it was sent, the thread lacks it.

@@ -390,9 +390,13 @@ fn check_url(url: &str) -> Result<String, HttpError> {
     match scheme.to_ascii_lowercase().as_str() {
         "https" => {}
         "http" => {
-            let local = host == "localhost"
-                || host == "::1"
-                || host.starts_with("127.")
+            // Loopback by the parsed address, not by how the name starts
+            // (`127.evil.example` is a name anywhere on the internet).
+            let loopback = host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+            let local = loopback
+                || host.eq_ignore_ascii_case("localhost")
                 || host.to_ascii_lowercase().ends_with(".onion");
             if !local {
                 return Err(HttpError::PlainHttp {
@@ -440,6 +444,9 @@ mod tests {
         assert!(check_url("http://[::1]:8000").is_ok());
         assert!(check_url("http://abc.onion").is_ok());
         assert!(check_url("http://meldpunt.example").is_err());
+        assert!(check_url("http://127.evil.example").is_err());
+        assert!(check_url("http://127.0.0.1.evil.example:8000").is_err());
+        assert!(check_url("http://127.1.2.3").is_ok());
         assert!(check_url("ftp://x").is_err());
         assert!(check_url("https://user:pw@x").is_err());
         assert!(check_url("https://x/?token=1").is_err());

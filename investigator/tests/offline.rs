@@ -456,7 +456,15 @@ fn reply_goes_to_the_reporter_and_pinned_recipients_and_extends_the_thread() {
         .stdout(contains("outbox/MP-REP1Y00001/0002-to_reporter.age"));
     // A second reply, through the editor, extends the first.
     let editor = env.path("editor.sh");
-    fs::write(&editor, "#!/bin/sh\necho 'En de plaats?' >> \"$1\"\n").unwrap();
+    let seen = env.path("editor-env.txt");
+    fs::write(
+        &editor,
+        format!(
+            "#!/bin/sh\nenv > '{}'\necho 'En de plaats?' >> \"$1\"\n",
+            seen.display()
+        ),
+    )
+    .unwrap();
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&editor, fs::Permissions::from_mode(0o700)).unwrap();
     env.cmd()
@@ -464,9 +472,14 @@ fn reply_goes_to_the_reporter_and_pinned_recipients_and_extends_the_thread() {
         .arg(&env.key_file)
         .arg(&env.bundle)
         .env("EDITOR", &editor)
+        .env("MELDPUNT_PASSPHRASE", "not for the editor")
         .assert()
         .success()
         .stdout(contains("0003-to_reporter.age"));
+    // The editor runs without the key's passphrase in its environment.
+    let editor_env = fs::read_to_string(&seen).unwrap();
+    assert!(!editor_env.contains("MELDPUNT_PASSPHRASE"), "{editor_env}");
+    assert!(!editor_env.contains("not for the editor"));
 
     // The reporter, with only the return code, reads and verifies both in order.
     let reporter = case.keys.identity();

@@ -389,10 +389,11 @@ mod tests {
                 lang,
                 serde_json::json!({
                     "case": "MP-1", "status": "acknowledged", "code": "AAAA-BBBB",
-                    "thread": {"can_reply": true, "head": "ab", "messages": [
+                    "thread": {"can_reply": true, "head": "ab", "status": "acknowledged",
+                        "missing": ["2026-11-20"], "messages": [
                         {"direction": "to_reporter", "verified": true, "date": "2026-11-23", "text": "Q<b>", "status": null},
                         {"direction": "to_reporter", "verified": false, "error": "x"},
-                        {"direction": "from_reporter", "verified": null}
+                        {"direction": "from_reporter", "verified": null, "day": "2026-11-24", "acknowledged": false}
                     ]}
                 }),
             );
@@ -417,6 +418,10 @@ mod tests {
             assert!(result.contains("AAAA-BBBB") && result.contains("MP-1"));
             assert!(check.contains("type=\"password\""));
             assert!(thread.contains("Q&lt;b&gt;"), "the bureau's text, escaped");
+            assert!(
+                thread.contains("2026-11-24") && thread.contains("2026-11-20"),
+                "own day, missing day"
+            );
             assert_eq!(
                 thread.matches("class=\"error\"").count(),
                 1,

@@ -77,11 +77,28 @@ async function admitted(crypto, method, path, opts = {}) {
   return res;
 }
 
+// Stores the note to self (PUT /note), trying again with a growing pause; true when
+// stored.
+async function storeNote(mailbox, note, attempts = 6) {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    try {
+      const res = await api("PUT", "/note", { mailbox, body: note, headers: { "Content-Type": "application/octet-stream" } });
+      if (res.ok) return true;
+    } catch (_) { /* tried again */ }
+    await new Promise((r) => setTimeout(r, 500 * 2 ** Math.min(attempt, 5)));
+  }
+  return false;
+}
+
 async function json(res) {
   if (!res.ok) {
     const err = new Error(`HTTP ${res.status}`);
     err.status = res.status;
-    try { err.detail = (await res.json()).error; } catch (_) { /* no body */ }
+    try {
+      const body = await res.json();
+      err.detail = body.error;
+      if (res.status === 410) err.gone = { closed: body.closed, deleted: body.deleted };
+    } catch (_) { /* no body */ }
     throw err;
   }
   return res.json();
@@ -299,21 +316,26 @@ async function reportPage() {
         body: sealed.bytes,
         headers: { "Content-Type": "application/octet-stream", "Meldpunt-Destination": chosen() },
       }));
-      // The note to self records where the report went, for replies. If storing it
-      // fails, replies wait for the bureau's first (verified) message instead.
+      // The note to self records where the report went, for replies. It is tried
+      // again and again; if it cannot be stored, the reporter is told (answering then
+      // waits for the bureau's first verified message).
       const note = Uint8Array.from(atob(sealed.meta.note), (c) => c.charCodeAt(0));
-      for (let attempt = 0; attempt < 3; attempt++) {
-        try {
-          if ((await api("PUT", "/note", { mailbox: made.mailbox, body: note,
-            headers: { "Content-Type": "application/octet-stream" } })).ok) break;
-        } catch (_) { /* retried */ }
-      }
+      const noteStored = await storeNote(made.mailbox, note);
       crypto.closeSession(session);
       form.reset();
       form.hidden = true;
       $("receipt-case").textContent = receipt.case;
       $("receipt-date").textContent = receipt.received;
       $("receipt").hidden = false;
+      if (!noteStored) {
+        const warn = document.createElement("p");
+        warn.className = "error";
+        warn.setAttribute("role", "alert");
+        warn.textContent = T.report_note_failed;
+        $("receipt").append(warn);
+        // Keep trying while the page is open.
+        (async () => { while (!(await storeNote(made.mailbox, note, 5))) { /* again */ } warn.remove(); })();
+      }
       $("receipt-h").focus();
     } catch (err) {
       // What went wrong, for tests and for a reporter's helper reading the console; no
@@ -347,7 +369,25 @@ async function checkPage() {
     }
     const read = crypto.readThread(session, { note: thread.note, report_sha256: thread.report_sha256, messages });
     $("case").textContent = thread.case;
-    $("status").textContent = T["status_" + thread.status] || thread.status;
+    // The status that counts is the one a verified bureau message announced; the
+    // server's own record is only the server's word.
+    $("status").textContent = read.status ? (T["status_" + read.status] || read.status) : T.check_no_status;
+    const serverStatus = $("server-status");
+    if (serverStatus) {
+      serverStatus.hidden = read.status === thread.status;
+      serverStatus.textContent = T.check_server_status.replace("{status}", T["status_" + thread.status] || thread.status);
+    }
+    const missing = $("missing");
+    if (missing) {
+      missing.replaceChildren();
+      for (const day of read.missing || []) {
+        const p = document.createElement("p");
+        p.className = "error";
+        p.textContent = T.check_missing.replace("{day}", day);
+        missing.append(p);
+      }
+      missing.hidden = !(read.missing || []).length;
+    }
     const list = $("messages");
     list.replaceChildren();
     if (read.messages.length === 0) {
@@ -359,9 +399,16 @@ async function checkPage() {
       const li = document.createElement("li");
       const meta = document.createElement("span");
       meta.className = "meta";
-      if (m.direction === "from_reporter") {
+      if (m.direction === "from_reporter" && m.verified === null) {
         li.className = "own";
-        li.textContent = T.check_from_you;
+        meta.textContent = m.day ? T.check_from_you_on.replace("{day}", m.day) : T.check_from_you;
+        const seen = document.createElement("span");
+        seen.className = m.acknowledged ? "ok" : "pending";
+        seen.textContent = m.acknowledged ? T.check_seen : T.check_not_seen;
+        li.append(meta, document.createTextNode(" "), seen);
+      } else if (m.direction === "from_reporter") {
+        li.className = "unverified";
+        li.textContent = T.check_unverified;
       } else if (m.verified) {
         meta.textContent = `${T.check_from_bureau} · ${m.date}`;
         li.append(meta, document.createTextNode(m.text));
@@ -392,6 +439,10 @@ async function checkPage() {
     } catch (ex) {
       if (session !== null) { crypto.closeSession(session); session = null; }
       const key = { typo: "check_typo", length: "check_length", character: "check_character" }[ex.kind];
+      if (ex.status === 410 && ex.gone) {
+        show(err, T.check_deleted.replace("{closed}", ex.gone.closed).replace("{deleted}", ex.gone.deleted));
+        return;
+      }
       show(err, key ? T[key] : ex.status === 404 || ex.status === 401 ? T.check_unknown : T.report_failed);
     }
   });
@@ -410,6 +461,10 @@ async function checkPage() {
       });
       if (res.status === 409) { show(err, T.check_stale); await load(); return; }
       await json(res);
+      // Record the answer in the note to self, so a later visit notices if the server
+      // ever drops it (PROTOCOL.md §8.5).
+      const note = crypto.noteAfter(session, sealed.bytes, today());
+      if (note.length > 0 && !(await storeNote(mailbox, note))) show(err, T.check_note_failed);
       $("reply").value = "";
       $("reply-ok").hidden = false;
       await load();

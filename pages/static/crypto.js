@@ -60,6 +60,13 @@ export function wrap(exports) {
     attachmentFinish: (handle, sink) => call(exports.mp_attachment_finish(handle), sink),
     readThread: (session, thread) => call(exports.mp_thread_read(session, ...json(thread))).meta,
     sealReply: (session, text, date) => call(exports.mp_reply_seal(session, ...json({ text, date }))),
+    // The note to self with an answer just posted recorded in it (bytes; empty: none).
+    noteAfter: (session, answer, date) => {
+      const input = new Uint8Array(10 + answer.length);
+      input.set(enc.encode(date), 0);
+      input.set(answer, 10);
+      return call(exports.mp_note_after(session, ...put(input))).bytes;
+    },
     // One batch of an admission puzzle: the nonce (hex) or null.
     solveAdmission: (challenge, difficulty, start, tries) =>
       call(exports.mp_admission_solve(...json({ challenge, difficulty, start, tries }))).meta.nonce,

@@ -131,11 +131,13 @@ fn from_editor(case: &str) -> Result<Zeroizing<String>, ComposeError> {
                 .map_err(|e| failed(e.to_string()))?;
         }
         // Through the shell, so EDITOR may carry arguments ("code --wait").
+        // The editor never sees the key's passphrase.
         let status = Command::new("sh")
             .arg("-c")
             .arg(format!("{editor} \"$1\""))
             .arg("sh")
             .arg(&path)
+            .env_remove("MELDPUNT_PASSPHRASE")
             .status()
             .map_err(|e| failed(e.to_string()))?;
         if !status.success() {

@@ -186,7 +186,7 @@ async fn read(
 /// What became of an answer before it is posted.
 enum Sealed {
     /// Ready: the age file, the head it extends, the case.
-    Ready(Vec<u8>, String, CaseNumber),
+    Ready(Vec<u8>, String, CaseNumber, Option<Vec<u8>>),
     /// Not sent; show the thread with this error (and the answer, to try again).
     Refused(Box<Opened>, &'static str, Status),
 }
@@ -210,9 +210,9 @@ async fn reply(
         field(&fields, "head"),
         field(&fields, "text"),
     );
-    let (message, extends, case) = {
+    let (message, extends, case, note) = {
         let sealed: Result<Sealed, Refusal> = async {
-            let opened = open(app, code).await?;
+            let mut opened = open(app, code).await?;
             if hex::encode(opened.thread.head) != seen_head {
                 return Ok(Sealed::Refused(
                     Box::new(opened),
@@ -230,11 +230,20 @@ async fn reply(
             app.gate.nojs(&*app.storage).await?;
             let text = Zeroizing::new(text.to_owned());
             match opened.reporter.seal_answer(text, app.storage.today()) {
-                Ok(answer) => Ok(Sealed::Ready(
-                    answer.ciphertext,
-                    hex::encode(answer.extends),
-                    opened.case.clone(),
-                )),
+                Ok(answer) => {
+                    // The note to self, with this answer recorded (PROTOCOL.md §8.5).
+                    let note = opened
+                        .reporter
+                        .note_after(&answer.ciphertext, app.storage.today())
+                        .transpose()
+                        .map_err(|e| Refusal::internal(format!("sealing the note: {e}")))?;
+                    Ok(Sealed::Ready(
+                        answer.ciphertext,
+                        hex::encode(answer.extends),
+                        opened.case.clone(),
+                        note,
+                    ))
+                }
                 Err(AnswerError::ContainsReturnCode) => Ok(Sealed::Refused(
                     Box::new(opened),
                     "nojs_reply_contains_code",
@@ -245,7 +254,7 @@ async fn reply(
         }
         .await;
         match sealed {
-            Ok(Sealed::Ready(message, extends, case)) => (message, extends, case),
+            Ok(Sealed::Ready(message, extends, case, note)) => (message, extends, case, note),
             Ok(Sealed::Refused(opened, key, status)) => {
                 return thread_page(
                     app,
@@ -270,6 +279,11 @@ async fn reply(
         &message,
     )
     .await;
+    if let (Ok(_), Some(note)) = (&posted, &note) {
+        if let Err(e) = crate::service::reports::store_note(app, &case, note).await {
+            crate::log::error(format!("storing a no-JavaScript answer's note: {e}"));
+        }
+    }
     // Read the thread again, with the answer (or the message that arrived meanwhile).
     let opened = match open(app, code).await {
         Ok(o) => o,
