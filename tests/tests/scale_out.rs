@@ -501,10 +501,15 @@ fn nothing_identifying_in_the_database_or_the_object_store() {
     ];
     for (what, needle) in &needles {
         for (path, bytes) in &scanned {
-            assert!(!contains(bytes, needle), "{what} found in {}", path.display());
             if *what == "case number in object names" {
-                assert!(!path.to_string_lossy().contains(&filed.case));
+                // The database holds case numbers; the object store never does.
+                if path.as_path() != Path::new("pg_dump") {
+                    assert!(!contains(bytes, needle), "the case number in {}", path.display());
+                    assert!(!path.to_string_lossy().contains(&filed.case));
+                }
+                continue;
             }
+            assert!(!contains(bytes, needle), "{what} found in {}", path.display());
         }
     }
 }
