@@ -528,9 +528,10 @@ fn a_live_backup_restores_byte_for_byte() {
         let doc = format!("document {i} ").repeat(5000);
         filed.push(r.file(if i % 2 == 0 { &a } else { &b }, "backup", None, &[("d.txt", doc.as_bytes())]));
     }
-    // The backup, with both servers serving and a client filing meanwhile: the object
-    // store's folder first, then the database dump (docs/DEPLOY.md: objects are never
-    // changed once written, so every object a dumped record names is in the copy).
+    // The backup, with both servers serving and a client filing meanwhile: the database
+    // dump first, then the object store's folder (docs/DEPLOY.md: an object is complete
+    // before any record names it, and never changes, so every object a dumped record
+    // names is in the later copy).
     let busy = Arc::new(AtomicBool::new(true));
     let writer = {
         let (busy, site) = (busy.clone(), b.instance(&shared.toml()));
@@ -546,6 +547,7 @@ fn a_live_backup_restores_byte_for_byte() {
         })
     };
     std::thread::sleep(Duration::from_millis(300));
+    let dump = pg.dump(&shared.db);
     let backup = tempfile::tempdir().unwrap();
     let objects = backup.path().join("objects");
     let status = std::process::Command::new("cp")
@@ -555,7 +557,6 @@ fn a_live_backup_restores_byte_for_byte() {
         .status()
         .unwrap();
     assert!(status.success());
-    let dump = pg.dump(&shared.db);
     busy.store(false, Ordering::Relaxed);
     writer.join().unwrap();
     drop(server_a);
