@@ -191,7 +191,8 @@ fn run(cli: Cli) -> Result<(), String> {
             action: AuditCommand::Verify,
         } => {
             let settings = config::settings(&figment).map_err(|e| e.to_string())?;
-            let log = AuditLog::new(meldpunt_server::registry(&settings).map_err(|e| e.to_string())?);
+            let log =
+                AuditLog::new(meldpunt_server::registry(&settings).map_err(|e| e.to_string())?);
             let entries = runtime()?
                 .block_on(log.read_verified())
                 .map_err(|e| e.to_string())?;

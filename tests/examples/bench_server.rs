@@ -693,7 +693,11 @@ fn pg_load(levels: &[Level]) -> Result<Vec<String>, String> {
     for instances in [1usize, 2] {
         let shared = PgSite::new(&pg, &s3);
         let quoted = |v: &str| format!("\"{v}\"");
-        let (url, endpoint, bucket) = (quoted(&shared.url), quoted(&shared.endpoint), quoted(&shared.bucket));
+        let (url, endpoint, bucket) = (
+            quoted(&shared.url),
+            quoted(&shared.endpoint),
+            quoted(&shared.bucket),
+        );
         let key = quoted(meldpunt_tests::services::S3_KEY);
         let secret = quoted(meldpunt_tests::services::S3_SECRET);
         let settings = [
@@ -713,10 +717,17 @@ fn pg_load(levels: &[Level]) -> Result<Vec<String>, String> {
             let other = sites[0].instance("");
             let path = other.dir().join("Meldpunt.toml");
             let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
-            let extra: String = settings.iter().map(|(k, v)| format!("{k} = {v}\n")).collect();
+            let extra: String = settings
+                .iter()
+                .map(|(k, v)| format!("{k} = {v}\n"))
+                .collect();
             let text = text
                 .lines()
-                .filter(|l| !settings.iter().any(|(k, _)| l.split('=').next().unwrap_or("").trim() == *k))
+                .filter(|l| {
+                    !settings
+                        .iter()
+                        .any(|(k, _)| l.split('=').next().unwrap_or("").trim() == *k)
+                })
                 .map(|l| format!("{l}\n"))
                 .collect::<String>();
             std::fs::write(&path, format!("{extra}{text}")).map_err(|e| e.to_string())?;
@@ -730,7 +741,11 @@ fn pg_load(levels: &[Level]) -> Result<Vec<String>, String> {
         }
         for level in levels {
             let reports: Vec<_> = (0..level.count).map(|_| sealed_report(&sites[0])).collect();
-            eprintln!("postgres, {instances} instance(s), {} clients: posting (load {})", level.clients, loadavg());
+            eprintln!(
+                "postgres, {instances} instance(s), {} clients: posting (load {})",
+                level.clients,
+                loadavg()
+            );
             let own = cpu_seconds(std::process::id());
             let mut o = post_spread(&sites, reports, level.clients);
             let own = cpu_seconds(std::process::id()) - own;
@@ -755,7 +770,8 @@ fn post_spread(sites: &[Site], reports: Vec<(String, Vec<u8>)>, clients: usize) 
     let start = Instant::now();
     let handles: Vec<_> = (0..clients)
         .map(|c| {
-            let (reports, next, url) = (reports.clone(), next.clone(), urls[c % urls.len()].clone());
+            let (reports, next, url) =
+                (reports.clone(), next.clone(), urls[c % urls.len()].clone());
             thread::spawn(move || {
                 let a = agent();
                 let mut lat = Vec::new();

@@ -112,7 +112,14 @@ impl Postgres {
             as_db_user(&bin.join("initdb"))
                 .arg("-D")
                 .arg(&data)
-                .args(["-U", "meldpunt", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"])
+                .args([
+                    "-U",
+                    "meldpunt",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ])
                 .output()
                 .expect("initdb runs"),
             "initdb",
@@ -186,7 +193,18 @@ impl Postgres {
     pub fn sql(&self, db: &str, sql: &str) -> String {
         String::from_utf8_lossy(&ok(
             self.client("psql")
-                .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql])
+                .args([
+                    "-X",
+                    "-q",
+                    "-A",
+                    "-t",
+                    "-v",
+                    "ON_ERROR_STOP=1",
+                    "-d",
+                    db,
+                    "-c",
+                    sql,
+                ])
                 .output()
                 .expect("psql runs"),
             "psql",
@@ -228,7 +246,10 @@ impl Postgres {
             .expect("stdin")
             .write_all(dump)
             .expect("the dump is sent");
-        ok(child.wait_with_output().expect("psql ends"), "restoring a dump");
+        ok(
+            child.wait_with_output().expect("psql ends"),
+            "restoring a dump",
+        );
     }
 
     /// The server's log.

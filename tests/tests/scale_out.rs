@@ -134,8 +134,13 @@ fn a_case_moves_freely_between_two_instances() {
     let (small, _) = {
         let mut out = Vec::new();
         let plain = vec![7u8; 300_000];
-        let d = encrypt_attachment(a.bureau.recipients(), &plain[..], plain.len() as u64, &mut out)
-            .unwrap();
+        let d = encrypt_attachment(
+            a.bureau.recipients(),
+            &plain[..],
+            plain.len() as u64,
+            &mut out,
+        )
+        .unwrap();
         (out, d)
     };
     let mut slow = TcpStream::connect(("127.0.0.1", a.port)).unwrap();
@@ -173,7 +178,8 @@ fn a_case_moves_freely_between_two_instances() {
     }
 
     // The report through A (filed again through B: the same receipt).
-    let entry = meldpunt_crypto::AttachmentEntry::new("big.bin".into(), document.len() as u64, &digest);
+    let entry =
+        meldpunt_crypto::AttachmentEntry::new("big.bin".into(), document.len() as u64, &digest);
     let content = meldpunt_crypto::ReportContent {
         category: meldpunt_crypto::Category::Fraud,
         concerning: "x".into(),
@@ -193,10 +199,17 @@ fn a_case_moves_freely_between_two_instances() {
             .header("Meldpunt-Destination", "bureau")
             .send(&report[..])
             .unwrap();
-        assert!(resp.status() == 201 || resp.status() == 200, "{}", resp.status());
+        assert!(
+            resp.status() == 201 || resp.status() == 200,
+            "{}",
+            resp.status()
+        );
         cases.push(json(resp)["case"].as_str().unwrap().to_owned());
     }
-    assert_eq!(cases[0], cases[1], "filing again through B gives A's receipt");
+    assert_eq!(
+        cases[0], cases[1],
+        "filing again through B gives A's receipt"
+    );
     let case = cases[0].clone();
 
     // B lists and downloads it, byte for byte.
@@ -216,7 +229,11 @@ fn a_case_moves_freely_between_two_instances() {
     // The bureau asks through B; the reporter reads it and answers through A.
     let opened = open_report(&report, &[a.bureau_key.as_age()]).unwrap();
     let mut state = ThreadState::new(opened.ciphertext_sha256);
-    let q = state.draft(Direction::ToReporter, Day::today(), Zeroizing::new("Which year?".into()));
+    let q = state.draft(
+        Direction::ToReporter,
+        Day::today(),
+        Zeroizing::new("Which year?".into()),
+    );
     let question = seal_to_reporter(&q, &opened.thread, a.bureau.recipients()).unwrap();
     let head = hex::encode(state.head());
     let resp = agent()
@@ -227,7 +244,11 @@ fn a_case_moves_freely_between_two_instances() {
         .unwrap();
     assert_eq!(resp.status(), 201);
     // The same head again through A: 409, the thread moved on through B.
-    let other = state.draft(Direction::ToReporter, Day::today(), Zeroizing::new("Another".into()));
+    let other = state.draft(
+        Direction::ToReporter,
+        Day::today(),
+        Zeroizing::new("Another".into()),
+    );
     let other = seal_to_reporter(&other, &opened.thread, a.bureau.recipients()).unwrap();
     let resp = agent()
         .post(&a.url(&format!("/api/v1/cases/{case}/messages")))
@@ -235,12 +256,25 @@ fn a_case_moves_freely_between_two_instances() {
         .header("Meldpunt-Extends", &head)
         .send(&other[..])
         .unwrap();
-    assert_eq!(resp.status(), 409, "a stale head through the other instance");
+    assert_eq!(
+        resp.status(),
+        409,
+        "a stale head through the other instance"
+    );
     let thread = r.thread(&a);
     assert_eq!(thread["messages"].as_array().unwrap().len(), 1, "{thread}");
-    let message = open_message(&question, &[&r.keys.identity()], &ThreadSecrets::from_reporter_keys(&r.keys)).unwrap();
+    let message = open_message(
+        &question,
+        &[&r.keys.identity()],
+        &ThreadSecrets::from_reporter_keys(&r.keys),
+    )
+    .unwrap();
     state.accept(&question, &message).unwrap();
-    let reply = state.draft(Direction::FromReporter, Day::today(), Zeroizing::new("2025".into()));
+    let reply = state.draft(
+        Direction::FromReporter,
+        Day::today(),
+        Zeroizing::new("2025".into()),
+    );
     let answer = seal_from_reporter(&reply, &r.keys, &r.code, a.bureau.recipients()).unwrap();
     let resp = agent()
         .post(&a.url("/api/v1/thread"))
@@ -251,7 +285,10 @@ fn a_case_moves_freely_between_two_instances() {
     assert_eq!(resp.status(), 201);
     let files = download(&b, &token, &case);
     assert_eq!(files["thread/0002-from_reporter.age"], answer);
-    assert_eq!(ciphertext_hash(&files["thread/0001-to_reporter.age"]), ciphertext_hash(&question));
+    assert_eq!(
+        ciphertext_hash(&files["thread/0001-to_reporter.age"]),
+        ciphertext_hash(&question)
+    );
 
     // Audit entries from both instances form one chain.
     let out = ok(b.server_cli(&["audit", "verify"]));
@@ -270,7 +307,11 @@ struct Promise {
 }
 
 /// One reporter's submission, each step through a random one of `sites`.
-fn submit(sites: &[(String, meldpunt_crypto::Destination)], with_attachment: bool, confirmed: &Mutex<Vec<Promise>>) -> Result<(), String> {
+fn submit(
+    sites: &[(String, meldpunt_crypto::Destination)],
+    with_attachment: bool,
+    confirmed: &Mutex<Vec<Promise>>,
+) -> Result<(), String> {
     let a = agent();
     let pick = || {
         let i = rand::thread_rng().gen_range(0..sites.len());
@@ -285,8 +326,13 @@ fn submit(sites: &[(String, meldpunt_crypto::Destination)], with_attachment: boo
     if with_attachment {
         let plain: Vec<u8> = (0..40_000).map(|_| rand::random::<u8>()).collect();
         let mut ct = Vec::new();
-        let d = encrypt_attachment(bureau.recipients(), &plain[..], plain.len() as u64, &mut ct).unwrap();
-        let resp = a.post(&format!("{}/api/v1/uploads", pick().0)).header("Meldpunt-Mailbox", &cred).send_empty().map_err(e)?;
+        let d = encrypt_attachment(bureau.recipients(), &plain[..], plain.len() as u64, &mut ct)
+            .unwrap();
+        let resp = a
+            .post(&format!("{}/api/v1/uploads", pick().0))
+            .header("Meldpunt-Mailbox", &cred)
+            .send_empty()
+            .map_err(e)?;
         if resp.status() != 200 {
             return Err(format!("session {}", resp.status()));
         }
@@ -302,11 +348,19 @@ fn submit(sites: &[(String, meldpunt_crypto::Destination)], with_attachment: boo
                 return Err(format!("chunk {}", resp.status()));
             }
         }
-        let resp = a.post(&format!("{}/api/v1/uploads/0/finish", pick().0)).header("Meldpunt-Mailbox", &cred).send_empty().map_err(e)?;
+        let resp = a
+            .post(&format!("{}/api/v1/uploads/0/finish", pick().0))
+            .header("Meldpunt-Mailbox", &cred)
+            .send_empty()
+            .map_err(e)?;
         if resp.status() != 200 {
             return Err(format!("finish {}", resp.status()));
         }
-        entries.push(meldpunt_crypto::AttachmentEntry::new("scan.pdf".into(), plain.len() as u64, &d));
+        entries.push(meldpunt_crypto::AttachmentEntry::new(
+            "scan.pdf".into(),
+            plain.len() as u64,
+            &d,
+        ));
         attachments.push(ct);
     }
     let content = meldpunt_crypto::ReportContent {
@@ -330,9 +384,18 @@ fn submit(sites: &[(String, meldpunt_crypto::Destination)], with_attachment: boo
         return Err(format!("report {}", resp.status()));
     }
     let case = json(resp)["case"].as_str().ok_or("no case")?.to_owned();
-    confirmed.lock().unwrap().push(Promise { case: case.clone(), report: report.clone(), attachments, messages: vec![] });
+    confirmed.lock().unwrap().push(Promise {
+        case: case.clone(),
+        report: report.clone(),
+        attachments,
+        messages: vec![],
+    });
     let state = ThreadState::new(ciphertext_hash(&report));
-    let draft = state.draft(Direction::FromReporter, Day::today(), Zeroizing::new("more".into()));
+    let draft = state.draft(
+        Direction::FromReporter,
+        Day::today(),
+        Zeroizing::new("more".into()),
+    );
     let message = seal_from_reporter(&draft, &r.keys, &r.code, bureau.recipients()).unwrap();
     let resp = a
         .post(&format!("{}/api/v1/thread", pick().0))
@@ -344,7 +407,11 @@ fn submit(sites: &[(String, meldpunt_crypto::Destination)], with_attachment: boo
         return Err(format!("message {}", resp.status()));
     }
     let mut all = confirmed.lock().unwrap();
-    all.iter_mut().find(|p| p.case == case).unwrap().messages.push(message);
+    all.iter_mut()
+        .find(|p| p.case == case)
+        .unwrap()
+        .messages
+        .push(message);
     Ok(())
 }
 
@@ -353,10 +420,20 @@ fn check_promises(site: &Site, token: &str, promises: &[Promise]) {
         let files = download(site, token, &p.case);
         assert_eq!(files["report.age"], p.report, "report of {}", p.case);
         for (i, a) in p.attachments.iter().enumerate() {
-            assert_eq!(&files[&format!("attachments/{i:03}.age")], a, "attachment of {}", p.case);
+            assert_eq!(
+                &files[&format!("attachments/{i:03}.age")],
+                a,
+                "attachment of {}",
+                p.case
+            );
         }
         for (i, m) in p.messages.iter().enumerate() {
-            assert_eq!(&files[&format!("thread/{:04}-from_reporter.age", i + 1)], m, "message of {}", p.case);
+            assert_eq!(
+                &files[&format!("thread/{:04}-from_reporter.age", i + 1)],
+                m,
+                "message of {}",
+                p.case
+            );
         }
     }
 }
@@ -397,7 +474,10 @@ fn killing_one_of_two_instances_loses_no_receipt() {
     // B goes on serving everyone.
     let deadline = Instant::now() + Duration::from_secs(120);
     while confirmed.lock().unwrap().len() < before + 10 {
-        assert!(Instant::now() < deadline, "B stopped taking reports after A died");
+        assert!(
+            Instant::now() < deadline,
+            "B stopped taking reports after A died"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     stop.store(true, Ordering::Relaxed);
@@ -451,7 +531,12 @@ fn nothing_identifying_in_the_database_or_the_object_store() {
     let r = ApiReporter::new();
     let cred = r.credential().to_owned();
     let doc = format!("{MARKER} attachment ").repeat(200);
-    let filed = r.file(&a, MARKER, Some(MARKER), &[("evidence.txt", doc.as_bytes())]);
+    let filed = r.file(
+        &a,
+        MARKER,
+        Some(MARKER),
+        &[("evidence.txt", doc.as_bytes())],
+    );
     for site in [&a, &b] {
         for path in ["/api/v1/thread", "/api/v1/destinations", "/nl/"] {
             agent()
@@ -478,11 +563,16 @@ fn nothing_identifying_in_the_database_or_the_object_store() {
     );
     assert_eq!(timed.trim(), "", "columns with times: {timed}");
     let dump = pg.dump(&shared.db);
-    assert!(contains(&dump, b"COPY public.cases"), "the dump has the cases");
+    assert!(
+        contains(&dump, b"COPY public.cases"),
+        "the dump has the cases"
+    );
     let mut scanned = vec![(PathBuf::from("pg_dump"), dump)];
     scanned.extend(all_files(&s3.root().join(&shared.bucket)));
     assert!(
-        scanned.iter().any(|(_, bytes)| contains(bytes, &filed.attachments[0][..200])),
+        scanned
+            .iter()
+            .any(|(_, bytes)| contains(bytes, &filed.attachments[0][..200])),
         "the scan sees the stored attachment"
     );
     let code = r.code.to_grouped_string();
@@ -496,20 +586,34 @@ fn nothing_identifying_in_the_database_or_the_object_store() {
         ("credential", cred.as_bytes().to_vec()),
         ("credential raw", hex::decode(&cred).unwrap()),
         ("token", token.as_bytes().to_vec()),
-        ("case number in object names", filed.case.as_bytes().to_vec()),
-        ("today's date beside a time", format!("{} ", Day::today()).into_bytes()),
+        (
+            "case number in object names",
+            filed.case.as_bytes().to_vec(),
+        ),
+        (
+            "today's date beside a time",
+            format!("{} ", Day::today()).into_bytes(),
+        ),
     ];
     for (what, needle) in &needles {
         for (path, bytes) in &scanned {
             if *what == "case number in object names" {
                 // The database holds case numbers; the object store never does.
                 if path.as_path() != Path::new("pg_dump") {
-                    assert!(!contains(bytes, needle), "the case number in {}", path.display());
+                    assert!(
+                        !contains(bytes, needle),
+                        "the case number in {}",
+                        path.display()
+                    );
                     assert!(!path.to_string_lossy().contains(&filed.case));
                 }
                 continue;
             }
-            assert!(!contains(bytes, needle), "{what} found in {}", path.display());
+            assert!(
+                !contains(bytes, needle),
+                "{what} found in {}",
+                path.display()
+            );
         }
     }
 }
@@ -526,7 +630,12 @@ fn a_live_backup_restores_byte_for_byte() {
     for i in 0..3 {
         let r = ApiReporter::new();
         let doc = format!("document {i} ").repeat(5000);
-        filed.push(r.file(if i % 2 == 0 { &a } else { &b }, "backup", None, &[("d.txt", doc.as_bytes())]));
+        filed.push(r.file(
+            if i % 2 == 0 { &a } else { &b },
+            "backup",
+            None,
+            &[("d.txt", doc.as_bytes())],
+        ));
     }
     // The backup, with both servers serving and a client filing meanwhile: the database
     // dump first, then the object store's folder (docs/DEPLOY.md: an object is complete
@@ -541,7 +650,11 @@ fn a_live_backup_restores_byte_for_byte() {
             let _keep = site;
             let mut n = 0;
             while busy.load(Ordering::Relaxed) && n < 200 {
-                let _ = submit(&[(url.clone(), bureau.clone())], n % 2 == 0, &Mutex::new(Vec::new()));
+                let _ = submit(
+                    &[(url.clone(), bureau.clone())],
+                    n % 2 == 0,
+                    &Mutex::new(Vec::new()),
+                );
                 n += 1;
             }
         })
@@ -588,10 +701,17 @@ fn a_live_backup_restores_byte_for_byte() {
             .call()
             .unwrap(),
     );
-    let cases = list.as_array().or_else(|| list["cases"].as_array()).unwrap().clone();
+    let cases = list
+        .as_array()
+        .or_else(|| list["cases"].as_array())
+        .unwrap()
+        .clone();
     assert!(cases.len() >= 3);
     for case in cases {
-        let number = case["case"].as_str().or_else(|| case["number"].as_str()).unwrap();
+        let number = case["case"]
+            .as_str()
+            .or_else(|| case["number"].as_str())
+            .unwrap();
         download(&c, &token, number);
     }
     assert!(ok(c.server_cli(&["audit", "verify"])).contains("whole"));
@@ -650,7 +770,10 @@ fn migrate_copies_a_data_directory_to_postgres_and_back() {
     let out = ok(back.server_cli(&["migrate", "--to", "embedded"]));
     assert!(out.contains("3 cases"), "{out}");
     // The copy serves on the embedded backend (a site whose data_dir is the copy).
-    let plain = embedded.instance(&format!("data_dir = \"{}\"\n", back_dir.path().join("data").display()));
+    let plain = embedded.instance(&format!(
+        "data_dir = \"{}\"\n",
+        back_dir.path().join("data").display()
+    ));
     let server = plain.start();
     for f in &filed {
         let files = download(&plain, &token, &f.case);

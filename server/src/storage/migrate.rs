@@ -138,7 +138,11 @@ pub struct Summary {
     pub audit: usize,
 }
 
-async fn read_case(store: &dyn Store, case: &CaseNumber, record: CaseRecord) -> Result<CaseCopy, StoreError> {
+async fn read_case(
+    store: &dyn Store,
+    case: &CaseNumber,
+    record: CaseRecord,
+) -> Result<CaseCopy, StoreError> {
     let mut messages = Vec::new();
     for seq in 1..=record.thread.len() {
         messages.push(store.message(case, seq).await?);
@@ -167,7 +171,9 @@ async fn attachment_digest(store: &dyn Store, a: &StoredAttachment) -> Result<Di
 }
 
 fn differ(what: String) -> StoreError {
-    StoreError::Corrupt(format!("after copying, {what} differs between the two sides"))
+    StoreError::Corrupt(format!(
+        "after copying, {what} differs between the two sides"
+    ))
 }
 
 /// Copies everything from `from` to `to`, then checks every case's bytes.
@@ -194,12 +200,7 @@ pub async fn migrate(
     }
     let have = to_registry.audit_entries(0).await?;
     let entries = from_registry.audit_entries(0).await?;
-    if have.len() > entries.len()
-        || have
-            .iter()
-            .zip(&entries)
-            .any(|(a, b)| a.hash != b.hash)
-    {
+    if have.len() > entries.len() || have.iter().zip(&entries).any(|(a, b)| a.hash != b.hash) {
         return Err(StoreError::Corrupt(
             "the destination's audit log is not a beginning of the source's".into(),
         ));
@@ -260,11 +261,14 @@ pub async fn verify(src: &dyn Store, dst: &dyn Store) -> Result<(), StoreError> 
     let a = src.cases().await?;
     let b = dst.cases().await?;
     if a.len() != b.len() {
-        return Err(differ(format!("the number of cases ({} and {})", a.len(), b.len())));
+        return Err(differ(format!(
+            "the number of cases ({} and {})",
+            a.len(),
+            b.len()
+        )));
     }
     for ((case, record), (case2, record2)) in a.iter().zip(&b) {
-        if case != case2
-            || serde_json::to_value(record).ok() != serde_json::to_value(record2).ok()
+        if case != case2 || serde_json::to_value(record).ok() != serde_json::to_value(record2).ok()
         {
             return Err(differ(format!("the record of {case}")));
         }

@@ -50,15 +50,11 @@ impl Embedded {
     /// Writes a case's records and age files in one transaction, durably.
     pub fn import_case(&self, c: &CaseCopy) -> Result<(), StoreError> {
         let _g = self.lock();
-        let mailbox = hex::decode(&c.record.mailbox)
-            .map_err(|_| StoreError::Corrupt("mailbox id".into()))?;
+        let mailbox =
+            hex::decode(&c.record.mailbox).map_err(|_| StoreError::Corrupt("mailbox id".into()))?;
         let record = json(&c.record)?;
-        (
-            &self.cases,
-            &self.mailboxes,
-            &self.ciphertexts,
-        )
-            .transaction(|(cases, mailboxes, cts)| -> Tx<()> {
+        (&self.cases, &self.mailboxes, &self.ciphertexts).transaction(
+            |(cases, mailboxes, cts)| -> Tx<()> {
                 cts.insert(cases::report_key(&c.case).as_bytes(), c.report.as_slice())?;
                 if let Some(note) = &c.note {
                     cts.insert(cases::note_key(&c.case).as_bytes(), note.as_slice())?;
@@ -69,7 +65,8 @@ impl Embedded {
                 cases.insert(c.case.as_str(), record.as_slice())?;
                 mailboxes.insert(mailbox.as_slice(), c.case.as_str())?;
                 Ok(())
-            })?;
+            },
+        )?;
         self.cases.flush()?;
         Ok(())
     }

@@ -253,8 +253,7 @@ impl Postgres {
                         1 => Some(r.report.sha256.as_str()),
                         _ => Some(r.thread[n - 2].digest.sha256.as_str()),
                     };
-                    if n > 0 && r.thread[n - 1].digest == digest && before_last == Some(extends)
-                    {
+                    if n > 0 && r.thread[n - 1].digest == digest && before_last == Some(extends) {
                         seq = n;
                         return Ok(None);
                     }

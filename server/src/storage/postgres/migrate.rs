@@ -14,7 +14,10 @@ impl Postgres {
         let client = self.client().await?;
         let mut out = Vec::new();
         for s in client
-            .query("SELECT mailbox, created FROM sessions ORDER BY mailbox", &[])
+            .query(
+                "SELECT mailbox, created FROM sessions ORDER BY mailbox",
+                &[],
+            )
             .await?
         {
             let m: &[u8] = s.get(0);
@@ -64,8 +67,8 @@ impl Postgres {
 
     /// Writes a case's records and age files in one transaction.
     pub async fn import_case(&self, c: &CaseCopy) -> Result<(), StoreError> {
-        let mailbox = hex::decode(&c.record.mailbox)
-            .map_err(|_| StoreError::Corrupt("mailbox id".into()))?;
+        let mailbox =
+            hex::decode(&c.record.mailbox).map_err(|_| StoreError::Corrupt("mailbox id".into()))?;
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         tx.execute(

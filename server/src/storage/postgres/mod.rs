@@ -71,7 +71,10 @@ pub(crate) fn json<T: serde::Serialize>(value: &T) -> Result<String, StoreError>
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("encoding a record: {e}")))
 }
 
-pub(crate) fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, StoreError> {
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(
+    text: &str,
+    what: &str,
+) -> Result<T, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
@@ -80,7 +83,9 @@ pub(crate) fn file_id(name: &str) -> Result<FileId, StoreError> {
     let id: FileId = serde_json::from_value(serde_json::Value::String(name.to_owned()))
         .map_err(|e| StoreError::Corrupt(format!("object name: {e}")))?;
     if !id.is_valid() {
-        return Err(StoreError::Corrupt("a stored object name is not one of ours".into()));
+        return Err(StoreError::Corrupt(
+            "a stored object name is not one of ours".into(),
+        ));
     }
     Ok(id)
 }

@@ -61,9 +61,7 @@ impl Objects {
 
     /// Stores a whole object.
     pub async fn put(&self, id: &FileId, bytes: Vec<u8>) -> Result<(), StoreError> {
-        self.store
-            .put(&path(id), PutPayload::from(bytes))
-            .await?;
+        self.store.put(&path(id), PutPayload::from(bytes)).await?;
         Ok(())
     }
 

@@ -232,7 +232,9 @@ async fn promote(
             let offset = unbig(p.get(0));
             let body: &[u8] = p.get(1);
             if offset != row.parted + part.len() as u64 {
-                return Err(StoreError::Corrupt("an attachment's pieces have a gap".into()));
+                return Err(StoreError::Corrupt(
+                    "an attachment's pieces have a gap".into(),
+                ));
             }
             let take = ((want - part.len() as u64) as usize).min(body.len());
             part.extend_from_slice(&body[..take]);
@@ -241,7 +243,9 @@ async fn promote(
             }
         }
         if part.len() as u64 != want {
-            return Err(StoreError::Corrupt("an attachment's pieces are short".into()));
+            return Err(StoreError::Corrupt(
+                "an attachment's pieces are short".into(),
+            ));
         }
         let multipart = match row.multipart {
             Some(m) => m,
@@ -321,7 +325,14 @@ impl ChunkWriter for PgWriter {
 
     async fn keep(mut self: Box<Self>) -> Result<u64, StoreError> {
         self.flush_buf().await?;
-        promote(self.claim.conn()?, &self.objects, &self.mailbox, self.n, true).await?;
+        promote(
+            self.claim.conn()?,
+            &self.objects,
+            &self.mailbox,
+            self.n,
+            true,
+        )
+        .await?;
         let stored = self.stored;
         let PgWriter { claim, .. } = *self;
         claim.release().await;
@@ -413,8 +424,8 @@ impl Postgres {
         else {
             return Ok(None);
         };
-        let created = Day::parse(row.get(0))
-            .ok_or_else(|| StoreError::Corrupt("a session's day".into()))?;
+        let created =
+            Day::parse(row.get(0)).ok_or_else(|| StoreError::Corrupt("a session's day".into()))?;
         let mut attachments = Vec::new();
         for r in client
             .query(
@@ -459,7 +470,10 @@ impl Postgres {
         Ok((session, new))
     }
 
-    pub(super) async fn session_now(&self, mailbox: &MailboxId) -> Result<UploadSession, StoreError> {
+    pub(super) async fn session_now(
+        &self,
+        mailbox: &MailboxId,
+    ) -> Result<UploadSession, StoreError> {
         let client = self.client().await?;
         if Self::reported(&client, mailbox).await? {
             return Err(StoreError::AlreadyReported);
@@ -586,8 +600,7 @@ impl Postgres {
         max_attachments: u32,
     ) -> Result<Box<dyn ChunkWriter>, StoreError> {
         let claim = Claim::take(self, mailbox, n).await?;
-        let received = match Self::open_attachment(claim.conn()?, mailbox, n, max_attachments)
-            .await
+        let received = match Self::open_attachment(claim.conn()?, mailbox, n, max_attachments).await
         {
             Ok(r) => r,
             Err(e) => {
@@ -648,7 +661,9 @@ impl Postgres {
                     all.extend_from_slice(p.get::<_, &[u8]>(0));
                 }
                 if all.len() as u64 != row.received {
-                    return Err(StoreError::Corrupt("an attachment's pieces are short".into()));
+                    return Err(StoreError::Corrupt(
+                        "an attachment's pieces are short".into(),
+                    ));
                 }
                 self.objects.put(&object, all).await?;
             }
