@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: the server's durable report submissions at 1, 16 and 64 concurrent clients
-# next to raw sled insert+flush, and its memory while a 2 GiB attachment is uploaded
+# on the embedded backend and on PostgreSQL + S3 (one and two instances; a real
+# PostgreSQL and s3s-fs started here, as scripts/test.sh installs them), next to raw
+# sled insert+flush, and its memory while a 2 GiB attachment is uploaded
 # (docs/BENCHMARKS.md). A measurement, not a test: it never fails on speed, only when
 # the server refuses or answers wrongly.
 #

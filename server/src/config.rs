@@ -103,6 +103,35 @@ pub struct Settings {
     /// A command run (without arguments about the case) when a new case arrives.
     #[serde(default)]
     pub notify_command: Option<Vec<String>>,
+    /// Where everything is kept: `embedded` (sled in `data_dir`, the default) or
+    /// `postgres` (PostgreSQL plus an S3-compatible object store; the keys below).
+    #[serde(default)]
+    pub storage: crate::storage::Backend,
+    /// PostgreSQL connection string (`host=/run/postgresql dbname=meldpunt user=meldpunt`
+    /// or `postgresql://…`).
+    #[serde(default)]
+    pub postgres_url: Option<String>,
+    /// Connections each server instance keeps to PostgreSQL at most.
+    #[serde(default = "defaults::postgres_pool")]
+    pub postgres_pool: usize,
+    /// The S3-compatible object store's endpoint (`http://127.0.0.1:9000`).
+    #[serde(default)]
+    pub s3_endpoint: Option<String>,
+    /// The bucket attachment ciphertext is kept in (made by the operator).
+    #[serde(default)]
+    pub s3_bucket: Option<String>,
+    /// The region the object store says it is in.
+    #[serde(default = "defaults::s3_region")]
+    pub s3_region: String,
+    /// The object store's access key id.
+    #[serde(default)]
+    pub s3_access_key_id: Option<String>,
+    /// The object store's secret access key.
+    #[serde(default)]
+    pub s3_secret_access_key: Option<String>,
+    /// Allow `http://` endpoints (only for an object store on the same machine).
+    #[serde(default)]
+    pub s3_allow_http: bool,
 }
 
 mod defaults {
@@ -159,6 +188,12 @@ mod defaults {
     }
     pub fn upload_session_days() -> u32 {
         7
+    }
+    pub fn postgres_pool() -> usize {
+        32
+    }
+    pub fn s3_region() -> String {
+        "us-east-1".into()
     }
 }
 

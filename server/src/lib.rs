@@ -39,8 +39,6 @@ use crate::admission::{Gate, Policy};
 use crate::audit::AuditLog;
 use crate::clock::Clock;
 use crate::config::{ConfigError, Destinations, Settings};
-use crate::storage::embedded::registry::FileRegistry;
-use crate::storage::embedded::Embedded;
 use crate::storage::{Registry, Store, StoreError};
 use crate::tokens::Tokens;
 
@@ -91,7 +89,7 @@ impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StartError::Config(e) => e.fmt(f),
-            StartError::Storage(e) => write!(f, "the data directory cannot be used: {e}"),
+            StartError::Storage(e) => write!(f, "the storage cannot be used: {e}"),
         }
     }
 }
@@ -99,8 +97,8 @@ impl fmt::Display for StartError {
 impl std::error::Error for StartError {}
 
 /// The registry (tokens and audit log) the configuration names.
-pub fn registry(settings: &Settings) -> Arc<dyn Registry> {
-    Arc::new(FileRegistry::new(&settings.data_dir))
+pub fn registry(settings: &Settings) -> Result<Arc<dyn Registry>, StartError> {
+    storage::registry(settings).map_err(StartError::Storage)
 }
 
 /// Builds the server from a figment (see [`config::figment`]).
@@ -108,8 +106,11 @@ pub fn build(figment: Figment, clock: Clock) -> Result<(Rocket<Build>, App), Sta
     let settings = config::settings(&figment).map_err(StartError::Config)?;
     let destinations =
         Destinations::from_settings(&settings, clock.today()).map_err(StartError::Config)?;
-    let storage = Embedded::open(&settings.data_dir, clock).map_err(StartError::Storage)?;
-    let registry = registry(&settings);
+    let storage::Opened {
+        store: storage,
+        registry,
+        postgres,
+    } = storage::open(&settings, clock).map_err(StartError::Storage)?;
     let app = App(Arc::new(AppState {
         tokens: Tokens::new(registry.clone()),
         audit: AuditLog::new(registry.clone()),
@@ -122,7 +123,7 @@ pub fn build(figment: Figment, clock: Clock) -> Result<(Rocket<Build>, App), Sta
             nojs_per_hour: u64::from(settings.nojs_submissions_per_hour),
         }),
         nojs: Arc::new(nojs::form::Memory::new(nojs::MEMORY)),
-        storage: Arc::new(storage),
+        storage,
         destinations,
         settings,
     }));
@@ -135,5 +136,21 @@ pub fn build(figment: Figment, clock: Clock) -> Result<(Rocket<Build>, App), Sta
         .register("/", catchers::catchers())
         .attach(headers::SecurityHeaders)
         .attach(retention::fairing());
+    let rocket = match postgres {
+        // Connect, apply the schema, finish removals cut short, before serving.
+        Some(pg) => rocket.attach(rocket::fairing::AdHoc::try_on_ignite(
+            "storage",
+            |rocket| async move {
+                match pg.prepare().await {
+                    Ok(()) => Ok(rocket),
+                    Err(e) => {
+                        eprintln!("meldpunt-server: the storage cannot be used: {e}");
+                        Err(rocket)
+                    }
+                }
+            },
+        )),
+        None => rocket,
+    };
     Ok((rocket, app))
 }

@@ -8,6 +8,7 @@ use meldpunt_crypto::Day;
 use meldpunt_server::audit::AuditLog;
 use meldpunt_server::clock::Clock;
 use meldpunt_server::config::{self, Destinations};
+use meldpunt_server::storage::migrate;
 use meldpunt_server::tokens::Tokens;
 use rocket::fairing::AdHoc;
 use rocket::figment::providers::Serialized;
@@ -46,6 +47,15 @@ enum Command {
     Audit {
         #[command(subcommand)]
         action: AuditCommand,
+    },
+    /// Copy everything between the embedded data directory (`data_dir`) and PostgreSQL
+    /// with the object store (`postgres_url`, `s3_*`), then compare every case's bytes.
+    /// Stop every server first.
+    Migrate {
+        /// Where to copy to: `postgres` (from the data directory) or `embedded` (from
+        /// PostgreSQL and the object store into the data directory).
+        #[arg(long, value_parser = ["postgres", "embedded"])]
+        to: String,
     },
     /// Check the configuration and print the destinations with their fingerprints.
     CheckConfig,
@@ -113,6 +123,18 @@ fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Migrate { to } => {
+            let settings = config::settings(&figment).map_err(|e| e.to_string())?;
+            let summary = runtime()?
+                .block_on(migrate::run(&settings, &to))
+                .map_err(|e| e.to_string())?;
+            println!(
+                "Copied to {to} and compared: {} cases, {} attachment files, {} upload \
+                 sessions, {} tokens, {} audit entries.",
+                summary.cases, summary.attachments, summary.sessions, summary.tokens, summary.audit
+            );
+            Ok(())
+        }
         Command::CheckConfig => {
             let settings = config::settings(&figment).map_err(|e| e.to_string())?;
             let destinations =
@@ -123,7 +145,7 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Token { action } => {
             let settings = config::settings(&figment).map_err(|e| e.to_string())?;
-            let registry = meldpunt_server::registry(&settings);
+            let registry = meldpunt_server::registry(&settings).map_err(|e| e.to_string())?;
             let tokens = Tokens::new(registry.clone());
             let audit = AuditLog::new(registry);
             let rt = runtime()?;
@@ -194,7 +216,8 @@ fn run(cli: Cli) -> Result<(), String> {
             action: AuditCommand::Verify,
         } => {
             let settings = config::settings(&figment).map_err(|e| e.to_string())?;
-            let log = AuditLog::new(meldpunt_server::registry(&settings));
+            let log =
+                AuditLog::new(meldpunt_server::registry(&settings).map_err(|e| e.to_string())?);
             let entries = runtime()?
                 .block_on(log.read_verified())
                 .map_err(|e| e.to_string())?;

@@ -394,6 +394,10 @@ fn load(args: &[String]) -> Result<(), String> {
     let db_bytes = dir_size(&site.data_dir().join("db"));
     drop(server);
 
+    // The same levels on the PostgreSQL backend (a real PostgreSQL and s3s-fs on this
+    // machine), with one and with two server instances sharing the database.
+    failed.extend(pg_load(&levels)?);
+
     // The same counts, as threads writing straight into sled (a fresh database each):
     // sled's flush alone, then followed by an fsync of sled's log file, as the server does.
     for fsync in [false, true] {
@@ -677,4 +681,121 @@ fn memory(args: &[String]) -> Result<(), String> {
         busy.as_secs_f64()
     );
     Ok(())
+}
+
+/// Durable submissions on the PostgreSQL backend: for one and two instances, a fresh
+/// database and bucket, every level; the clients spread over the instances.
+fn pg_load(levels: &[Level]) -> Result<Vec<String>, String> {
+    use meldpunt_tests::services::{ObjectStore, PgSite, Postgres};
+    let pg = Postgres::start();
+    let s3 = ObjectStore::start();
+    let mut failed = Vec::new();
+    for instances in [1usize, 2] {
+        let shared = PgSite::new(&pg, &s3);
+        let quoted = |v: &str| format!("\"{v}\"");
+        let (url, endpoint, bucket) = (
+            quoted(&shared.url),
+            quoted(&shared.endpoint),
+            quoted(&shared.bucket),
+        );
+        let key = quoted(meldpunt_tests::services::S3_KEY);
+        let secret = quoted(meldpunt_tests::services::S3_SECRET);
+        let settings = [
+            ("submissions_per_hour", "4000000000"),
+            ("min_free_disk", "0"),
+            ("storage", "\"postgres\""),
+            ("postgres_url", url.as_str()),
+            ("s3_endpoint", endpoint.as_str()),
+            ("s3_bucket", bucket.as_str()),
+            ("s3_access_key_id", key.as_str()),
+            ("s3_secret_access_key", secret.as_str()),
+            ("s3_allow_http", "true"),
+        ];
+        let first = site(&settings);
+        let mut sites = vec![first];
+        for _ in 1..instances {
+            let other = sites[0].instance("");
+            let path = other.dir().join("Meldpunt.toml");
+            let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+            let extra: String = settings
+                .iter()
+                .map(|(k, v)| format!("{k} = {v}\n"))
+                .collect();
+            let text = text
+                .lines()
+                .filter(|l| {
+                    !settings
+                        .iter()
+                        .any(|(k, _)| l.split('=').next().unwrap_or("").trim() == *k)
+                })
+                .map(|l| format!("{l}\n"))
+                .collect::<String>();
+            std::fs::write(&path, format!("{extra}{text}")).map_err(|e| e.to_string())?;
+            sites.push(other);
+        }
+        let servers: Vec<Server> = sites.iter().map(|s| s.start()).collect();
+        let warm: Vec<_> = (0..200).map(|_| sealed_report(&sites[0])).collect();
+        let o = post_spread(&sites, warm, 4);
+        if !o.errors.is_empty() {
+            return Err(format!("postgres warm-up refused: {}", o.errors[0]));
+        }
+        for level in levels {
+            let reports: Vec<_> = (0..level.count).map(|_| sealed_report(&sites[0])).collect();
+            eprintln!(
+                "postgres, {instances} instance(s), {} clients: posting (load {})",
+                level.clients,
+                loadavg()
+            );
+            let own = cpu_seconds(std::process::id());
+            let mut o = post_spread(&sites, reports, level.clients);
+            let own = cpu_seconds(std::process::id()) - own;
+            row(
+                &format!("server ×{instances} on PostgreSQL + S3: POST /api/v1/reports"),
+                level.clients,
+                &mut o,
+                &format!(" – | {own:.1} |"),
+            );
+            failed.extend(o.errors.iter().take(3).cloned());
+        }
+        drop(servers);
+    }
+    Ok(failed)
+}
+
+/// Like [`post_all`], with client `i` posting to instance `i % sites.len()`.
+fn post_spread(sites: &[Site], reports: Vec<(String, Vec<u8>)>, clients: usize) -> Outcome {
+    let reports = Arc::new(reports);
+    let next = Arc::new(AtomicUsize::new(0));
+    let urls: Vec<String> = sites.iter().map(|s| s.url("/api/v1/reports")).collect();
+    let start = Instant::now();
+    let handles: Vec<_> = (0..clients)
+        .map(|c| {
+            let (reports, next, url) =
+                (reports.clone(), next.clone(), urls[c % urls.len()].clone());
+            thread::spawn(move || {
+                let a = agent();
+                let mut lat = Vec::new();
+                let mut errors = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((cred, body)) = reports.get(i) else {
+                        break;
+                    };
+                    let t = Instant::now();
+                    match a
+                        .post(&url)
+                        .header("Meldpunt-Mailbox", cred)
+                        .header("Meldpunt-Destination", "bureau")
+                        .send(&body[..])
+                    {
+                        Ok(resp) if resp.status() == 201 => lat.push(t.elapsed()),
+                        Ok(resp) => errors.push(format!("{}", resp.status())),
+                        Err(e) => errors.push(e.to_string()),
+                    }
+                }
+                (lat, errors)
+            })
+        })
+        .collect();
+    Outcome::join(handles, start)
 }

@@ -19,6 +19,7 @@ pub mod browser;
 pub mod desk;
 pub mod investigator;
 pub mod reporter;
+pub mod services;
 
 pub use investigator::Investigator;
 pub use reporter::{ApiReporter, Filed};
@@ -93,19 +94,41 @@ impl Default for Site {
 impl Site {
     /// A new site with one destination, "bureau".
     pub fn new() -> Self {
-        Self::with_settings("submissions_per_hour = 100000\n")
+        Self::with_config("")
     }
 
     /// A new site whose configuration also has `settings` (TOML lines).
     pub fn with_settings(settings: &str) -> Self {
-        // No disk reserve unless the test sets one (test machines' disks vary).
-        let settings = if settings.contains("min_free_disk") {
-            settings.to_owned()
-        } else {
-            format!("min_free_disk = 0\n{settings}")
-        };
+        Self::with_config(settings)
+    }
+
+    /// A new site with more configuration lines (TOML), such as the PostgreSQL
+    /// backend's (`services::PgSite::toml`).
+    pub fn with_config(extra: &str) -> Self {
+        Self::make(InvestigatorKey::generate(), extra)
+    }
+
+    /// Another server instance of this site: its own scratch directory, port and
+    /// configuration lines, the same bureau key.
+    pub fn instance(&self, extra: &str) -> Self {
+        let file = self.bureau_key.to_key_file(Day::today());
+        let key = meldpunt_crypto::load_keys(file.as_bytes(), || None)
+            .expect("the key file reads back")
+            .remove(0);
+        Self::make(key, extra)
+    }
+
+    fn make(bureau_key: InvestigatorKey, extra: &str) -> Self {
+        // No disk reserve and a budget no test reaches, unless the test sets its own
+        // (test machines' disks vary; the abuse tests set budgets).
+        let mut settings = String::new();
+        if !extra.contains("min_free_disk") {
+            settings.push_str("min_free_disk = 0\n");
+        }
+        if !extra.contains("submissions_per_hour") {
+            settings.push_str("submissions_per_hour = 100000\n");
+        }
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let bureau_key = InvestigatorKey::generate();
         let bureau = Destination::from_recipients("bureau", vec![bureau_key.recipient()])
             .expect("one recipient");
         let port = free_port();
@@ -116,6 +139,13 @@ impl Site {
             dir.path().join("data").display(),
             bureau_key.recipient()
         );
+        // Top-level keys go before the first table; a data_dir there replaces ours.
+        let config = if extra.contains("data_dir") {
+            let ours = format!("data_dir = \"{}\"\n", dir.path().join("data").display());
+            format!("{extra}\n{}", config.replacen(&ours, "", 1))
+        } else {
+            format!("{extra}\n{config}")
+        };
         std::fs::write(dir.path().join("Meldpunt.toml"), config).expect("config written");
         Self {
             dir,

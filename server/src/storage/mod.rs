@@ -11,8 +11,13 @@
 //! - nothing written is acknowledged before [`Store::flush`] returns;
 //! - no exact time: records carry days; file names are random.
 
+mod backend;
 pub mod embedded;
+pub mod migrate;
+pub mod postgres;
 pub mod records;
+
+pub use backend::{open, registry, Backend, Opened};
 
 use std::fmt;
 use std::io::Read;

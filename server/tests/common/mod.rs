@@ -2,6 +2,9 @@
 //! meldpunt-crypto, a server built on a fresh data directory.
 #![allow(dead_code, clippy::new_without_default)]
 
+#[allow(dead_code)] // not every test binary runs on both backends
+pub mod backend;
+
 use meldpunt_crypto::age;
 use meldpunt_crypto::{
     seal_report, AttachmentEntry, Category, Day, Destination, EncryptedBy, InvestigatorKey,

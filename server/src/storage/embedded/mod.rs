@@ -13,6 +13,7 @@
 mod cases;
 mod files;
 mod flush;
+mod migrate;
 pub mod registry;
 mod uploads;
 
