@@ -69,8 +69,6 @@ pub enum StoreError {
     },
     /// Only a closed case can be shredded.
     NotClosed,
-    /// A different note to self is already stored.
-    NoteExists,
     /// A token of that name exists (or existed).
     TokenExists(String),
     /// No token of that name.
@@ -110,9 +108,6 @@ impl fmt::Display for StoreError {
                 f.write_str("a case's status can only move forward")
             }
             StoreError::NotClosed => f.write_str("only a closed case can be shredded"),
-            StoreError::NoteExists => {
-                f.write_str("a different note is already stored for this report")
-            }
             StoreError::TokenExists(n) => write!(
                 f,
                 "a token named \"{n}\" exists (or existed): choose another name, so the audit \

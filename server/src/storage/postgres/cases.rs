@@ -226,10 +226,10 @@ impl Postgres {
     ) -> Result<CaseRecord, StoreError> {
         let today = self.clock.today();
         let digest = Digest::of(note);
+        // A newer note replaces the earlier one (PROTOCOL.md §8.5).
         self.update_case(case, |r| match &r.note {
             Some(existing) if *existing == digest => Ok(None),
-            Some(_) => Err(StoreError::NoteExists),
-            None => {
+            _ => {
                 r.note = Some(digest);
                 r.updated = today;
                 Ok(Some(("note".to_owned(), note.to_vec())))
