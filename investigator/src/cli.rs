@@ -62,6 +62,20 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         file: Option<PathBuf>,
     },
+    /// Pin the operator's restore key, which signs announced restores from backup.
+    ///
+    /// After a restore the server's audit log is shorter than the one this bundle
+    /// verified; `pull` accepts that only when the operator's signed restore statement is
+    /// in the log and verifies with this key. Take the key (`….pub`, ssh-ed25519) from
+    /// the operator in person and compare the fingerprint printed.
+    PinRestoreKey {
+        /// The bundle folder (created if missing).
+        #[arg(value_name = "BUNDLE_DIR")]
+        bundle: PathBuf,
+        /// The restore key's public half (an OpenSSH .pub file).
+        #[arg(value_name = "PUBLIC_KEY_FILE")]
+        key_file: PathBuf,
+    },
     /// List the cases with status and days left to acknowledge and give feedback.
     ///
     /// Deadlines (EU Directive 2019/1937): acknowledge within 7 days of receipt; give
@@ -255,6 +269,7 @@ pub fn run(cli: Cli) -> ExitCode {
             &recipients,
             file.as_deref(),
         )),
+        Command::PinRestoreKey { bundle, key_file } => finish(pin::pin_restore_key(&bundle, &key_file)),
         Command::Cases { bundle, on } => finish(cases::cases(&bundle, on)),
         Command::Open {
             case,

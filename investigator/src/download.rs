@@ -23,6 +23,8 @@ use crate::bundle::{
 };
 use crate::fsutil::{child, create_private_dir_all, create_private_file, remove_tree};
 use crate::http::{HttpError, Server};
+use crate::pins::Pins;
+use crate::restores;
 use crate::progress::{bar, HashingReader};
 
 /// The verified audit log in the bundle.
@@ -44,6 +46,8 @@ pub enum AuditUpdateError {
         error: AuditError,
         /// Where the refused log was kept, as evidence.
         kept: PathBuf,
+        /// Why it is not an announced restore either.
+        not_a_restore: String,
     },
 }
 
@@ -61,12 +65,14 @@ impl From<BundleError> for AuditUpdateError {
 
 /// Fetches the server's audit log and, if it extends the one this bundle verified
 /// before, keeps it and moves `index`'s head (the caller writes the index). A log that
-/// does not is kept apart as evidence and nothing changes.
+/// does not is accepted only as an announced restore from backup ([`crate::restores`]):
+/// the entries the server lost are then kept apart in the bundle and returned. Any
+/// other log is kept apart as evidence and nothing changes.
 pub fn update_audit_log(
     server: &Server,
     bundle: &Bundle,
     index: &mut Index,
-) -> Result<Vec<AuditRecord>, AuditUpdateError> {
+) -> Result<AuditUpdate, AuditUpdateError> {
     let audit_path = bundle.root().join(AUDIT_FILE);
     let known: Vec<AuditRecord> = read_json_or_default(&audit_path)?;
     // Only what is new since the log this bundle verified (the server's log can grow
@@ -77,7 +83,7 @@ pub fn update_audit_log(
             .audit_head
             .as_ref()
             .is_some_and(|h| h.index + 1 == known.len() as u64);
-    let (body, log) = if incremental {
+    let (mut body, log) = if incremental {
         match server.audit_log_from(known.len() as u64 - 1)? {
             Some(body) => {
                 let log = audit::parse(&body).and_then(|new| audit::extend(&known, new));
@@ -99,14 +105,37 @@ pub fn update_audit_log(
         });
         (body, log)
     };
-    let log = match log {
-        Ok(log) => log,
+    let (log, restore) = match log {
+        Ok(log) => (log, None),
         Err(error) => {
-            let kept = bundle
-                .root()
-                .join(format!("audit-refused-{}.json", Day::today()));
-            fs::write(&kept, &body).map_err(|e| BundleError::io(&kept, e))?;
-            return Err(AuditUpdateError::Refused { error, kept });
+            // A restore from backup takes the log back: accepted only when announced.
+            if incremental {
+                body = server.audit_log()?;
+            }
+            let whole = audit::parse(&body).map_err(|e| e.to_string());
+            let pins = Pins::read(bundle)?;
+            match whole.and_then(|log| {
+                restores::accept(&log, &known, pins.restore_key.as_ref()).map(|r| (log, r))
+            }) {
+                Ok((log, restore)) => {
+                    let lost = bundle
+                        .root()
+                        .join(format!("audit-lost-in-restore-{}.json", Day::today()));
+                    write_json(&lost, &restore.lost)?;
+                    (log, Some((restore, lost)))
+                }
+                Err(not_a_restore) => {
+                    let kept = bundle
+                        .root()
+                        .join(format!("audit-refused-{}.json", Day::today()));
+                    fs::write(&kept, &body).map_err(|e| BundleError::io(&kept, e))?;
+                    return Err(AuditUpdateError::Refused {
+                        error,
+                        kept,
+                        not_a_restore,
+                    });
+                }
+            }
         }
     };
     write_json(&audit_path, &log)?;
@@ -114,7 +143,15 @@ pub fn update_audit_log(
         index: e.index(),
         hash: e.hash().to_owned(),
     });
-    Ok(log)
+    Ok(AuditUpdate { log, restore })
+}
+
+/// The audit log after a pull.
+pub struct AuditUpdate {
+    /// The whole log, verified.
+    pub log: Vec<AuditRecord>,
+    /// An announced restore that was accepted, and where the lost entries were kept.
+    pub restore: Option<(restores::AcceptedRestore, PathBuf)>,
 }
 
 /// Puts back a case whose swap was interrupted, and clears partial downloads.

@@ -51,6 +51,7 @@ pub mod progress;
 pub mod render;
 pub mod reply;
 pub mod report;
+pub mod restores;
 pub mod safename;
 pub mod shred;
 #[cfg(test)]

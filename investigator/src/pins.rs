@@ -22,6 +22,9 @@ pub const PINS_FILE: &str = "pins.json";
 pub struct Pins {
     /// Pinned recipients per destination name.
     pub destinations: BTreeMap<String, Pin>,
+    /// The operator's restore key, which signs announced restores from backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_key: Option<crate::restores::RestoreKeyPin>,
 }
 
 /// One destination's pinned recipients.

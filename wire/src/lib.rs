@@ -7,7 +7,8 @@
 //! - [`case`]: a case's summary, the manifest of its download, the names of the files in
 //!   the download ([`CaseFile`]), status changes;
 //! - [`reporter`]: the bodies of the reporter's API (receipt, thread, posts);
-//! - [`audit`]: the audit log's entries and hash chain.
+//! - [`audit`]: the audit log's entries and hash chain;
+//! - [`restore`]: the operator's signed statement that announces a restore from backup.
 //!
 //! The protocol's own vocabulary (direction, category, status, day) comes from
 //! `meldpunt-crypto` and is re-used here, never redefined.
@@ -18,6 +19,7 @@ pub mod audit;
 pub mod case;
 mod case_number;
 pub mod reporter;
+pub mod restore;
 
 pub use case::{CaseFile, CaseManifest, CaseSummary, Digest, FileEntry, StatusChange};
 pub use case_number::CaseNumber;

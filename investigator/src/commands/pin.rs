@@ -1,4 +1,5 @@
-//! `meldpunt pin`: pins the recipients this investigator trusts for a destination.
+//! `meldpunt pin`: pins the recipients this investigator trusts for a destination;
+//! `meldpunt pin-restore-key`: pins the operator's restore key.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -52,5 +53,20 @@ pub fn pin(
             );
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `meldpunt pin-restore-key BUNDLE_DIR PUBLIC_KEY_FILE`.
+pub fn pin_restore_key(
+    bundle_dir: &Path,
+    key_file: &Path,
+) -> Result<ExitCode, crate::restores::RestoreKeyError> {
+    let text = std::fs::read_to_string(key_file).map_err(crate::restores::RestoreKeyError::Read)?;
+    let pin = crate::restores::pin_restore_key(bundle_dir, &text, Day::today())?;
+    println!("Pinned the operator's restore key {}.", pin.fingerprint);
+    println!(
+        "Compare this fingerprint with the one the operator gives you in person \
+         (ssh-keygen -l -f KEY.pub) before you rely on it."
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -29,6 +29,8 @@ pub enum PullError {
         error: AuditError,
         /// Where the refused log was kept.
         kept: PathBuf,
+        /// Why it is not an announced restore either.
+        not_a_restore: String,
     },
     /// Some cases could not be pulled or were refused.
     Cases {
@@ -42,10 +44,15 @@ impl fmt::Display for PullError {
         match self {
             PullError::Http(e) => e.fmt(f),
             PullError::Bundle(e) => e.fmt(f),
-            PullError::Audit { error, kept } => write!(
+            PullError::Audit {
+                error,
+                kept,
+                not_a_restore,
+            } => write!(
                 f,
                 "\n\n!!! THE SERVER'S AUDIT LOG DOES NOT EXTEND THE ONE THIS BUNDLE VERIFIED !!!\n\
-                 {error}.\nSomeone rewrote the server's history of investigator actions. \
+                 {error}.\nIt is not an announced restore from backup either: {not_a_restore}.\n\
+                 Someone rewrote the server's history of investigator actions. \
                  Nothing was fetched; the bundle keeps the log it verified before, and the \
                  refused log is kept in {} as evidence. Tell the bureau's management and the \
                  operator before you pull again.",
@@ -81,7 +88,15 @@ impl From<AuditUpdateError> for PullError {
         match e {
             AuditUpdateError::Http(e) => PullError::Http(e),
             AuditUpdateError::Bundle(e) => PullError::Bundle(e),
-            AuditUpdateError::Refused { error, kept } => PullError::Audit { error, kept },
+            AuditUpdateError::Refused {
+                error,
+                kept,
+                not_a_restore,
+            } => PullError::Audit {
+                error,
+                kept,
+                not_a_restore,
+            },
         }
     }
 }
@@ -102,7 +117,25 @@ pub fn pull(server_url: &str, token_file: &Path, bundle_dir: &Path) -> Result<Ex
     recover_interrupted(&bundle)?;
 
     // The audit log first: if history was rewritten, stop before anything else.
-    let log = update_audit_log(&server, &bundle, &mut index)?;
+    let update = update_audit_log(&server, &bundle, &mut index)?;
+    if let Some((restore, lost)) = &update.restore {
+        println!(
+            "The server was RESTORED FROM A BACKUP on {}, announced by the operator (restore \
+             key {}, backup SHA-256 {}): its audit log went back to entry {}.",
+            restore.statement.restored,
+            restore.fingerprint,
+            restore.statement.backup_sha256,
+            restore.statement.audit_entries
+        );
+        println!(
+            "{} entr{} this bundle had verified are gone from the server; they are kept in {}. \
+             Messages and status changes after the backup may be lost: check the cases below.",
+            restore.lost.len(),
+            if restore.lost.len() == 1 { "y" } else { "ies" },
+            lost.display()
+        );
+    }
+    let log = update.log;
     index.server = Some(server.url().to_owned());
     bundle.write_index(&index)?;
 
