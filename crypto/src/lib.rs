@@ -73,8 +73,9 @@ pub use derive::{MailboxCredential, MailboxId, ReporterKeys, ThreadId, ThreadKey
 pub use envelope::{
     ciphertext_hash, open_message, open_report, open_reporter_note, seal_from_reporter,
     seal_report, seal_reporter_note, seal_to_reporter, AttachmentEntry, CaseStatus, Category,
-    Direction, EncryptedBy, Message, MessageDraft, OpenError, OpenedReport, ReportContent,
-    ReporterNote, SealError, ThreadSecrets,
+    Direction, EncryptedBy, Message, MessageDraft, MetadataRecord, OpenError, OpenedReport,
+    ReportContent, ReporterNote, SealError, ThreadSecrets, MAX_METADATA_KINDS,
+    MAX_METADATA_KIND_LEN,
 };
 pub use header::{check_header, HeaderError, HeaderSummary};
 pub use identity::{load_keys, InvestigatorKey, KeyFileError};

@@ -238,6 +238,7 @@ fn roundtrip(u: &mut Unstructured<'_>) -> arbitrary::Result<()> {
                             size,
                             ciphertext_size,
                             ciphertext_sha256,
+                            metadata: None,
                         },
                     )
                     .collect(),

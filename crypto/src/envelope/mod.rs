@@ -35,7 +35,8 @@ pub use message::{
 };
 pub use note::{open_reporter_note, seal_reporter_note, ReporterNote, SentMessage};
 pub use report::{
-    open_report, seal_report, AttachmentEntry, Category, EncryptedBy, OpenedReport, ReportContent,
+    open_report, seal_report, AttachmentEntry, Category, EncryptedBy, MetadataRecord, OpenedReport,
+    ReportContent, MAX_METADATA_KINDS, MAX_METADATA_KIND_LEN,
 };
 
 #[cfg(feature = "test-support")]
@@ -101,6 +102,9 @@ pub enum SealError {
     ContainsReturnCode,
     /// The body could not be encoded.
     Encoding(String),
+    /// An attachment's metadata record lists something other than plain kind names
+    /// (`MetadataRecord::is_well_formed`).
+    BadMetadataRecord,
 }
 
 impl fmt::Display for SealError {
@@ -112,6 +116,9 @@ impl fmt::Display for SealError {
                  see the code)",
             ),
             SealError::Encoding(e) => write!(f, "the envelope could not be encoded: {e}"),
+            SealError::BadMetadataRecord => f.write_str(
+                "an attachment's metadata record lists something other than plain kind names",
+            ),
         }
     }
 }

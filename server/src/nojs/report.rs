@@ -319,6 +319,7 @@ async fn store_document(
         size,
         ciphertext_size: digest.size,
         ciphertext_sha256: hex::encode(digest.sha256),
+        metadata: None,
     })
 }
 
