@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Builds and starts the Meldpunt drop box at http://127.0.0.1:8000, with its data in
-# ./meldpunt-data.
+# Builds both programs, links them into ./bin (meldpunt-server, the drop box, and
+# meldpunt, the investigator's tool; put them on your PATH with
+# `export PATH="$PWD/bin:$PATH"`), and starts the drop box at http://127.0.0.1:8000.
+#
+# Its data lives in ./meldpunt-data inside this checkout (git ignores it); set
+# MELDPUNT_DATA_DIR for another place. Remove that folder to start afresh.
 #
 # With no destination configured (no Meldpunt.toml with [[destinations]], see
 # docs/CONFIG.md) it makes a DEMO destination whose private key is written into the
@@ -35,11 +39,17 @@ fi
 echo "== building the reporter's in-browser crypto module"
 bash scripts/build-wasm.sh
 
-echo "== building meldpunt-server (it embeds the pages and the module)"
-cargo build --locked -p meldpunt-server
+echo "== building meldpunt-server (it embeds the pages and the module) and meldpunt"
+cargo build --locked -p meldpunt-server -p meldpunt
+target="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug"
+mkdir -p bin
+ln -sf "$target/meldpunt-server" bin/meldpunt-server
+ln -sf "$target/meldpunt" bin/meldpunt
+echo "== ./bin holds meldpunt-server and meldpunt; for the commands in README.md run:"
+echo "   export PATH=\"$PWD/bin:\$PATH\""
 
 export MELDPUNT_ADDRESS="${MELDPUNT_ADDRESS:-127.0.0.1}"
 export MELDPUNT_PORT="${MELDPUNT_PORT:-8000}"
 export MELDPUNT_DATA_DIR="${MELDPUNT_DATA_DIR:-meldpunt-data}"
-echo "== starting the drop box (stop it with Ctrl-C)"
-exec "$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug/meldpunt-server" serve --demo
+echo "== starting the drop box with its data in $MELDPUNT_DATA_DIR (stop it with Ctrl-C)"
+exec bin/meldpunt-server serve --demo

@@ -134,6 +134,17 @@ pub struct Settings {
     pub s3_allow_http: bool,
 }
 
+impl Settings {
+    /// Whether the demo destination is offered when none is configured: asked for
+    /// (`demo = true`, `serve --demo`), or a data directory to which `serve --demo`
+    /// already gave the demo key. The key file is the marker, so `token create …
+    /// --destination demo`, `check-config` and a later `serve` work on the demo install
+    /// without repeating the flag; configured destinations always replace the demo.
+    pub fn is_demo(&self) -> bool {
+        self.demo || self.data_dir.join(DEMO_KEY_FILE).is_file()
+    }
+}
+
 mod defaults {
     use rocket::data::{ByteUnit, ToByteUnit};
     use std::path::PathBuf;
@@ -349,7 +360,7 @@ impl Destinations {
                 demo_key_file: None,
             });
         }
-        if !settings.demo {
+        if !settings.is_demo() {
             return Err(ConfigError::NoDestinations);
         }
         let path = settings.data_dir.join(DEMO_KEY_FILE);
@@ -372,7 +383,7 @@ impl Destinations {
 
     /// The names tokens may refer to, without making a demo key.
     pub fn names(settings: &Settings) -> Vec<String> {
-        if settings.destinations.is_empty() && settings.demo {
+        if settings.destinations.is_empty() && settings.is_demo() {
             vec![DEMO_DESTINATION.to_owned()]
         } else {
             settings

@@ -140,6 +140,13 @@ fn run(cli: Cli) -> Result<(), String> {
             let destinations =
                 Destinations::from_settings(&settings, Day::today()).map_err(|e| e.to_string())?;
             print_destinations(&destinations);
+            if let Some(path) = &destinations.demo_key_file {
+                println!(
+                    "This is the demo install: the demo destination's private key is {}. \
+                     Never for real reports.",
+                    path.display()
+                );
+            }
             println!("The configuration is valid.");
             Ok(())
         }
@@ -243,19 +250,21 @@ fn runtime() -> Result<rocket::tokio::runtime::Runtime, String> {
         .map_err(|e| format!("cannot start: {e}"))
 }
 
+/// Each destination with its fingerprint and, one a line, the recipients investigators
+/// pin (`meldpunt pin BUNDLE NAME age1…`).
 fn print_destinations(destinations: &Destinations) {
     for d in destinations.all() {
+        let recipients = d.destination.recipients();
         println!(
             "destination {}: fingerprint {} ({} recipient{})",
             d.destination.name,
             d.destination.fingerprint(),
-            d.destination.recipients().len(),
-            if d.destination.recipients().len() == 1 {
-                ""
-            } else {
-                "s"
-            }
+            recipients.len(),
+            if recipients.len() == 1 { "" } else { "s" }
         );
+        for r in recipients {
+            println!("  recipient {r}");
+        }
     }
 }
 

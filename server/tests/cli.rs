@@ -53,19 +53,20 @@ fn an_invalid_key_refuses_to_start_and_names_the_key() {
     assert!(!out.status.success());
 }
 
-#[test]
-fn demo_mode_writes_the_key_and_warns() {
-    let dir = tempfile::tempdir().unwrap();
+/// Runs `serve --demo` in `dir` (no configuration but the port) until it listens, stops
+/// it and returns what it printed.
+fn demo_once(dir: &std::path::Path) -> String {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    std::fs::write(dir.path().join("Meldpunt.toml"), format!("port = {port}\n")).unwrap();
-    let log = dir.path().join("out.log");
+    std::fs::write(dir.join("Meldpunt.toml"), format!("port = {port}\n")).unwrap();
+    let log = dir.join("out.log");
     let mut child = Command::new(BIN)
-        .current_dir(dir.path())
-        .env("MELDPUNT_CONFIG", dir.path().join("Meldpunt.toml"))
+        .current_dir(dir)
+        .env("MELDPUNT_CONFIG", dir.join("Meldpunt.toml"))
+        .env_remove("MELDPUNT_DEMO")
         .args(["serve", "--demo"])
         .stdout(std::fs::File::create(&log).unwrap())
         .stderr(std::process::Stdio::null())
@@ -81,7 +82,13 @@ fn demo_mode_writes_the_key_and_warns() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let out = std::fs::read_to_string(&log).unwrap();
+    std::fs::read_to_string(&log).unwrap()
+}
+
+#[test]
+fn demo_mode_writes_the_key_and_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = demo_once(dir.path());
     assert!(
         out.contains("DEMO ONLY: the private key is on the server"),
         "{out}"
@@ -99,6 +106,58 @@ fn demo_mode_writes_the_key_and_warns() {
         out.contains(&meldpunt_crypto::fingerprint(&[keys[0].recipient()])),
         "{out}"
     );
+}
+
+/// The README's first steps on the demo install, with no MELDPUNT_DEMO and no
+/// configuration: a token for "demo", check-config, and the recipient to pin printed.
+#[test]
+fn the_demo_install_takes_the_readmes_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let cli = |args: &[&str]| {
+        Command::new(BIN)
+            .current_dir(dir.path())
+            .env("MELDPUNT_CONFIG", dir.path().join("Meldpunt.toml"))
+            .env_remove("MELDPUNT_DEMO")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    std::fs::write(dir.path().join("Meldpunt.toml"), "").unwrap();
+    // Before `serve --demo` there is no demo install: "demo" is unknown.
+    let out = cli(&["token", "create", "alice", "--destination", "demo"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("\"demo\""), "{}", text(&out));
+
+    let served = demo_once(dir.path());
+    let key_path = dir
+        .path()
+        .join("meldpunt-data/DEMO-ONLY-destination-key.txt");
+    let keys = meldpunt_crypto::load_keys(&std::fs::read(&key_path).unwrap(), || None).unwrap();
+    let recipient_line = format!("  recipient {}", keys[0].recipient());
+    assert!(served.contains(&recipient_line), "{served}");
+
+    let out = cli(&["token", "create", "alice", "--destination", "demo"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(token.len() > 20, "{token}");
+    let out = cli(&["token", "list"]);
+    assert!(text(&out).contains("alice\tdemo\t"), "{}", text(&out));
+
+    let out = cli(&["check-config"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains(&recipient_line), "{t}");
+    assert!(t.contains("This is the demo install"), "{t}");
+    assert!(t.contains("The configuration is valid."), "{t}");
+
+    // A configured destination replaces the demo, even on the demo's data directory.
+    let keys = Keys::new();
+    std::fs::write(dir.path().join("Meldpunt.toml"), keys.toml()).unwrap();
+    let out = cli(&["token", "create", "bob", "--destination", "demo"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let out = cli(&["check-config"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("demo"), "{}", text(&out));
 }
 
 #[test]
