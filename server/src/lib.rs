@@ -23,6 +23,7 @@ pub mod log;
 pub mod nojs;
 pub mod notify;
 pub mod pages;
+pub mod restore;
 pub mod retention;
 pub mod service;
 pub mod storage;

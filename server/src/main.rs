@@ -293,7 +293,43 @@ fn serve(figment: Figment) -> Result<(), String> {
             );
         })
     }));
-    rocket::execute(async move { rocket.launch().await })
-        .map(|_| ())
-        .map_err(|e| format!("the server stopped: {e}"))
+    rocket::execute(async move {
+        take_in_restore(&app).await?;
+        rocket
+            .launch()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("the server stopped: {e}"))
+    })
+}
+
+/// The first start after `scripts/restore.sh`: the operator's restore statement goes
+/// into the audit log and every token is revoked (`meldpunt_server::restore`).
+async fn take_in_restore(app: &meldpunt_server::App) -> Result<(), String> {
+    if app.settings.storage != meldpunt_server::storage::Backend::Embedded {
+        return Ok(());
+    }
+    let taken = meldpunt_server::restore::take_in(
+        &app.settings.data_dir,
+        &app.tokens,
+        &app.audit,
+        Day::today(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    if let Some(taken) = taken {
+        println!(
+            "Restored from a backup ({}): the restore statement is in the audit log after \
+             entry {}. Every investigator token was revoked ({}); make new ones with \
+             meldpunt-server token create.",
+            taken.statement.backup_sha256,
+            taken.statement.audit_entries,
+            if taken.revoked.is_empty() {
+                "none was active".to_owned()
+            } else {
+                taken.revoked.join(", ")
+            }
+        );
+    }
+    Ok(())
 }
