@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Backs up a Meldpunt data directory into one tar file, encrypted with age if you name
-# recipients. Restore it with scripts/restore.sh.
+# recipients, and signed. Restore it with scripts/restore.sh.
 #
-#   scripts/backup.sh [-r AGE_RECIPIENT]... [-R RECIPIENTS_FILE]... DATA_DIR OUT_FILE
+#   scripts/backup.sh -s SIGNING_KEY [-r AGE_RECIPIENT]... [-R RECIPIENTS_FILE]... DATA_DIR OUT_FILE
+#
+# -s  the backup signing key (an SSH Ed25519 private key, kept on the server for this
+#     job only; docs/DEPLOY.md). The signature goes beside the backup as OUT_FILE.sig.
+#     age does not tell who encrypted a file: anyone who can write to where backups are
+#     kept could put an archive of their own there, encrypted to the same recipient.
+#     restore.sh restores only a backup this key signed.
 #
 # Run it while the server is stopped (systemctl stop meldpunt): the database (sled, in
 # DATA_DIR/db) has no way to copy itself consistently while it runs. The script makes
@@ -18,7 +24,7 @@ set -euo pipefail
 umask 077
 
 usage() {
-  echo "usage: $0 [-r AGE_RECIPIENT]... [-R RECIPIENTS_FILE]... DATA_DIR OUT_FILE" >&2
+  echo "usage: $0 -s SIGNING_KEY [-r AGE_RECIPIENT]... [-R RECIPIENTS_FILE]... DATA_DIR OUT_FILE" >&2
   exit 2
 }
 fail() {
@@ -27,8 +33,10 @@ fail() {
 }
 
 age_args=()
-while getopts "r:R:h" opt; do
+signing_key=
+while getopts "s:r:R:h" opt; do
   case $opt in
+    s) signing_key=$OPTARG ;;
     r) age_args+=(-r "$OPTARG") ;;
     R) age_args+=(-R "$OPTARG") ;;
     *) usage ;;
@@ -40,7 +48,11 @@ data_dir=$1
 out=$2
 
 [ -f "$data_dir/db/db" ] || fail "$data_dir is not a Meldpunt data directory (it has no db/db)"
+[ -n "$signing_key" ] || fail "name the backup signing key with -s KEY_FILE (docs/DEPLOY.md, section 6)"
+[ -f "$signing_key" ] || fail "the signing key $signing_key is not a file"
+command -v ssh-keygen >/dev/null 2>&1 || fail "ssh-keygen is not installed (Debian: apt-get install openssh-client)"
 [ -e "$out" ] && fail "$out exists: choose a new name (a backup is never overwritten)"
+[ -e "$out.sig" ] && fail "$out.sig exists: choose a new name (a backup is never overwritten)"
 case "$(realpath -m -- "$out")" in
   "$(realpath -- "$data_dir")"/*) fail "the backup cannot be written inside the data directory" ;;
 esac
@@ -61,7 +73,7 @@ for lock in tokens.lock audit.jsonl; do
 done
 
 tmp=$(mktemp "$out.XXXXXX.partial")
-trap 'rm -f -- "$tmp"' EXIT
+trap 'rm -f -- "$tmp" "$tmp.sig"' EXIT
 # GNU format: file times to the second (the day stamps the server set), no access or
 # change times, no user names.
 archive=(tar --create --format=gnu --numeric-owner --atime-preserve=system
@@ -73,8 +85,11 @@ else
   "${archive[@]}" >"$tmp"
   what="NOT encrypted: it reveals how many cases there are and their days; use -r next time"
 fi
-sync -- "$tmp"
+ssh-keygen -q -Y sign -f "$signing_key" -n meldpunt-backup "$tmp" ||
+  fail "signing with $signing_key failed"
+sync -- "$tmp" "$tmp.sig"
+mv -T -- "$tmp.sig" "$out.sig"
 mv -T -- "$tmp" "$out"
 trap - EXIT
 sync -- "$(dirname -- "$out")"
-echo "backup.sh: $data_dir backed up to $out ($(stat -c %s -- "$out") bytes, $what)"
+echo "backup.sh: $data_dir backed up to $out ($(stat -c %s -- "$out") bytes, $what), signed: $out.sig"

@@ -15,6 +15,8 @@ command -v age >/dev/null 2>&1 || missing+=(age)
 [ -x /usr/bin/firefox-esr ] || missing+=(firefox-esr)
 # The PostgreSQL backend's tests run a real PostgreSQL (initdb in a temporary directory).
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+# Backups and restore statements are signed with SSH keys (scripts/backup.sh, restore.sh).
+command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq

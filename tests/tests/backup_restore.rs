@@ -3,8 +3,11 @@
 //! from the bureau); it is stopped the way systemd stops it (SIGTERM); scripts/backup.sh
 //! archives the directory, encrypted with the real `age` CLI; the directory is wiped;
 //! scripts/restore.sh brings it back; the restarted server has the case, the same
-//! ciphertext byte for byte, the thread, the tokens and the audit chain — and the
-//! reporter can go on answering.
+//! ciphertext byte for byte, the thread and the audit chain, every token revoked and the
+//! restore announced in the audit log — and the reporter can go on answering. A backup
+//! someone else made, or one without its signature, is never restored; investigators
+//! accept the restored server's shorter audit log only as the operator's signed,
+//! announced restore.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 use std::collections::BTreeMap;
@@ -19,7 +22,8 @@ use meldpunt_crypto::{
     ciphertext_hash, open_message, open_report, seal_from_reporter, seal_to_reporter, Day,
     Direction, ThreadSecrets, ThreadState,
 };
-use meldpunt_tests::{agent, json, ApiReporter, Site};
+use meldpunt_tests::{agent, json, meldpunt, meldpunt_ok, ApiReporter, Investigator, Site};
+use meldpunt_wire::restore::{Announcement, RestoreStatement};
 use zeroize::Zeroizing;
 
 #[test]
@@ -93,7 +97,11 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
 
     // --- backing up ---------------------------------------------------------------------------
     // Not while the server runs: sled cannot be copied consistently under a running server.
+    let signing = ssh_key(work.path(), "backup-signing");
+    let restore_key = ssh_key(work.path(), "restore");
     let refused = run(Command::new(script("backup.sh"))
+        .arg("-s")
+        .arg(&signing)
         .arg(&data)
         .arg(work.path().join("live.tar")));
     assert!(!refused.status.success());
@@ -117,21 +125,39 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
         .expect("age-keygen prints the public key")
         .to_owned();
     let encrypted = work.path().join("meldpunt.tar.age");
+    // A backup must be signed.
+    let unsigned = run(Command::new(script("backup.sh"))
+        .args(["-r", &recipient])
+        .arg(&data)
+        .arg(&encrypted));
+    assert!(!unsigned.status.success());
+    assert!(
+        String::from_utf8_lossy(&unsigned.stderr).contains("-s KEY_FILE"),
+        "{unsigned:?}"
+    );
+    assert!(!encrypted.exists());
     ok(run(Command::new(script("backup.sh"))
+        .arg("-s")
+        .arg(&signing)
         .args(["-r", &recipient])
         .arg(&data)
         .arg(&encrypted)));
+    assert!(sig(&encrypted).exists());
     let plain = work.path().join("meldpunt.tar");
     let said = ok(run(Command::new(script("backup.sh"))
+        .arg("-s")
+        .arg(&signing)
         .arg(&data)
         .arg(&plain)));
     assert!(said.contains("NOT encrypted"), "{said}");
     // A backup never overwrites another.
-    assert!(
-        !run(Command::new(script("backup.sh")).arg(&data).arg(&plain))
-            .status
-            .success()
-    );
+    assert!(!run(Command::new(script("backup.sh"))
+        .arg("-s")
+        .arg(&signing)
+        .arg(&data)
+        .arg(&plain))
+    .status
+    .success());
 
     // Reading for the backup put no time on the files.
     assert_eq!(
@@ -162,21 +188,36 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
     fs::remove_dir_all(&data).unwrap();
 
     // An encrypted backup needs its key; a failed restore leaves nothing behind.
-    let no_key = run(Command::new(script("restore.sh"))
-        .arg(&encrypted)
-        .arg(&data));
+    let no_key = run(restore(&signing, &restore_key).arg(&encrypted).arg(&data));
     assert!(!no_key.status.success());
     assert!(!data.exists());
-    ok(run(Command::new(script("restore.sh"))
+    ok(run(restore(&signing, &restore_key)
         .arg("-i")
         .arg(&key_file)
         .arg(&encrypted)
         .arg(&data)));
-
+    // The signed restore statement waits for the server's next start.
+    let statement = data.join("restore-statement.txt");
+    let stated = RestoreStatement::parse(&fs::read_to_string(&statement).unwrap()).unwrap();
+    assert_eq!(stated.backup_sha256, sha256_hex(&encrypted_bytes));
+    assert_eq!(stated.audit_entries as usize, audit_before.len());
+    assert_eq!(
+        stated.audit_head,
+        audit_before.last().unwrap()["hash"].as_str().unwrap()
+    );
+    let statement_files = [
+        PathBuf::from("restore-statement.txt"),
+        PathBuf::from("restore-statement.txt.sig"),
+    ];
     // Every file is back, byte for byte, with its day stamp; the restore left no time of
     // its own. (Stamps first: reading marks access times.)
-    let times_after = tree(&data);
-    assert_eq!(contents(&data), original);
+    // (The statement is the one thing the restore adds; the server removes it.)
+    let mut times_after = tree(&data);
+    let mut restored = contents(&data);
+    for f in &statement_files {
+        assert!(times_after.remove(f).is_some() && restored.remove(f).is_some());
+    }
+    assert_eq!(restored, original);
     assert_eq!(
         times_after.keys().collect::<Vec<_>>(),
         times_before.keys().collect::<Vec<_>>()
@@ -201,16 +242,26 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
         0o700
     );
     // Never over existing data.
-    assert!(
-        !run(Command::new(script("restore.sh")).arg(&plain).arg(&data))
-            .status
-            .success()
-    );
-    // The audit chain is whole, with the same head.
-    assert_eq!(ok(site.server_cli(&["audit", "verify"])), head);
+    assert!(!run(restore(&signing, &restore_key).arg(&plain).arg(&data))
+        .status
+        .success());
 
     // --- the restored server -----------------------------------------------------------------------
+    // It announces the restore and revokes every token: the backup cannot know which were
+    // revoked after it was made. alice's token, valid in the backup, works no more.
     let _server = site.start();
+    assert!(statement_files.iter().all(|f| !data.join(f).exists()));
+    let listed = ok(site.server_cli(&["token", "list"]));
+    assert!(listed.lines().all(|l| l.contains("revoked")), "{listed}");
+    for old in [&token, &revoked] {
+        let resp = a
+            .get(&site.url("/api/v1/cases"))
+            .header("Authorization", &format!("Bearer {old}"))
+            .call()
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+    }
+    let bearer = format!("Bearer {}", site.token("carol", "bureau"));
     assert_eq!(cases(&site, &bearer), cases_before);
     let download_after = download(&site, &bearer, &case);
     assert_eq!(
@@ -223,31 +274,23 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
     assert_eq!(files["thread/0001-to_reporter.age"], question);
     assert_eq!(thread(&site, &cred), thread_before);
 
-    // The tokens: alice's still works, bob's stays revoked.
-    let listed = ok(site.server_cli(&["token", "list"]));
-    assert!(
-        listed
-            .lines()
-            .any(|l| l.starts_with("alice\t") && l.ends_with("active")),
-        "{listed}"
-    );
-    assert!(
-        listed
-            .lines()
-            .any(|l| l.starts_with("bob\t") && l.contains("revoked")),
-        "{listed}"
-    );
-    let resp = a
-        .get(&site.url("/api/v1/cases"))
-        .header("Authorization", &format!("Bearer {revoked}"))
-        .call()
-        .unwrap();
-    assert_eq!(resp.status(), 401);
-
-    // The audit log goes on from where it was.
+    // The audit log goes on from where it was: the announcement first, then alice's
+    // token revoked.
     let audit_after = audit(&site, &bearer);
-    assert!(audit_after.len() > audit_before.len());
+    assert!(audit_after.len() > audit_before.len() + 1);
     assert_eq!(audit_after[..audit_before.len()], audit_before[..]);
+    let announced = &audit_after[audit_before.len()];
+    assert_eq!(announced["token"], "operator");
+    let announcement = Announcement::from_action(announced["action"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        RestoreStatement::parse(&announcement.statement).unwrap(),
+        stated
+    );
+    let next = &audit_after[audit_before.len() + 1];
+    assert_eq!(
+        (&next["token"], &next["action"]),
+        (&"alice".into(), &"token_revoked".into())
+    );
 
     // The reporter, with only the return code, reads the question and answers it.
     let view = thread(&site, &cred);
@@ -278,7 +321,207 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
     assert!(ok(site.server_cli(&["audit", "verify"])).starts_with("The audit log is whole"));
 }
 
+#[test]
+fn a_substituted_backup_is_refused_and_only_an_announced_restore_is_accepted() {
+    let site = Site::new();
+    let data = site.data_dir();
+    let work = tempfile::tempdir().unwrap();
+    let signing = ssh_key(work.path(), "backup-signing");
+    let restore_key = ssh_key(work.path(), "restore");
+    let intruder = ssh_key(work.path(), "intruder");
+    let alice = site.token("alice", "bureau");
+    let bob = site.token("bob", "bureau");
+    let inv = Investigator::new(&site, &alice);
+    let token_file = inv.dir().join("token.txt");
+    let pull = || {
+        let out = meldpunt(&[
+            "pull",
+            "--server",
+            &site.url(""),
+            "--token-file",
+            token_file.to_str().unwrap(),
+            inv.bundle().to_str().unwrap(),
+        ]);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+
+    let server = site.start();
+    ApiReporter::new().file(&site, "The first report, before the backup.", None, &[]);
+    inv.pull();
+    server.stop();
+    let backup = work.path().join("meldpunt.tar");
+    ok(run(Command::new(script("backup.sh"))
+        .arg("-s")
+        .arg(&signing)
+        .arg(&data)
+        .arg(&backup)));
+
+    // After the backup: another report, bob's token revoked, the investigator pulls (the
+    // bundle now knows audit entries the backup lacks).
+    let server = site.start();
+    ApiReporter::new().file(&site, "The second report, after the backup.", None, &[]);
+    ok(site.server_cli(&["token", "revoke", "bob"]));
+    inv.pull();
+    server.stop();
+    fs::remove_dir_all(&data).unwrap();
+
+    // --- substituted backups are refused before anything is read ---------------------------
+    let forged = work.path().join("forged.tar");
+    fs::copy(&backup, &forged).unwrap();
+    let unsigned = run(restore(&signing, &restore_key).arg(&forged).arg(&data));
+    assert!(!unsigned.status.success());
+    assert!(
+        String::from_utf8_lossy(&unsigned.stderr).contains("forged.tar.sig is missing"),
+        "{unsigned:?}"
+    );
+    // Signed by someone else's key...
+    ok(run(Command::new("ssh-keygen")
+        .args(["-q", "-Y", "sign", "-n", "meldpunt-backup", "-f"])
+        .arg(&intruder)
+        .arg(&forged)));
+    // ...or the real signature over altered bytes.
+    let altered = work.path().join("altered.tar");
+    let mut bytes = fs::read(&backup).unwrap();
+    bytes.extend_from_slice(&[0u8; 512]);
+    fs::write(&altered, &bytes).unwrap();
+    fs::copy(sig(&backup), sig(&altered)).unwrap();
+    for substitute in [&forged, &altered] {
+        let refused = run(restore(&signing, &restore_key).arg(substitute).arg(&data));
+        assert!(!refused.status.success());
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("is NOT signed by the backup key"),
+            "{refused:?}"
+        );
+        assert!(!data.exists(), "a refused backup left files behind");
+    }
+
+    // --- a restore without its statement looks like a rewrite, and is refused ---------------
+    ok(run(restore(&signing, &restore_key).arg(&backup).arg(&data)));
+    fs::remove_file(data.join("restore-statement.txt")).unwrap();
+    fs::remove_file(data.join("restore-statement.txt.sig")).unwrap();
+    let carol = site.token("carol", "bureau");
+    fs::write(&token_file, &carol).unwrap();
+    let server = site.start();
+    let (pulled, said) = pull();
+    assert!(!pulled, "{said}");
+    assert!(said.contains("not an announced restore"), "{said}");
+    server.stop();
+
+    // --- the announced restore ------------------------------------------------------------------
+    fs::remove_dir_all(&data).unwrap();
+    ok(run(restore(&signing, &restore_key).arg(&backup).arg(&data)));
+    let server = site.start();
+    // Every token of the backup is revoked, bob's included: none comes back.
+    for old in [&alice, &bob] {
+        let resp = agent()
+            .get(&site.url("/api/v1/cases"))
+            .header("Authorization", &format!("Bearer {old}"))
+            .call()
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+    }
+    let dave = site.token("dave", "bureau");
+    fs::write(&token_file, &dave).unwrap();
+
+    // Not accepted before the restore key is pinned, nor with another key pinned.
+    let (pulled, said) = pull();
+    assert!(!pulled, "{said}");
+    assert!(said.contains("pin-restore-key"), "{said}");
+    let bundle = inv.bundle();
+    meldpunt_ok(&[
+        "pin-restore-key",
+        bundle.to_str().unwrap(),
+        pub_key(&intruder).to_str().unwrap(),
+    ]);
+    let (pulled, said) = pull();
+    assert!(!pulled, "{said}");
+    assert!(
+        said.contains("NOT signed by the pinned restore key"),
+        "{said}"
+    );
+
+    // With the operator's restore key pinned, the restore is accepted and said loudly; the
+    // entries the server lost are kept apart.
+    meldpunt_ok(&[
+        "pin-restore-key",
+        bundle.to_str().unwrap(),
+        pub_key(&restore_key).to_str().unwrap(),
+    ]);
+    let (pulled, said) = pull();
+    assert!(pulled, "{said}");
+    assert!(said.contains("RESTORED FROM A BACKUP"), "{said}");
+    let lost: Vec<_> = walk(&bundle)
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("audit-lost-in-restore-")
+        })
+        .collect();
+    assert_eq!(lost.len(), 1, "{lost:?}");
+    let (pulled, said) = pull();
+    assert!(pulled, "{said}");
+    assert!(!said.contains("RESTORED FROM A BACKUP"), "{said}");
+    server.stop();
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(d) = todo.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                todo.push(p.clone());
+            }
+            out.push(p);
+        }
+    }
+    out
+}
+
 // --- helpers ----------------------------------------------------------------------------------
+
+/// A new SSH Ed25519 key pair without a passphrase; returns the private key's path (the
+/// public half is beside it, `.pub`).
+fn ssh_key(dir: &Path, name: &str) -> PathBuf {
+    let key = dir.join(name);
+    ok(run(Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+        .arg(&key)));
+    key
+}
+
+fn pub_key(key: &Path) -> PathBuf {
+    key.with_extension("pub")
+}
+
+fn sig(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".sig");
+    PathBuf::from(name)
+}
+
+/// `restore.sh` with the backup signing key's public half and the restore key.
+fn restore(signing: &Path, restore_key: &Path) -> Command {
+    let mut cmd = Command::new(script("restore.sh"));
+    cmd.arg("-S")
+        .arg(pub_key(signing))
+        .arg("-s")
+        .arg(restore_key);
+    cmd
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
 
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
