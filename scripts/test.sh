@@ -47,6 +47,16 @@ cargo build --locked -p meldpunt-crypto --target wasm32-unknown-unknown
 echo "== the browser module (embedded by the server)"
 bash scripts/build-wasm.sh
 
+# axe-core checks the reporter's pages for accessibility (tests/tests/accessibility.rs):
+# from npm, pinned, next to wasm2js in <target>/tools.
+target_dir=$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
+if [ ! -f "$target_dir/tools/node_modules/axe-core/axe.min.js" ] \
+  || [ "$(node -p "require('$target_dir/tools/node_modules/axe-core/package.json').version")" != "4.11.0" ]; then
+  echo "== installing axe-core 4.11.0 from npm into $target_dir/tools"
+  mkdir -p "$target_dir/tools"
+  npm install --no-audit --no-fund --silent --prefix "$target_dir/tools" axe-core@4.11.0
+fi
+
 echo "== all tests in the workspace (the server's API tests on the embedded backend)"
 cargo test --locked --workspace
 

@@ -125,6 +125,12 @@ pub extern "C" fn mp_session_open(ptr: *mut u8, len: usize) -> i32 {
     with_input(ptr, len, |s, input| s.session_open(input))
 }
 
+/// Compares a code typed back from paper with the session's: meta `{"groups": [...]}`.
+#[no_mangle]
+pub extern "C" fn mp_code_compare(session: u32, ptr: *mut u8, len: usize) -> i32 {
+    with_input(ptr, len, |s, input| s.code_compare(session, input))
+}
+
 /// Closes a session and zeroizes its keys.
 #[no_mangle]
 pub extern "C" fn mp_session_close(session: u32) {

@@ -120,6 +120,21 @@ impl State {
         Ok(self.insert(reporter, false))
     }
 
+    /// Compares the code the reporter typed back from paper with the session's code.
+    /// Meta: `{"groups": [n, …]}`, the groups (from 1) that differ; empty when the two
+    /// are the same. A wrong length or character is an error with its own kind, as for
+    /// [`State::session_open`]. The page keeps no copy of the code to compare with.
+    pub fn code_compare(&mut self, handle: u32, typed: &[u8]) -> Result<Output, ApiError> {
+        let typed = std::str::from_utf8(typed)
+            .map_err(|_| code_error(CodeError::InvalidCharacter { position: 1 }))?;
+        let groups = self
+            .session(handle)?
+            .code()
+            .differing_groups(typed)
+            .map_err(code_error)?;
+        Ok(Output::meta(json!({ "groups": groups })))
+    }
+
     /// Forgets a session's keys (they zeroize on drop).
     pub fn session_close(&mut self, handle: u32) {
         self.sessions.remove(&handle);

@@ -27,6 +27,16 @@ fn report_attachment_thread_and_reply() {
     assert_eq!(code.len(), 34);
     let s = session(&gen.meta);
 
+    // The code typed back from paper is compared inside the module, group by group.
+    let same = api.code_compare(s, code.to_lowercase().as_bytes()).unwrap();
+    assert_eq!(same.meta["groups"], json!([]));
+    let mut wrong = code.clone().into_bytes();
+    wrong[16] = if wrong[16] == b'7' { b'8' } else { b'7' };
+    let differs = api.code_compare(s, &wrong).unwrap();
+    assert_eq!(differs.meta["groups"], json!([4]));
+    let short = api.code_compare(s, &code.as_bytes()[..20]).err().unwrap();
+    assert_eq!(short.kind, "length");
+
     // An attachment in three slices.
     let data = vec![42u8; 150_000];
     let begin = api

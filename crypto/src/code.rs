@@ -157,6 +157,39 @@ impl ReturnCode {
         out
     }
 
+    /// The groups (numbered from 1, as the reporter sees them) in which `typed` differs
+    /// from this code, read as [`ReturnCode::parse`] reads it (case, separators and
+    /// look-alikes do not matter). Empty: the reporter wrote the code down correctly.
+    ///
+    /// This is how the page checks the code the reporter copied onto paper, typed back
+    /// in full: it names the group to correct instead of only saying "typo".
+    pub fn differing_groups(&self, typed: &str) -> Result<Vec<usize>, CodeError> {
+        let mut values = Zeroizing::new([0u8; CODE_SYMBOLS]);
+        let mut count = 0usize;
+        for c in typed.chars() {
+            if is_separator(c) {
+                continue;
+            }
+            count += 1;
+            let value = symbols::decode_lenient(c)
+                .ok_or(CodeError::InvalidCharacter { position: count })?;
+            if count <= CODE_SYMBOLS {
+                values[count - 1] = symbols::encode(value);
+            }
+        }
+        if count != CODE_SYMBOLS {
+            return Err(CodeError::WrongLength { found: count });
+        }
+        Ok(self
+            .canonical
+            .chunks(GROUP_SIZE)
+            .zip(values.chunks(GROUP_SIZE))
+            .enumerate()
+            .filter(|(_, (mine, theirs))| mine != theirs)
+            .map(|(i, _)| i + 1)
+            .collect())
+    }
+
     /// Whether `text` contains this code, however it is spaced or cased.
     ///
     /// Used to refuse a message that would hand the code to the bureau.
@@ -373,6 +406,35 @@ mod tests {
                 assert_eq!(ReturnCode::parse(s).err(), Some(CodeError::Typo));
             }
         }
+    }
+
+    #[test]
+    fn differing_groups_names_the_group_to_correct() {
+        let code = ReturnCode::generate(&mut OsRng);
+        let shown = code.to_grouped_string();
+        assert_eq!(code.differing_groups(&shown).unwrap(), Vec::<usize>::new());
+        let sloppy = shown.to_lowercase().replace('-', " ");
+        assert_eq!(code.differing_groups(&sloppy).unwrap(), Vec::<usize>::new());
+        let mut typed: Vec<u8> = shown.as_bytes().to_vec();
+        // Index 6 of the grouped text lies in group 2 (after one dash), 32 in group 7.
+        for (at, group) in [(6usize, 2usize), (32, 7)] {
+            typed[at] = if typed[at] == b'7' { b'8' } else { b'7' };
+            let text = std::str::from_utf8(&typed).unwrap();
+            assert!(code.differing_groups(text).unwrap().contains(&group));
+        }
+        assert_eq!(
+            code.differing_groups(std::str::from_utf8(&typed).unwrap())
+                .unwrap(),
+            vec![2, 7]
+        );
+        assert_eq!(
+            code.differing_groups(&shown[..9]).err(),
+            Some(CodeError::WrongLength { found: 8 })
+        );
+        assert_eq!(
+            code.differing_groups("U").err(),
+            Some(CodeError::InvalidCharacter { position: 1 })
+        );
     }
 
     #[test]

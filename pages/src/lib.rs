@@ -126,6 +126,35 @@ fn categories() -> Vec<&'static str> {
     Category::ALL.iter().map(|c| c.as_str()).collect()
 }
 
+/// A return code or fingerprint (`XXXX-XXXX-…`) as the pages show it: each group with
+/// its dash in a span that never breaks, a line break allowed only after a dash. The
+/// same form as the script makes (`app.js`, `groupedCode`), so a code reads the same on
+/// every page.
+fn grouped(text: &str) -> minijinja::Value {
+    let groups: Vec<&str> = text.split('-').collect();
+    let mut html = String::with_capacity(text.len() * 6);
+    for (i, group) in groups.iter().enumerate() {
+        let last = i + 1 == groups.len();
+        html.push_str(&format!("<span class=\"g\" data-group=\"{}\">", i + 1));
+        for c in group.chars() {
+            match c {
+                '<' => html.push_str("&lt;"),
+                '>' => html.push_str("&gt;"),
+                '&' => html.push_str("&amp;"),
+                '"' => html.push_str("&quot;"),
+                '\'' => html.push_str("&#x27;"),
+                c => html.push(c),
+            }
+        }
+        if !last {
+            html.push_str("-</span><wbr>");
+        } else {
+            html.push_str("</span>");
+        }
+    }
+    minijinja::Value::from_safe_string(html)
+}
+
 /// The page renderer.
 pub struct Pages {
     env: Environment<'static>,
@@ -150,6 +179,7 @@ impl Pages {
         for (name, source) in [
             ("base.html", include_str!("../templates/base.html")),
             ("start.html", include_str!("../templates/start.html")),
+            ("root.html", include_str!("../templates/root.html")),
             ("report.html", include_str!("../templates/report.html")),
             ("check.html", include_str!("../templates/check.html")),
             (
@@ -173,6 +203,7 @@ impl Pages {
                 .expect("embedded templates are valid (tested)");
         }
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.add_filter("grouped", grouped);
         Self {
             env,
             nl: serde_json::from_str(include_str!("../i18n/nl.json")).expect("valid nl.json"),
@@ -190,6 +221,18 @@ impl Pages {
         self.render_into(page, lang, destinations, &Value::Null, &mut out)
             .expect("writing to memory does not fail");
         String::from_utf8(out).expect("templates render UTF-8")
+    }
+
+    /// The page at `/`: both languages side by side, each leading to its own pages.
+    #[allow(
+        clippy::expect_used,
+        reason = "the template is compiled in and renders (tested)"
+    )]
+    pub fn render_root(&self) -> String {
+        self.env
+            .get_template("root.html")
+            .and_then(|t| t.render(context! { nl => &self.nl, en => &self.en }))
+            .expect("the start page renders (tested)")
     }
 
     /// One text of the pages, in `lang` (an unknown key gives the key itself).
@@ -290,6 +333,9 @@ pub fn asset(name: &str) -> Option<(&'static [u8], &'static str)> {
     })
 }
 
+/// The icon browsers ask for at `/favicon.ico`.
+pub const FAVICON: &[u8] = include_bytes!("../static/favicon.ico");
+
 /// The browser module translated to plain JavaScript, for browsers without WebAssembly.
 pub fn js_module() -> Option<&'static [u8]> {
     let bytes: &'static [u8] = include_bytes!(concat!(env!("OUT_DIR"), "/meldpunt-wasm2js.js"));
@@ -322,13 +368,147 @@ mod tests {
             for page in [Page::Start, Page::Report, Page::Check] {
                 let html = pages.render(page, lang, &dest());
                 assert!(html.contains(&format!("<html lang=\"{}\">", lang.code())));
-                assert!(html.contains("ABCD-EFGH") || page != Page::Start);
+                assert!(text_of(&html).contains("ABCD-EFGH") || page != Page::Start);
                 assert!(html.contains("bureau") || page == Page::Check);
                 // Text from the configuration is escaped.
                 assert!(!html.contains("Integriteit <b>"));
                 // No inline script: only the JSON strings block and module files.
                 assert!(!html.contains("<script>"));
                 assert!(!html.contains("onclick"));
+            }
+        }
+    }
+
+    /// The page's text without its tags, as a reader sees it.
+    fn text_of(html: &str) -> String {
+        let mut out = String::new();
+        let mut in_tag = false;
+        for c in html.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => in_tag = false,
+                c if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn codes_and_fingerprints_have_one_form_that_never_breaks_inside_a_group() {
+        let html = grouped("K7QM-2XRD-<b>").to_string();
+        assert_eq!(
+            html,
+            "<span class=\"g\" data-group=\"1\">K7QM-</span><wbr>\
+             <span class=\"g\" data-group=\"2\">2XRD-</span><wbr>\
+             <span class=\"g\" data-group=\"3\">&lt;b&gt;</span>"
+        );
+        // The no-JavaScript result page shows the code so, and the documents even when
+        // there are none.
+        let result = render_with(
+            Page::NojsResult,
+            Lang::En,
+            serde_json::json!({"case": "MP-1", "received": "2026-11-23", "code": "AAAA-BBBB", "documents": 0}),
+        );
+        assert!(result.contains("<span class=\"g\" data-group=\"2\">BBBB</span>"));
+        let documents = &result[result.find("id=\"receipt-documents\"").unwrap()..];
+        assert!(
+            documents.starts_with("id=\"receipt-documents\">none<"),
+            "{documents}"
+        );
+        // Every page that shows the fingerprint shows it grouped, on its own line in the form.
+        let form = render_with(
+            Page::NojsReport,
+            Lang::En,
+            serde_json::json!({"limit": "64 MB", "max_documents": 5, "once": "t0"}),
+        );
+        assert!(form.contains("<span class=\"fingerprint-line\">"));
+        assert!(form.contains("<span class=\"g\" data-group=\"2\">EFGH</span>"));
+    }
+
+    #[test]
+    fn the_script_pages_show_no_form_without_javascript() {
+        for lang in [Lang::Nl, Lang::En] {
+            for (page, form) in [(Page::Report, "report-form"), (Page::Check, "code-form")] {
+                let html = Pages::new().render(page, lang, &dest());
+                // The form and the status line are hidden until app.js shows them.
+                assert!(html.contains(&format!(
+                    "<form id=\"{form}\" autocomplete=\"off\" novalidate hidden>"
+                )));
+                assert!(html.contains(
+                    "id=\"engine\" class=\"notice\" role=\"status\" aria-live=\"polite\" hidden>"
+                ));
+                // Without JavaScript the notice leads with the way to the simple form.
+                let noscript =
+                    &html[html.find("<noscript>").unwrap()..html.find("</noscript>").unwrap()];
+                let first = &noscript[noscript.find("<p>").unwrap()..];
+                let first = &first[..first.find("</p>").unwrap()];
+                assert!(first.contains("class=\"button primary\""), "{noscript}");
+                assert!(noscript.contains("-nojs\""), "{noscript}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_root_page_offers_both_languages() {
+        let html = Pages::new().render_root();
+        for (lang, report) in [("nl", "Melding doen"), ("en", "Make a report")] {
+            assert!(
+                html.contains(&format!("<section lang=\"{lang}\"")),
+                "{html}"
+            );
+            assert!(
+                html.contains(&format!("href=\"/{lang}/report\">{report}<")),
+                "{html}"
+            );
+            assert!(html.contains(&format!("href=\"/{lang}/check\"")));
+        }
+        assert!(!html.contains("<script"));
+        assert!(FAVICON.starts_with(&[0, 0, 1, 0]), "an ICO file");
+    }
+
+    #[test]
+    fn the_commission_advice_only_when_there_is_a_choice() {
+        let pages = Pages::new();
+        let mut two = dest();
+        two.push(DestinationView {
+            name: "commission".into(),
+            description: "Commissie".into(),
+            fingerprint: "WXYZ-2345".into(),
+            published_at: String::new(),
+        });
+        let limits = serde_json::json!({"limit": "64 MB", "max_documents": 5, "once": "t0"});
+        for lang in [Lang::Nl, Lang::En] {
+            // The start of the sentence (the rest has characters the page escapes).
+            let advice: String = pages
+                .text(lang, "report_destination_help")
+                .chars()
+                .take(20)
+                .collect();
+            let mut one_page = Vec::new();
+            pages
+                .render_into(Page::NojsReport, lang, &dest(), &limits, &mut one_page)
+                .unwrap();
+            let mut two_page = Vec::new();
+            pages
+                .render_into(Page::NojsReport, lang, &two, &limits, &mut two_page)
+                .unwrap();
+            for (html, shown) in [
+                (pages.render(Page::Report, lang, &dest()), false),
+                (pages.render(Page::Report, lang, &two), true),
+                (String::from_utf8(one_page).unwrap(), false),
+                (String::from_utf8(two_page).unwrap(), true),
+            ] {
+                // (The page's strings block for the script holds every text: look at
+                // the page's own text only.)
+                let page = &html[..html.find("id=\"strings\"").unwrap()];
+                assert_eq!(page.contains(&advice), shown);
+                assert_eq!(page.contains("id=\"destination-help\""), shown);
+                // Never a reference to a text that is not there.
+                assert_eq!(
+                    html.contains("aria-describedby=\"destination-help\""),
+                    shown
+                );
             }
         }
     }
@@ -343,12 +523,47 @@ mod tests {
             "files",
             "contact",
             "retype",
+            "retype-show",
         ] {
             assert!(html.contains(&format!("for=\"{id}\"")), "{id} has no label");
         }
         let inputs = html.matches("<input").count() + html.matches("<textarea").count();
         let off = html.matches("autocomplete=\"off\"").count();
         assert!(off > inputs, "every field and the form: {off} of {inputs}");
+    }
+
+    /// Words a non-technical employee does not know stay out of what the pages say
+    /// plainly; they appear only under "Technical details" (texts named `tech_…`).
+    #[test]
+    fn hard_words_only_behind_technical_details() {
+        let pages = Pages::new();
+        let hard = [
+            "webassembly",
+            "wasm",
+            "mib",
+            "gib",
+            "kib",
+            "fingerprint",
+            "vingerafdruk",
+            "encrypted to keys",
+        ];
+        for texts in [&pages.nl, &pages.en] {
+            for (key, text) in texts.as_object().unwrap() {
+                if key.starts_with("tech_") {
+                    continue;
+                }
+                let text = text.as_str().unwrap().to_lowercase();
+                for word in hard {
+                    assert!(!text.contains(word), "{key} says \"{word}\": {text}");
+                }
+            }
+        }
+        // The technical texts exist and are behind a <details> on the pages.
+        for page in [Page::Start, Page::Report, Page::Check] {
+            let html = pages.render(page, Lang::En, &dest());
+            let details = html.find("<details").unwrap();
+            assert!(html[details..].contains("Technical details"), "{page:?}");
+        }
     }
 
     #[test]
@@ -373,7 +588,7 @@ mod tests {
     #[test]
     fn the_pages_without_javascript_have_no_script_and_post_only() {
         for lang in [Lang::Nl, Lang::En] {
-            let limits = serde_json::json!({"limit": "64 MiB", "max_documents": 5});
+            let limits = serde_json::json!({"limit": "64 MiB", "max_documents": 5, "once": "t0"});
             let form = render_with(Page::NojsReport, lang, limits.clone());
             let mut with_error = limits.clone();
             with_error["error"] = "E<1>".into();
@@ -415,7 +630,7 @@ mod tests {
                 "{help}"
             );
             assert!(error.contains("E&lt;1&gt;"));
-            assert!(result.contains("AAAA-BBBB") && result.contains("MP-1"));
+            assert!(text_of(&result).contains("AAAA-BBBB") && result.contains("MP-1"));
             assert!(check.contains("type=\"password\""));
             assert!(thread.contains("Q&lt;b&gt;"), "the bureau's text, escaped");
             assert!(

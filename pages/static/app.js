@@ -21,6 +21,31 @@ function show(el, text) {
   el.hidden = false;
 }
 
+// A return code or fingerprint `XXXX-XXXX-…` in the one form every page uses (the same
+// as the server's `grouped` filter): each group with its dash unbreakable, a line break
+// only after a dash.
+function groupedCode(el, text) {
+  const groups = text.split("-");
+  el.replaceChildren();
+  groups.forEach((g, i) => {
+    const span = document.createElement("span");
+    span.className = "g";
+    span.dataset.group = String(i + 1);
+    span.textContent = i + 1 < groups.length ? `${g}-` : g;
+    el.append(span);
+    if (i + 1 < groups.length) el.append(document.createElement("wbr"));
+  });
+}
+
+// Shows what is hidden until the script runs: without JavaScript none of it can work, so
+// none of it is shown (the <noscript> notice leads to the simple form instead).
+function scriptRuns() {
+  for (const id of ["engine", "report-form", "code-form"]) {
+    const el = $(id);
+    if (el) el.hidden = false;
+  }
+}
+
 function today() {
   return new Date().toISOString().slice(0, 10);
 }
@@ -104,8 +129,10 @@ async function json(res) {
   return res.json();
 }
 
+// Sizes in the units people know ("MB", "GB"), counted in binary units and rounded down,
+// so a stated limit is never more than what is allowed.
 function size(bytes) {
-  return bytes >= 1073741824 ? `${(bytes / 1073741824).toFixed(1)} GiB` : `${Math.round(bytes / 1048576)} MiB`;
+  return bytes >= 1073741824 ? `${Math.floor(bytes / 107374182.4) / 10} GB` : `${Math.floor(bytes / 1048576)} MB`;
 }
 
 // WebAssembly where the browser allows it; otherwise the same module as plain
@@ -117,10 +144,14 @@ async function engine() {
     const crypto = wasm ? await loadWasm("/static/meldpunt.wasm") : await loadJs("/static/meldpunt-wasm2js.js");
     crypto.tier = wasm ? "wasm" : "js";
     status.textContent = wasm ? T.report_engine_wasm : T.report_engine_js;
+    $("engine-tech").textContent = wasm ? T.tech_engine_wasm : T.tech_engine_js;
+    $("engine-details").hidden = false;
     return crypto;
   } catch (e) {
     status.textContent = T.report_engine_failed;
     status.classList.add("error");
+    const simple = $("engine-failed");
+    if (simple) simple.hidden = false;
     return null;
   }
 }
@@ -132,7 +163,7 @@ function progress(label, done, total) {
   $("progress-label").textContent = label;
   const pct = total > 0 ? Math.floor((done * 100) / total) : 100;
   $("progress-bar").value = pct;
-  $("progress-text").textContent = `${label}: ${(done / 1048576).toFixed(1)} / ${(total / 1048576).toFixed(1)} MiB (${pct}%)`;
+  $("progress-text").textContent = `${label}: ${(done / 1048576).toFixed(1)} / ${(total / 1048576).toFixed(1)} MB (${pct}%)`;
 }
 
 // Sends ciphertext chunks through a Worker (upload-worker.js), replaced every
@@ -236,6 +267,73 @@ async function uploadFile(crypto, uploader, mailbox, recipients, n, file, onProg
   };
 }
 
+// The reporter types the whole code back from paper (a password field, with "show what
+// I typed"). The module compares it with the session's code and names the groups that
+// differ; they are marked in the code shown. Returns a check: true when the code was
+// written down correctly; with `final`, also says what is missing.
+function retypeCheck(crypto, session) {
+  const retype = $("retype");
+  const error = $("retype-error");
+  const ok = $("retype-ok");
+  $("retype-show").addEventListener("change", (e) => {
+    retype.type = e.target.checked ? "text" : "password";
+  });
+  const mark = (groups) => {
+    for (const span of $("code").querySelectorAll(".g")) {
+      span.classList.toggle("differs", groups.includes(Number(span.dataset.group)));
+    }
+  };
+  const check = (final) => {
+    let groups;
+    try {
+      groups = crypto.compareCode(session, retype.value);
+    } catch (err) {
+      mark([]);
+      ok.hidden = true;
+      const found = retype.value.replace(/[\s\-.]/g, "").length;
+      if (err.kind === "length" && (final || found > 28)) {
+        show(error, T.report_code_incomplete.replace("{found}", String(found)));
+      } else if (err.kind === "character") {
+        const position = (err.message.match(/\d+/) || ["?"])[0];
+        show(error, T.report_code_character.replace("{position}", position));
+      } else {
+        error.hidden = true;
+      }
+      retype.setAttribute("aria-invalid", error.hidden ? "false" : "true");
+      return false;
+    }
+    mark(groups);
+    if (groups.length === 0) {
+      error.hidden = true;
+      ok.hidden = false;
+    } else {
+      ok.hidden = true;
+      const text = groups.length === 1
+        ? T.report_code_group_differs.replace("{group}", String(groups[0]))
+        : T.report_code_groups_differ.replace("{groups}", `${groups.slice(0, -1).join(", ")} ${T.and} ${groups[groups.length - 1]}`);
+      show(error, text);
+    }
+    retype.setAttribute("aria-invalid", groups.length === 0 ? "false" : "true");
+    return groups.length === 0;
+  };
+  retype.addEventListener("input", () => check(false));
+  return check;
+}
+
+// The receipt: the case, the day, the documents the drop box confirmed (each one's hash
+// was compared with what was sent), and the return code once more.
+function showReceipt(receipt, attachments) {
+  $("receipt-case").textContent = receipt.case;
+  $("receipt-date").textContent = receipt.received;
+  $("receipt-documents").textContent = attachments.length === 0
+    ? T.receipt_no_documents
+    : `${attachments.length}: ${attachments.map((a) => a.name).join(", ")}`;
+  const code = $("receipt-code");
+  code.replaceChildren(...Array.from($("code").childNodes, (n) => n.cloneNode(true)));
+  for (const span of code.querySelectorAll(".g")) span.classList.remove("differs");
+  $("receipt").hidden = false;
+}
+
 async function reportPage() {
   const form = $("report-form");
   const send = $("send");
@@ -248,27 +346,27 @@ async function reportPage() {
   const chosen = () => (form.querySelector('input[name="destination"]:checked') || {}).value;
   const showFingerprint = () => {
     const r = recipientsOf(chosen());
-    $("fingerprint").textContent = r.length ? crypto.fingerprint(r) : "—";
+    if (r.length) groupedCode($("fingerprint"), crypto.fingerprint(r));
+    else $("fingerprint").textContent = "—";
   };
   form.addEventListener("change", (e) => { if (e.target.name === "destination") showFingerprint(); });
   showFingerprint();
 
   const made = crypto.generateCode();
   const session = made.session;
-  const lastGroup = made.code.slice(-4);
-  $("code").textContent = made.code.replace(/-/g, " - ");
+  groupedCode($("code"), made.code);
+  // From here only the page shows the code; the script keeps none (the module compares).
+  made.code = null;
   $("code-section").hidden = false;
-
-  const retype = $("retype");
-  const confirmed = () => retype.value.replace(/[\s-]/g, "").toUpperCase() === lastGroup;
-  retype.addEventListener("input", () => {
-    send.disabled = !confirmed();
-    $("retype-error").hidden = confirmed() || retype.value.replace(/[\s-]/g, "").length < 4;
-  });
+  const confirmed = retypeCheck(crypto, session);
+  send.disabled = false;
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    if (!confirmed()) return;
+    if (!confirmed(true)) {
+      $("retype").focus();
+      return;
+    }
     send.disabled = true;
     $("report-error").hidden = true;
     const oldLabel = send.textContent;
@@ -321,12 +419,10 @@ async function reportPage() {
       // waits for the bureau's first verified message).
       const note = Uint8Array.from(atob(sealed.meta.note), (c) => c.charCodeAt(0));
       const noteStored = await storeNote(made.mailbox, note);
+      showReceipt(receipt, attachments);
       crypto.closeSession(session);
       form.reset();
       form.hidden = true;
-      $("receipt-case").textContent = receipt.case;
-      $("receipt-date").textContent = receipt.received;
-      $("receipt").hidden = false;
       if (!noteStored) {
         const warn = document.createElement("p");
         warn.className = "error";
@@ -343,7 +439,7 @@ async function reportPage() {
       (window.__meldpuntLog = window.__meldpuntLog || []).push(String(err && (err.stack || err.message || err)) + (err && err.status ? ` (HTTP ${err.status})` : ""));
       show($("report-error"), err.message_for_reporter || (err.kind === "contains_code" ? T.report_contains_code : T.report_failed));
       send.textContent = oldLabel;
-      send.disabled = !confirmed();
+      send.disabled = false;
     }
   });
 }
@@ -411,7 +507,10 @@ async function checkPage() {
         li.textContent = T.check_unverified;
       } else if (m.verified) {
         meta.textContent = `${T.check_from_bureau} · ${m.date}`;
-        li.append(meta, document.createTextNode(m.text));
+        const text = document.createElement("p");
+        text.className = "text";
+        text.textContent = m.text;
+        li.append(meta, text);
       } else {
         li.className = "unverified";
         li.textContent = T.check_unverified;
@@ -481,5 +580,6 @@ async function checkPage() {
   });
 }
 
+scriptRuns();
 if (page === "report") reportPage();
 if (page === "check") checkPage();

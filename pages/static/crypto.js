@@ -52,6 +52,9 @@ export function wrap(exports) {
     generateCode: () => call(exports.mp_code_generate()).meta,
     openSession: (typed) => call(exports.mp_session_open(...put(enc.encode(typed)))).meta,
     closeSession: (session) => exports.mp_session_close(session),
+    // The groups (from 1) in which a code typed back from paper differs from the
+    // session's code; the page keeps no copy of the code to compare with.
+    compareCode: (session, typed) => call(exports.mp_code_compare(session, ...put(enc.encode(typed)))).meta.groups,
     sealReport: (session, request) => call(exports.mp_report_seal(session, ...json(request))),
     fingerprint: (recipients) => call(exports.mp_fingerprint(...json({ recipients }))).meta.fingerprint,
     attachmentBegin: (recipients, size) => call(exports.mp_attachment_begin(...json({ recipients, size }))).meta.attachment,

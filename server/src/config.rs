@@ -23,15 +23,79 @@ pub const DEMO_KEY_FILE: &str = "DEMO-ONLY-destination-key.txt";
 pub struct DestinationConfig {
     /// Short name (letters, digits, `-`, `_`), as clients and tokens refer to it.
     pub name: String,
-    /// What the reporter reads about it.
+    /// What the reporter reads about it: one text, or one per language
+    /// (`description = { nl = "…", en = "…" }`).
     #[serde(default)]
-    pub description: String,
+    pub description: Description,
     /// The age recipients (`age1…`) of everyone who may read its reports.
     pub recipients: Vec<String>,
     /// Where the organisation publishes the same fingerprint, so reporters can compare
     /// (for example "www.example.org/integrity, under 'Report anonymously'").
     #[serde(default)]
     pub published_at: String,
+}
+
+/// What the reporter reads about a destination, in the page's language.
+#[derive(Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Description {
+    /// The same text on the Dutch and the English pages.
+    Plain(String),
+    /// A text per language.
+    PerLanguage(PerLanguage),
+}
+
+/// A destination's description per language.
+#[derive(Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PerLanguage {
+    /// Nederlands.
+    #[serde(default)]
+    pub nl: String,
+    /// English.
+    #[serde(default)]
+    pub en: String,
+}
+
+impl Default for Description {
+    fn default() -> Self {
+        Description::Plain(String::new())
+    }
+}
+
+impl Description {
+    /// The text for the language with this code (`nl`, `en`); where the operator wrote
+    /// none in that language, the other one (something to read beats nothing).
+    pub fn in_language(&self, lang: &str) -> &str {
+        match self {
+            Description::Plain(text) => text,
+            Description::PerLanguage(texts) => {
+                let (wanted, other) = if lang == "en" {
+                    (&texts.en, &texts.nl)
+                } else {
+                    (&texts.nl, &texts.en)
+                };
+                if wanted.trim().is_empty() {
+                    other
+                } else {
+                    wanted
+                }
+            }
+        }
+    }
+
+    /// The languages a description per language lacks (for `check-config`); a plain text
+    /// lacks none, though it is shown unchanged on both pages.
+    pub fn missing_languages(&self) -> Vec<&'static str> {
+        match self {
+            Description::Plain(_) => Vec::new(),
+            Description::PerLanguage(texts) => [("nl", &texts.nl), ("en", &texts.en)]
+                .into_iter()
+                .filter(|(_, t)| t.trim().is_empty())
+                .map(|(l, _)| l)
+                .collect(),
+        }
+    }
 }
 
 /// Everything Meldpunt reads from the configuration (Rocket reads its own keys, such
@@ -313,7 +377,7 @@ pub struct OfferedDestination {
     /// The name, recipients and fingerprint.
     pub destination: Destination,
     /// What the reporter reads about it.
-    pub description: String,
+    pub description: Description,
     /// Where the organisation publishes the fingerprint.
     pub published_at: String,
 }
@@ -330,6 +394,22 @@ impl Destinations {
     /// The destinations, in configuration order.
     pub fn all(&self) -> &[OfferedDestination] {
         &self.list
+    }
+
+    /// Remarks for the operator (`check-config`): descriptions that lack a language.
+    pub fn notes(&self) -> Vec<String> {
+        self.list
+            .iter()
+            .flat_map(|d| {
+                d.description.missing_languages().into_iter().map(|l| {
+                    format!(
+                        "destination \"{}\" has no description in \"{l}\": that page shows the \
+                         other language's",
+                        d.destination.name
+                    )
+                })
+            })
+            .collect()
     }
 
     /// One destination by name.
@@ -370,9 +450,14 @@ impl Destinations {
             .map_err(ConfigError::Destination)?;
         list.push(OfferedDestination {
             destination,
-            description: "DEMO ONLY. The private key of this destination lies on the server: \
-                          never send a real report here."
-                .into(),
+            description: Description::PerLanguage(PerLanguage {
+                nl: "ALLEEN OM TE PROBEREN. De privésleutel van deze bestemming staat op de \
+                     server: stuur hier nooit een echte melding."
+                    .into(),
+                en: "DEMO ONLY. The private key of this destination lies on the server: \
+                     never send a real report here."
+                    .into(),
+            }),
             published_at: String::new(),
         });
         Ok(Self {
@@ -492,5 +577,35 @@ mod tests {
             Destinations::from_settings(&s, Day::today()),
             Err(ConfigError::DuplicateName(_))
         ));
+    }
+
+    #[test]
+    fn descriptions_per_language_or_one_for_both() {
+        let key = InvestigatorKey::generate().recipient().to_string();
+        let s = settings_from(&format!(
+            "[[destinations]]\nname = \"bureau\"\nrecipients = [\"{key}\"]\n\
+             description = {{ nl = \"Bureau Integriteit\", en = \"Integrity bureau\" }}\n\
+             [[destinations]]\nname = \"commission\"\nrecipients = [\"{key}\"]\n\
+             description = \"Commissie\"\n\
+             [[destinations]]\nname = \"other\"\nrecipients = [\"{key}\"]\n\
+             description = {{ nl = \"Alleen Nederlands\" }}"
+        ))
+        .unwrap();
+        let d = Destinations::from_settings(&s, Day::today()).unwrap();
+        let [bureau, commission, other] = d.all() else {
+            panic!("three destinations")
+        };
+        assert_eq!(bureau.description.in_language("nl"), "Bureau Integriteit");
+        assert_eq!(bureau.description.in_language("en"), "Integrity bureau");
+        assert_eq!(commission.description.in_language("en"), "Commissie");
+        assert_eq!(other.description.in_language("en"), "Alleen Nederlands");
+        assert_eq!(d.notes().len(), 1, "{:?}", d.notes());
+        assert!(d.notes()[0].contains("\"other\"") && d.notes()[0].contains("\"en\""));
+        // A language Meldpunt has no pages in is a mistake, not silently ignored.
+        let s = settings_from(&format!(
+            "[[destinations]]\nname = \"b\"\nrecipients = [\"{key}\"]\n\
+             description = {{ de = \"Büro\" }}"
+        ));
+        assert!(s.is_err());
     }
 }

@@ -63,6 +63,9 @@ pub struct AppState {
     pub disk: crate::limits::DiskReserve,
     /// Room for no-JavaScript submissions (each may hold a document in memory).
     pub nojs: Arc<nojs::form::Memory>,
+    /// The one-time tokens of no-JavaScript forms that filed a report (a reload must
+    /// not file twice).
+    pub filed_forms: nojs::once::FiledForms,
 }
 
 /// The shared application state (Rocket-managed).
@@ -124,6 +127,7 @@ pub fn build(figment: Figment, clock: Clock) -> Result<(Rocket<Build>, App), Sta
             nojs_per_hour: u64::from(settings.nojs_submissions_per_hour),
         }),
         nojs: Arc::new(nojs::form::Memory::new(nojs::MEMORY)),
+        filed_forms: nojs::once::FiledForms::default(),
         storage,
         destinations,
         settings,

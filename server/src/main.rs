@@ -266,6 +266,9 @@ fn print_destinations(destinations: &Destinations) {
             println!("  recipient {r}");
         }
     }
+    for note in destinations.notes() {
+        println!("note: {note}");
+    }
 }
 
 fn serve(figment: Figment) -> Result<(), String> {

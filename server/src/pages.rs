@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use meldpunt_pages::{asset, DestinationView, Lang, Page, Pages, ASSETS};
 use rocket::http::{ContentType, Status};
 use rocket::request::FromParam;
-use rocket::response::Redirect;
 use rocket::{get, routes, Route, State};
 
 use crate::App;
@@ -32,24 +31,30 @@ impl<'a> FromParam<'a> for LangParam {
     }
 }
 
-/// The destinations as the pages show them.
-pub fn views(app: &App) -> Vec<DestinationView> {
+/// The destinations as the pages in `lang` show them.
+pub fn views(app: &App, lang: Lang) -> Vec<DestinationView> {
     app.destinations
         .all()
         .iter()
         .map(|d| DestinationView {
             name: d.destination.name.clone(),
-            description: d.description.clone(),
+            description: d.description.in_language(lang.code()).to_owned(),
             fingerprint: d.destination.fingerprint(),
             published_at: d.published_at.clone(),
         })
         .collect()
 }
 
+/// Both languages side by side: a browser's language says little (Tor Browser asks for
+/// English everywhere), so the reporter chooses.
 #[get("/")]
-fn root() -> Redirect {
-    // Dutch first: the bureau's own language.
-    Redirect::to("/nl/")
+fn root(pages: &State<Pages>) -> (ContentType, String) {
+    (ContentType::HTML, pages.render_root())
+}
+
+#[get("/favicon.ico")]
+fn favicon() -> (ContentType, &'static [u8]) {
+    (ContentType::Icon, meldpunt_pages::FAVICON)
 }
 
 /// `/nl/`, `/nl` (Rocket matches both), `/nl/report`, `/nl/check`, and the same in `en`.
@@ -66,7 +71,10 @@ fn page(
         .to_str()
         .and_then(Page::from_path)
         .ok_or(Status::NotFound)?;
-    Ok((ContentType::HTML, pages.render(page, lang.0, &views(app))))
+    Ok((
+        ContentType::HTML,
+        pages.render(page, lang.0, &views(app, lang.0)),
+    ))
 }
 
 #[get("/static/<name>")]
@@ -102,5 +110,5 @@ pub fn bundle_hash(manifest: &str) -> String {
 
 /// The page routes.
 pub fn routes() -> Vec<Route> {
-    routes![root, page, static_file]
+    routes![root, favicon, page, static_file]
 }

@@ -154,16 +154,27 @@ fn destinations_and_start_page() {
     assert_eq!(list[1]["recipients"].as_array().unwrap().len(), 2);
     assert_eq!(list[1]["fingerprint"], s.keys.commission.fingerprint());
 
+    // `/` offers both languages side by side; the browser's icon is there too.
     let resp = s.client.get("/").dispatch();
-    assert_eq!(resp.status(), Status::SeeOther);
-    assert_eq!(resp.headers().get_one("Location"), Some("/nl/"));
+    assert_eq!(resp.status(), Status::Ok);
+    assert_security_headers(&resp);
+    let page = resp.into_string().unwrap();
+    assert!(page.contains("href=\"/nl/report\"") && page.contains("href=\"/en/report\""));
+    let resp = s.client.get("/favicon.ico").dispatch();
+    assert_eq!(resp.status(), Status::Ok);
+    assert_eq!(resp.content_type(), Some(rocket::http::ContentType::Icon));
     for lang in ["nl", "en"] {
         let resp = s.client.get(format!("/{lang}/")).dispatch();
         assert_eq!(resp.status(), Status::Ok);
         assert_security_headers(&resp);
         let page = resp.into_string().unwrap();
         assert!(page.contains(&format!("<html lang=\"{lang}\">")));
-        assert!(page.contains(&s.keys.commission.fingerprint()));
+        // The fingerprint in groups that never break (spans), as the reader sees it.
+        let text: String = page
+            .split('<')
+            .map(|piece| piece.split_once('>').map_or(piece, |(_, text)| text))
+            .collect();
+        assert!(text.contains(&s.keys.commission.fingerprint()));
         assert!(
             !page.contains("<script type=\"module\""),
             "the start page runs no script"

@@ -149,6 +149,76 @@ fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
     &html[from..from + len]
 }
 
+/// The code as the result page shows it: its groups, each with its dash, as spans.
+fn shown_code(html: &str) -> String {
+    let inner = between(html, "id=\"code\" class=\"code\">", "</p>");
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in inner.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+#[test]
+fn sending_the_same_form_again_never_files_twice() {
+    let s = server();
+    let form = s
+        .client
+        .get("/en/report-nojs")
+        .dispatch()
+        .into_string()
+        .unwrap();
+    let once = between(&form, "name=\"once\" value=\"", "\"").to_owned();
+    assert_eq!(once.len(), 64, "a random token in the form");
+    // Another form gets another token: nothing links two forms.
+    let other = s
+        .client
+        .get("/en/report-nojs")
+        .dispatch()
+        .into_string()
+        .unwrap();
+    assert_ne!(between(&other, "name=\"once\" value=\"", "\""), once);
+    let doc = document();
+    let mut parts = report_parts(true, &doc);
+    parts.insert(0, ("once", None, once.as_bytes()));
+    let first = s.post("/en/report-nojs", &parts);
+    assert_eq!(first.status(), Status::Created);
+    let code = shown_code(&first.into_string().unwrap());
+    assert_eq!(code.len(), 34, "{code}");
+    // The browser reloads the result page: the same form arrives again.
+    let again = s.post("/en/report-nojs", &parts);
+    assert_eq!(again.status(), Status::Conflict);
+    let html = again.into_string().unwrap();
+    assert!(html.contains("This report was already sent"), "{html}");
+    assert!(!html.contains("id=\"code\""), "no code on the refusal");
+    assert!(!html.contains(&code[..9]));
+    assert_eq!(
+        wait(s.app.storage.cases()).unwrap().len(),
+        1,
+        "one case only"
+    );
+    // The token is not kept anywhere on disk.
+    for (path, bytes) in all_files(s.app.settings.data_dir.as_path()) {
+        assert!(
+            !bytes.windows(once.len()).any(|w| w == once.as_bytes()),
+            "{} holds the form token",
+            path.display()
+        );
+    }
+    // A new form files as usual.
+    let mut parts = report_parts(true, &doc);
+    let fresh = between(&other, "name=\"once\" value=\"", "\"").to_owned();
+    parts.insert(0, ("once", None, fresh.as_bytes()));
+    assert_eq!(s.post("/en/report-nojs", &parts).status(), Status::Created);
+    assert_eq!(wait(s.app.storage.cases()).unwrap().len(), 2);
+}
+
 /// Files a report through the form; returns the code shown and the case number.
 fn report(s: &Server) -> (ReturnCode, String) {
     let doc = document();
@@ -164,8 +234,7 @@ fn report(s: &Server) -> (ReturnCode, String) {
         "{csp}"
     );
     let html = resp.into_string().unwrap();
-    let code = ReturnCode::parse(between(&html, "id=\"code\" class=\"code\">", "<"))
-        .expect("a valid code");
+    let code = ReturnCode::parse(&shown_code(&html)).expect("a valid code");
     let case = between(&html, "id=\"receipt-case\">", "<").to_owned();
     assert!(case.starts_with("MP-"), "{case}");
     assert_eq!(between(&html, "id=\"receipt-date\">", "<"), "2026-11-23");
@@ -208,7 +277,7 @@ fn the_form_pages_have_no_script_and_a_strict_policy() {
         .unwrap();
     assert!(html.contains("I understand that the server sees my report while it encrypts it"));
     assert!(
-        html.contains("896 KiB"),
+        html.contains("896 KB"),
         "the document limit under this configuration is stated"
     );
     let html = s

@@ -41,7 +41,7 @@ async fn report_in_pages(b: &Browser, site: &Site, document: &Path) -> (String, 
     )
     .await;
     b.type_into("files", document.to_str().unwrap()).await;
-    b.type_into("retype", &code[24..]).await;
+    b.type_into("retype", &code).await;
     b.wait_until("!document.getElementById('send').disabled", 10)
         .await;
     let start = Instant::now();

@@ -45,7 +45,7 @@ async fn fill_and_send(b: &Browser, file: &std::path::Path) -> String {
         .collect();
     b.type_into("description", "Large document marker.").await;
     b.type_into("files", file.to_str().unwrap()).await;
-    b.type_into("retype", &code[24..]).await;
+    b.type_into("retype", &code).await;
     b.wait_until("!document.getElementById('send').disabled", 5)
         .await;
     b.click("#send").await;

@@ -93,8 +93,16 @@ async fn report_and_check_back_with_javascript_disabled() {
     // directory, so that scanning it finds only what the server and browser left there.
     let work = tempfile::tempdir_in(meldpunt_tests::bin_dir()).unwrap();
 
-    // The JavaScript form: with scripts off, only its <noscript> notice leads on.
+    // The JavaScript form: with scripts off it is not shown at all (nobody writes a
+    // report into a form that cannot send); its <noscript> notice leads on.
     b.client.goto(&site.url("/en/report")).await.unwrap();
+    for id in ["report-form", "engine"] {
+        let el = b.client.find(fantoccini::Locator::Id(id)).await.unwrap();
+        assert!(
+            !el.is_displayed().await.unwrap(),
+            "#{id} shows without JavaScript"
+        );
+    }
     b.click("#nojs-link").await;
     assert!(b
         .client
@@ -103,7 +111,7 @@ async fn report_and_check_back_with_javascript_disabled() {
         .unwrap()
         .as_str()
         .ends_with("/en/report-nojs"));
-    assert!(b.text("files-help").await.contains("64 MiB"));
+    assert!(b.text("files-help").await.contains("64 MB"));
 
     let evidence = work.path().join("ledger.txt");
     let evidence_bytes = DOCUMENT.repeat(2000);

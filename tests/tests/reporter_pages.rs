@@ -48,12 +48,9 @@ async fn report_check_back_and_answer_in_chromium() {
             .unwrap();
         assert_eq!(b.eval("document.documentElement.lang").await, lang);
         assert_eq!(b.text_of_css("h1").await, heading);
-        assert!(b
-            .client
-            .source()
-            .await
-            .unwrap()
-            .contains(&site.bureau.fingerprint()));
+        // As the reader sees it: the groups are separate spans.
+        let text = b.eval("document.body.innerText").await;
+        assert!(text.as_str().unwrap().contains(&site.bureau.fingerprint()));
         shots(&b, &format!("start-{lang}")).await;
     }
 
@@ -70,12 +67,8 @@ async fn report_check_back_and_answer_in_chromium() {
         .collect();
     assert_eq!(code_text.len(), 28, "{shown}");
     let code = ReturnCode::parse(&code_text).expect("the page shows a valid code");
-    // Send stays disabled until the last group is retyped.
-    assert_eq!(
-        b.eval("document.getElementById('send').disabled").await,
-        true
-    );
-
+    // The page shows the code in one form: XXXX-XXXX-…
+    assert_eq!(shown.replace('\n', ""), code.to_grouped_string().as_str());
     let evidence = work.path().join("evidence.txt");
     let evidence_bytes = b"Audit log excerpt: lookups on 3 and 17 May.\n".repeat(5000);
     fs::write(&evidence, &evidence_bytes).unwrap();
@@ -85,15 +78,74 @@ async fn report_check_back_and_answer_in_chromium() {
     b.type_into("when_where", "May, Zwolle").await;
     b.type_into("files", evidence.to_str().unwrap()).await;
     shots(&b, "report-filled").await;
-    b.type_into("retype", &code_text[24..]).await;
-    b.wait_until("!document.getElementById('send').disabled", 5)
+    // The whole code is typed back from paper. One symbol written wrong in group 3: the
+    // page names that group, marks it in the code shown, and sends nothing.
+    let mut wrong: Vec<char> = code.to_grouped_string().chars().collect();
+    wrong[11] = if wrong[11] == '7' { '8' } else { '7' };
+    let wrong: String = wrong.into_iter().collect();
+    b.type_into("retype", &wrong).await;
+    b.wait_until("!document.getElementById('retype-error').hidden", 5)
         .await;
+    assert!(
+        b.text("retype-error").await.contains("Group 3 "),
+        "{}",
+        b.text("retype-error").await
+    );
+    assert_eq!(
+        b.eval("Array.from(document.querySelectorAll('#code .g.differs')).map(g => g.dataset.group).join()")
+            .await,
+        "3"
+    );
+    assert_eq!(
+        b.eval("document.getElementById('retype').type").await,
+        "password"
+    );
+    shots(&b, "report-code-differs").await;
+    b.click("#send").await;
+    // Nothing is sent; the focus goes to the field to correct.
+    assert_eq!(b.eval("document.activeElement.id").await, "retype");
+    assert_eq!(
+        b.eval("document.getElementById('receipt').hidden").await,
+        true
+    );
+    // "Show what I typed" shows it.
+    b.click("#retype-show").await;
+    assert_eq!(
+        b.eval("document.getElementById('retype').type").await,
+        "text"
+    );
+    b.client
+        .find(fantoccini::Locator::Id("retype"))
+        .await
+        .unwrap()
+        .clear()
+        .await
+        .unwrap();
+    // Typed as a person copies it: lower case, spaces.
+    b.type_into(
+        "retype",
+        &code.to_grouped_string().to_lowercase().replace('-', " "),
+    )
+    .await;
+    b.wait_until("!document.getElementById('retype-ok').hidden", 5)
+        .await;
+    assert_eq!(
+        b.eval("document.querySelectorAll('#code .g.differs').length")
+            .await,
+        0
+    );
     b.click("#send").await;
     b.wait_until("!document.getElementById('receipt').hidden", 120)
         .await;
     let case = b.text("receipt-case").await;
     assert!(case.starts_with("MP-"), "{case}");
     assert_eq!(b.text("receipt-date").await, Day::today().to_string());
+    // The receipt shows the code again, and the documents that arrived.
+    assert_eq!(
+        b.text("receipt-code").await.replace('\n', ""),
+        code.to_grouped_string().as_str()
+    );
+    assert_eq!(b.text("receipt-documents").await, "1: evidence.txt");
     shots(&b, "receipt").await;
 
     // --- the bureau, offline --------------------------------------------------------------
@@ -298,8 +350,14 @@ async fn report_without_webassembly(b: &Browser, name: &str) {
     assert_eq!(b.eval("typeof WebAssembly").await, "undefined");
     b.wait_until("!document.getElementById('code-section').hidden", 180)
         .await;
-    assert!(b.text("engine").await.contains("WebAssembly turned off"));
-    assert!(b.text("files-limit").await.contains("64 MiB"));
+    // Plain words on the page; the technical reason one click away.
+    assert!(b.text("engine").await.contains("higher safety level"));
+    assert_eq!(
+        b.eval("document.getElementById('engine-tech').textContent.includes('WebAssembly is turned off')")
+            .await,
+        true
+    );
+    assert!(b.text("files-limit").await.contains("64 MB"));
     assert_eq!(b.text("fingerprint").await, site.bureau.fingerprint());
     shots(b, &format!("report-no-wasm-{name}")).await;
     let code_text: String = b
@@ -319,7 +377,7 @@ async fn report_without_webassembly(b: &Browser, name: &str) {
     b.type_into("description", "No-WebAssembly marker: the report text.")
         .await;
     b.type_into("files", big.to_str().unwrap()).await;
-    b.type_into("retype", &code_text[24..]).await;
+    b.type_into("retype", &code_text).await;
     b.wait_until("!document.getElementById('send').disabled", 5)
         .await;
     b.click("#send").await;

@@ -15,7 +15,8 @@ fn list(app: &State<App>) -> Json<Vec<DestinationView>> {
             .iter()
             .map(|d| DestinationView {
                 name: d.destination.name.clone(),
-                description: d.description.clone(),
+                // The API has one text: Dutch, the bureau's own language, where there are two.
+                description: d.description.in_language("nl").to_owned(),
                 recipients: d
                     .destination
                     .recipients()

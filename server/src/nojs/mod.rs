@@ -22,6 +22,7 @@
 
 pub mod check;
 pub mod form;
+pub mod once;
 pub mod report;
 pub mod secret;
 
@@ -107,7 +108,13 @@ pub fn render(
         reason = "writing into memory cannot fail, and every template renders (tested)"
     )]
     pages
-        .render_into(page, lang, &crate::pages::views(app), &extra, &mut out)
+        .render_into(
+            page,
+            lang,
+            &crate::pages::views(app, lang),
+            &extra,
+            &mut out,
+        )
         .expect("rendering into memory does not fail");
     wipe_json(&mut extra);
     HtmlPage {

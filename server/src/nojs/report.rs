@@ -49,6 +49,7 @@ fn form_page(
     let mut extra = json!({
         "limit": size_text(limits.document),
         "max_documents": limits.documents,
+        "once": super::once::token(),
     });
     if let Some(error) = error {
         extra["error"] = error.into();
@@ -56,13 +57,15 @@ fn form_page(
     render(app, pages, Page::NojsReport, lang.0, status, extra)
 }
 
-/// A size as the form states it: whole MiB, else whole KiB.
+/// A size as the form states it, in the units people know: whole "MB", else whole
+/// "KB" (counted in binary units and rounded down, so the stated limit is never more
+/// than what is allowed).
 fn size_text(bytes: u64) -> String {
     const KIB: u64 = 1024;
-    if bytes.is_multiple_of(KIB * KIB) {
-        format!("{} MiB", bytes / (KIB * KIB))
+    if bytes >= KIB * KIB {
+        format!("{} MB", bytes / (KIB * KIB))
     } else {
-        format!("{} KiB", bytes / KIB)
+        format!("{} KB", bytes / KIB)
     }
 }
 
@@ -162,9 +165,19 @@ async fn read_and_file(
     let mut when_where = Zeroizing::new(String::new());
     let mut contact = Zeroizing::new(String::new());
     let mut attachments: Vec<AttachmentEntry> = Vec::new();
+    // The form's one-time token (first in the form; a client that sends none is not
+    // protected against sending twice).
+    let mut once: Option<Zeroizing<String>> = None;
+    let already_sent = || Refusal::new(Status::Conflict, "nojs_already_sent");
     while let Some(part) = form.next().await? {
         match part {
             Part::Text { name, value } => match name.as_str() {
+                super::once::FIELD => {
+                    if app.filed_forms.filed(&value) {
+                        return Err(already_sent());
+                    }
+                    once = Some(value);
+                }
                 "consent" => consent = value.as_str() == "yes",
                 "destination" => {
                     destination = Some(
@@ -230,7 +243,14 @@ async fn read_and_file(
     };
     let report = seal_report(&content, keys, &to.destination).map_err(Refusal::internal)?;
     drop(content);
+    // Checked again: the same form may have been filed while this one arrived.
+    if once.as_ref().is_some_and(|t| app.filed_forms.filed(t)) {
+        return Err(already_sent());
+    }
     let filed = reports::file(app, mailbox, &to.destination.name, &report).await?;
+    if let Some(token) = &once {
+        app.filed_forms.remember(token);
+    }
     // The note to self, as the browser seals it: where replies go.
     let note = ReporterNote::for_report(&to.destination, &report, date);
     let stored = match seal_reporter_note(&note, keys) {
