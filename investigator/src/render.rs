@@ -239,18 +239,25 @@ pub fn thread_markdown(opened: &OpenedCase) -> Zeroizing<String> {
                     direction_words(m.direction),
                     m.date
                 ));
+                // What is wrong with a message that verifies (an unpinned answer key, no
+                // audit entry) stands right above its text, not only in report.md.
+                for w in &item.warnings {
+                    s.push_str(&format!("**WARNING:** {w}\n\n"));
+                }
                 if let Some(status) = m.status {
                     s.push_str(&format!("Announces the status: {}\n\n", status.as_str()));
                 }
                 s.push_str(&fenced(&m.text));
                 s.push('\n');
             }
-            Err(why) => s.push_str(&format!(
-                "## {}. NOT VERIFIED — {}\n\n{}\n",
-                i + 1,
-                item.file,
-                fenced(&why.text)
-            )),
+            Err(why) => {
+                s.push_str(&format!("## {}. NOT VERIFIED — {}\n\n", i + 1, item.file));
+                for w in &item.warnings {
+                    s.push_str(&format!("**WARNING:** {w}\n\n"));
+                }
+                s.push_str(&fenced(&why.text));
+                s.push('\n');
+            }
         }
     }
     s
@@ -271,6 +278,7 @@ pub fn thread_json(opened: &OpenedCase) -> Zeroizing<String> {
                 "date": m.date,
                 "status": m.status,
                 "text": m.text,
+                "warnings": item.warnings,
             }),
             Err(why) => json!({
                 "file": item.file.to_path(),
