@@ -2,7 +2,8 @@
 //!
 //! The reporter pages need `meldpunt_client_wasm.wasm`, built from `client-wasm/` for
 //! `wasm32-unknown-unknown` (release), and its wasm2js translation
-//! `meldpunt_client_wasm.js`. Cargo cannot build them from here (it would wait on its own
+//! `meldpunt_client_wasm.js`, and the metadata module `meldpunt_metadata_wasm.wasm` (from
+//! `client-metadata/`) with its translation. Cargo cannot build them from here (it would wait on its own
 //! lock), so `scripts/build-wasm.sh` builds them first; this script copies them into
 //! OUT_DIR. Without them empty files are embedded and the pages say that encryption is
 //! unavailable: nothing pretends to work.
@@ -28,8 +29,16 @@ fn main() {
             target_dir.join("wasm32-unknown-unknown/release/meldpunt_client_wasm.wasm")
         });
     let js = wasm.with_extension("js");
+    // The metadata module lies beside the crypto module (scripts/build-wasm.sh).
+    let metadata = wasm.with_file_name("meldpunt_metadata_wasm.wasm");
+    let metadata_js = metadata.with_extension("js");
     println!("cargo:rerun-if-env-changed=MELDPUNT_WASM");
-    for (from, to) in [(&wasm, "meldpunt.wasm"), (&js, "meldpunt-wasm2js.js")] {
+    for (from, to) in [
+        (&wasm, "meldpunt.wasm"),
+        (&js, "meldpunt-wasm2js.js"),
+        (&metadata, "meldpunt-metadata.wasm"),
+        (&metadata_js, "meldpunt-metadata-wasm2js.js"),
+    ] {
         println!("cargo:rerun-if-changed={}", from.display());
         let bytes = if target == "wasm32" {
             Vec::new()

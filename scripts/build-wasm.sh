@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds the reporter's in-browser crypto module, which the server embeds:
-#  - client-wasm for wasm32 (release): the WebAssembly build;
-#  - the same module translated to plain JavaScript by wasm2js (binaryen 132 from npm),
-#    for browsers without WebAssembly (Tor Browser "Safer").
+# Builds the reporter's in-browser modules, which the server embeds:
+#  - client-wasm for wasm32 (release): the crypto module;
+#  - client-metadata for wasm32 (release): the metadata module (what a document carries,
+#    and removing it), loaded only when the reporter picks a document;
+#  - both translated to plain JavaScript by wasm2js (binaryen 132 from npm), for
+#    browsers without WebAssembly (Tor Browser "Safer").
 # Run by scripts/run.sh and scripts/test.sh; safe to run again (skips what is current).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,11 +18,12 @@ fi
 sep=$'\x1f'
 CARGO_ENCODED_RUSTFLAGS="-Ctarget-cpu=mvp${sep}--remap-path-prefix=$PWD=/meldpunt${sep}--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo" \
   cargo build --locked -p meldpunt-client-wasm --target wasm32-unknown-unknown --release
+# A cargo call of its own: built together, feature unification changed the crypto
+# module's bytes (and so the published bundle hash).
+CARGO_ENCODED_RUSTFLAGS="-Ctarget-cpu=mvp${sep}--remap-path-prefix=$PWD=/meldpunt${sep}--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo" \
+  cargo build --locked -p meldpunt-metadata-wasm --target wasm32-unknown-unknown --release
 
 target_dir=$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')
-wasm="$target_dir/wasm32-unknown-unknown/release/meldpunt_client_wasm.wasm"
-js="$target_dir/wasm32-unknown-unknown/release/meldpunt_client_wasm.js"
-
 # Debian's binaryen (108) produces broken output (docs/ARCHITECTURE.md, "Build facts"); npm's 132 works.
 tools="$target_dir/tools"
 wasm2js="$tools/node_modules/.bin/wasm2js"
@@ -30,29 +33,38 @@ if [ ! -x "$wasm2js" ] || [ "$("$wasm2js" --version | grep -o 'version_[0-9]*')"
   npm install --no-audit --no-fund --silent --prefix "$tools" binaryen@132
 fi
 
-if [ ! -f "$js" ] || [ "$wasm" -nt "$js" ]; then
-  echo "== translating the module to plain JavaScript (wasm2js)"
-  # A temporary name of its own, so that two builds at once cannot mix their output.
-  tmp=$(mktemp "$js.XXXXXX")
-  trap 'rm -f "$tmp"' EXIT
-  "$wasm2js" -O2 "$wasm" -o "$tmp"
-  # wasm2js emits `import * as env from 'env'`, which a browser cannot resolve. Turn the
-  # module into a factory that takes the same imports as the WebAssembly build.
-  node -e '
-    const fs = require("fs");
-    const f = process.argv[1];
-    let s = fs.readFileSync(f, "utf8");
-    const head = /^import \* as env from .env.;\n/;
-    const tail = /\nvar retasmFunc = asmFunc\(\{[\s\S]*$/;
-    if (!head.test(s) || !tail.test(s)) { console.error("unexpected wasm2js output"); process.exit(1); }
-    s = s.replace(head, "// The Meldpunt crypto module, translated from WebAssembly by wasm2js.\n");
-    s = s.replace(tail, "\nexport function instantiate(imports) {\n  return asmFunc(imports);\n}\n");
-    fs.writeFileSync(f, s);
-  ' "$tmp"
-  chmod 0644 "$tmp"
-  mv "$tmp" "$js"
-fi
-if ! head -n 1 "$js" | grep -q '^// The Meldpunt crypto module'; then
-  echo "build-wasm.sh: $js is not the finished translation; delete it and run again" >&2
-  exit 1
-fi
+translate() {
+  local wasm="$target_dir/wasm32-unknown-unknown/release/$1.wasm" what="$2"
+  local js="${wasm%.wasm}.js"
+  if [ ! -f "$js" ] || [ "$wasm" -nt "$js" ]; then
+    echo "== translating the $what module to plain JavaScript (wasm2js)"
+    # A temporary name of its own, so that two builds at once cannot mix their output.
+    tmp=$(mktemp "$js.XXXXXX")
+    trap 'rm -f "$tmp"' EXIT
+    "$wasm2js" -O2 "$wasm" -o "$tmp"
+    # wasm2js emits `import * as env from 'env'`, which a browser cannot resolve. Turn the
+    # module into a factory that takes the same imports as the WebAssembly build.
+    node -e '
+      const fs = require("fs");
+      const f = process.argv[1];
+      let s = fs.readFileSync(f, "utf8");
+      const head = /^import \* as env from .env.;\n/;
+      const tail = /\nvar retasmFunc = asmFunc\(\{[\s\S]*$/;
+      // The metadata module imports nothing, so its translation has no such line.
+      const imports = process.argv[2] === "crypto";
+      if ((imports && !head.test(s)) || !tail.test(s)) { console.error("unexpected wasm2js output"); process.exit(1); }
+      const title = "// The Meldpunt " + process.argv[2] + " module, translated from WebAssembly by wasm2js.\n";
+      s = imports ? s.replace(head, title) : title + s;
+      s = s.replace(tail, "\nexport function instantiate(imports) {\n  return asmFunc(imports);\n}\n");
+      fs.writeFileSync(f, s);
+    ' "$tmp" "$what"
+    chmod 0644 "$tmp"
+    mv "$tmp" "$js"
+  fi
+  if ! head -n 1 "$js" | grep -q "^// The Meldpunt $what module"; then
+    echo "build-wasm.sh: $js is not the finished translation; delete it and run again" >&2
+    exit 1
+  fi
+}
+translate meldpunt_client_wasm crypto
+translate meldpunt_metadata_wasm metadata

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Meldpunt test. On a fresh Debian machine it first installs what the tests
 # need: Debian packages (the Go `age` CLI for interop tests, Chromium and its WebDriver
-# and Firefox ESR for the reporter pages, PostgreSQL), geckodriver and s3s-fs, and the
+# and Firefox ESR for the reporter pages, PostgreSQL, exiftool), geckodriver and s3s-fs, and the
 # wasm32 Rust target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,10 @@ command -v age >/dev/null 2>&1 || missing+=(age)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 # Backups and restore statements are signed with SSH keys (scripts/backup.sh, restore.sh).
 command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+# exiftool is the independent reader of documents' metadata (metadata/tests/fixtures.rs,
+# tests/tests/metadata.rs); it reads Office and OpenDocument files only with Archive::Zip.
+command -v exiftool >/dev/null 2>&1 || missing+=(libimage-exiftool-perl)
+perl -MArchive::Zip -e 1 >/dev/null 2>&1 || missing+=(libarchive-zip-perl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq

@@ -95,6 +95,14 @@ impl Inspection {
     }
 }
 
+/// Tells a file's format from its name and its first bytes (64 KiB are plenty), without
+/// reading the whole file: the page decides from this whether to read a document at all.
+/// An office document or OpenDocument file may show as [`Format::Zip`] here (its
+/// directory is at the end); [`inspect`] tells which.
+pub fn detect_format(file_name: &str, head: &[u8]) -> Format {
+    detect::detect(file_name, head)
+}
+
 /// Finds the identifying metadata in a file. Never fails: what cannot be read or
 /// checked becomes a [`Warning`].
 pub fn inspect(file_name: &str, bytes: &[u8]) -> Inspection {
