@@ -25,6 +25,9 @@ pub struct Attachment {
     pub file: CaseFile,
     /// Whether it was decrypted and checked.
     pub check: AttachmentCheck,
+    /// The identifying metadata it still carries, once looked at
+    /// ([`crate::opened::OpenedCase::check_documents`]).
+    pub hidden: Option<crate::documents::HiddenData>,
 }
 
 /// What became of one attachment.
@@ -81,6 +84,7 @@ pub fn locate(entries: &[AttachmentEntry], manifest: &CaseManifest) -> Vec<Attac
                 entry: entry.clone(),
                 file,
                 check: AttachmentCheck::NotChecked,
+                hidden: None,
             }
         })
         .collect()

@@ -269,7 +269,9 @@ pub fn run(cli: Cli) -> ExitCode {
             &recipients,
             file.as_deref(),
         )),
-        Command::PinRestoreKey { bundle, key_file } => finish(pin::pin_restore_key(&bundle, &key_file)),
+        Command::PinRestoreKey { bundle, key_file } => {
+            finish(pin::pin_restore_key(&bundle, &key_file))
+        }
         Command::Cases { bundle, on } => finish(cases::cases(&bundle, on)),
         Command::Open {
             case,

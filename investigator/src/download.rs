@@ -24,8 +24,8 @@ use crate::bundle::{
 use crate::fsutil::{child, create_private_dir_all, create_private_file, remove_tree};
 use crate::http::{HttpError, Server};
 use crate::pins::Pins;
-use crate::restores;
 use crate::progress::{bar, HashingReader};
+use crate::restores;
 
 /// The verified audit log in the bundle.
 pub const AUDIT_FILE: &str = "audit.json";

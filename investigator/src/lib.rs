@@ -19,6 +19,8 @@
 //! - [`shred::shred_case`]: a case removed everywhere;
 //! - [`pins::pin_destination`]: the recipients trusted for a destination;
 //! - [`export::shareable`]: what of a case may be shared with colleagues;
+//! - [`documents::check_document`]: the hidden data a received document still carries,
+//!   and a copy without it;
 //! - [`access::record`]: a look at a reporter's contact details, recorded in the bundle.
 //!
 //! The desk ([`desk`], `meldpunt desk`) is the second front end: a local web window on
@@ -39,6 +41,7 @@ pub mod cli;
 pub mod commands;
 pub mod deadlines;
 pub mod desk;
+pub mod documents;
 pub mod download;
 pub mod export;
 pub mod fsutil;

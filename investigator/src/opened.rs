@@ -136,6 +136,18 @@ impl OpenedCase {
             .map_err(|(path, error)| OpenCaseError::Write { path, error })
     }
 
+    /// Looks at every saved attachment in `folder` again for identifying metadata it
+    /// still carries, and writes copies without it to `shareable` (see
+    /// [`crate::documents`]); what was found is in each [`Attachment::hidden`]. Never a
+    /// problem of the case: the documents are what the reporter sent.
+    pub fn check_documents(&mut self, folder: &Path, shareable: &Path) {
+        for a in &mut self.attachments {
+            if let AttachmentCheck::Saved { name } = &a.check {
+                a.hidden = Some(crate::documents::check_document(folder, name, shareable));
+            }
+        }
+    }
+
     /// How many attachments verified and were saved.
     pub fn attachments_saved(&self) -> usize {
         self.attachments

@@ -166,9 +166,40 @@ pub fn report_markdown(
             "   original name: {}\n",
             fenced(&printable(&a.entry.name)).trim_end()
         ));
+        hidden_data_lines(p, a, c.encrypted_by);
     }
     p.push_str("\nThe conversation with the reporter is in thread.md.\n");
     s
+}
+
+/// What the report records about a document's hidden data, what it still carries (kinds
+/// and places, never values) and where its copy without it is.
+fn hidden_data_lines(p: &mut String, a: &crate::attachments::Attachment, by: EncryptedBy) {
+    let quote = |s: &str| s.replace('`', "'");
+    p.push_str(&format!(
+        "   hidden data: {}\n",
+        quote(&crate::documents::record_words(&a.entry, by))
+    ));
+    let Some(hidden) = &a.hidden else { return };
+    if hidden.found.is_empty() {
+        p.push_str("   identifying metadata still in the file: none found\n");
+    } else {
+        p.push_str(&format!(
+            "   identifying metadata STILL IN THE FILE: {}\n",
+            quote(&hidden.found_words())
+        ));
+    }
+    if let Some(why) = &hidden.not_checked {
+        p.push_str(&format!("   not fully checked: {}\n", quote(why)));
+    }
+    match &hidden.shareable {
+        Ok(name) => p.push_str(&format!(
+            "   copy without it, to share inside the bureau: `{}/{}`\n",
+            crate::documents::SHAREABLE_DIR,
+            quote(name)
+        )),
+        Err(why) => p.push_str(&format!("   no copy without it: {}\n", quote(why))),
+    }
 }
 
 /// `report.json`.
@@ -198,6 +229,14 @@ pub fn report_json(
             "ciphertext_sha256": a.entry.ciphertext_sha256,
             "saved_as": a.saved_as().map(|n| format!("attachments/{n}")),
             "problem": a.problem(),
+            "metadata_record": a.entry.metadata,
+            "metadata_still_found": a.hidden.as_ref().map(|h| h.found.iter().map(|(kind, place)| json!({
+                "kind": kind,
+                "place": place,
+            })).collect::<Vec<_>>()),
+            "metadata_not_checked": a.hidden.as_ref().and_then(|h| h.not_checked.clone()),
+            "shareable_copy": a.hidden.as_ref().and_then(|h| h.shareable.as_ref().ok())
+                .map(|n| format!("{}/{n}", crate::documents::SHAREABLE_DIR)),
         })).collect::<Vec<_>>(),
         "problems": problems,
     });

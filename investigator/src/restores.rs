@@ -83,7 +83,9 @@ pub fn pin_restore_key(
     let bundle = Bundle::create(bundle_dir).map_err(RestoreKeyError::Bundle)?;
     let mut pins = Pins::read(&bundle).map_err(RestoreKeyError::Bundle)?;
     let pin = RestoreKeyPin {
-        key: key.to_openssh().map_err(|e| RestoreKeyError::NotAKey(e.to_string()))?,
+        key: key
+            .to_openssh()
+            .map_err(|e| RestoreKeyError::NotAKey(e.to_string()))?,
         fingerprint: key.fingerprint(ssh_key::HashAlg::Sha256).to_string(),
         pinned: today,
     };
@@ -139,9 +141,11 @@ pub fn accept(
         ));
     }
     let Some(pin) = key else {
-        return Err("no restore key is pinned in this bundle (meldpunt pin-restore-key), so \
+        return Err(
+            "no restore key is pinned in this bundle (meldpunt pin-restore-key), so \
                     the announcement cannot be checked"
-            .into());
+                .into(),
+        );
     };
     let public = parse_key(&pin.key).map_err(|e| format!("the pinned restore key: {e}"))?;
     let signature = ssh_key::SshSig::from_pem(announcement.signature.as_bytes())
@@ -185,7 +189,9 @@ mod tests {
     fn chain(actions: &[(&str, &str)]) -> Vec<AuditRecord> {
         let mut out: Vec<AuditRecord> = Vec::new();
         for (i, (token, action)) in actions.iter().enumerate() {
-            let prev = out.last().map_or(GENESIS.to_owned(), |e| e.hash().to_owned());
+            let prev = out
+                .last()
+                .map_or(GENESIS.to_owned(), |e| e.hash().to_owned());
             out.push(entry(i as u64, &prev, token, action));
         }
         out
@@ -193,18 +199,20 @@ mod tests {
 
     #[test]
     fn only_a_signed_announcement_where_the_log_changes_is_accepted() {
-        let known = chain(&[("alice", "list"), ("alice", "status_closed"), ("bob", "list")]);
+        let known = chain(&[
+            ("alice", "list"),
+            ("alice", "status_closed"),
+            ("bob", "list"),
+        ]);
         let statement = RestoreStatement {
             restored: Day::parse("2026-12-01").unwrap(),
             backup_sha256: "ab".repeat(32),
             audit_entries: 1,
             audit_head: known[0].hash().to_owned(),
         };
-        let signing = ssh_key::PrivateKey::random(
-            &mut rand::rngs::OsRng,
-            ssh_key::Algorithm::Ed25519,
-        )
-        .unwrap();
+        let signing =
+            ssh_key::PrivateKey::random(&mut rand::rngs::OsRng, ssh_key::Algorithm::Ed25519)
+                .unwrap();
         let sign = |key: &ssh_key::PrivateKey, text: &str| {
             key.sign(NAMESPACE, ssh_key::HashAlg::Sha512, text.as_bytes())
                 .unwrap()
@@ -219,7 +227,11 @@ mod tests {
             .action()
         };
         let good = announce(&statement.to_text(), sign(&signing, &statement.to_text()));
-        let restored = chain(&[("alice", "list"), ("operator", &good), ("alice", "token_revoked")]);
+        let restored = chain(&[
+            ("alice", "list"),
+            ("operator", &good),
+            ("alice", "token_revoked"),
+        ]);
         let dir = tempfile::tempdir().unwrap();
         let pin = pin_restore_key(
             dir.path(),
@@ -233,12 +245,17 @@ mod tests {
         assert_eq!(accepted.statement, statement);
 
         // No key pinned; another key; a statement naming another head; no announcement.
-        assert!(accept(&restored, &known, None).unwrap_err().contains("pin-restore-key"));
-        let other = ssh_key::PrivateKey::random(&mut rand::rngs::OsRng, ssh_key::Algorithm::Ed25519)
-            .unwrap();
+        assert!(accept(&restored, &known, None)
+            .unwrap_err()
+            .contains("pin-restore-key"));
+        let other =
+            ssh_key::PrivateKey::random(&mut rand::rngs::OsRng, ssh_key::Algorithm::Ed25519)
+                .unwrap();
         let forged = announce(&statement.to_text(), sign(&other, &statement.to_text()));
         let log = chain(&[("alice", "list"), ("operator", &forged)]);
-        assert!(accept(&log, &known, Some(&pin)).unwrap_err().contains("NOT signed"));
+        assert!(accept(&log, &known, Some(&pin))
+            .unwrap_err()
+            .contains("NOT signed"));
         let elsewhere = RestoreStatement {
             audit_entries: 0,
             audit_head: GENESIS.into(),
@@ -246,7 +263,9 @@ mod tests {
         };
         let moved = announce(&elsewhere.to_text(), sign(&signing, &elsewhere.to_text()));
         let log = chain(&[("alice", "list"), ("operator", &moved)]);
-        assert!(accept(&log, &known, Some(&pin)).unwrap_err().contains("names audit entry 0"));
+        assert!(accept(&log, &known, Some(&pin))
+            .unwrap_err()
+            .contains("names audit entry 0"));
         let truncated = chain(&[("alice", "list")]);
         assert!(accept(&truncated, &known, Some(&pin)).is_err());
         // The same announcement again, at the same place, after it was accepted: the

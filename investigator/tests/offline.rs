@@ -662,3 +662,98 @@ fn shred_removes_the_case_everywhere_and_keeps_it_away() {
         .stderr(contains("not a case number"));
     assert!(predicate::path::exists().eval(&env.bundle.join("cases")));
 }
+
+/// The reporter's page recorded what it did about each document's hidden data; `open`
+/// shows the record, lists the identifying metadata still in the files (kinds and
+/// places, never values) and writes copies without it to `shareable/`.
+#[test]
+fn open_lists_hidden_data_still_in_documents_and_writes_shareable_copies() {
+    use meldpunt_crypto::MetadataRecord;
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../metadata/tests/fixtures");
+    let docx = fs::read(fixtures.join("memo.docx")).unwrap();
+    let jpeg = fs::read(fixtures.join("photo.jpg")).unwrap();
+    let audio: &[u8] = b"ID3\x03\x00\x00\x00\x00\x00\x00 a recording";
+    assert!(String::from_utf8_lossy(&jpeg).contains("Jan Jansen"));
+    let env = Env::pinned();
+    let kept = MetadataRecord {
+        removed: vec![],
+        kept_original: true,
+        checked: true,
+    };
+    let unchecked = MetadataRecord {
+        removed: vec![],
+        kept_original: false,
+        checked: false,
+    };
+    common::Case::with_records(
+        &env.bundle,
+        "MP-7KQ2M9XD4A",
+        &env.bureau,
+        None,
+        &[
+            ("memo.docx", &docx),
+            ("photo.jpg", &jpeg),
+            ("call.mp3", audio),
+        ],
+        &[Some(kept), None, Some(unchecked)],
+    );
+    let out = env
+        .cmd()
+        .args(["open", "MP-7KQ2M9XD4A", "-i"])
+        .arg(&env.key_file)
+        .arg(&env.bundle)
+        .arg("-o")
+        .arg(&env.out)
+        .assert()
+        // Hidden data is not a verification problem: the exit code stays 0.
+        .success()
+        .stdout(contains("CHOSE TO SEND THE ORIGINAL"))
+        .stdout(contains("STILL CARRIES identifying metadata: author"))
+        .stdout(contains("GPS position"))
+        .stdout(contains("no record"))
+        .stdout(contains("could not check this kind of document"))
+        .stdout(contains("shareable/memo.docx"))
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    let dir = env.out.join("MP-7KQ2M9XD4A");
+    let md = fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        md.contains("identifying metadata STILL IN THE FILE: author"),
+        "{md}"
+    );
+    assert!(md.contains("`shareable/photo.jpg`"), "{md}");
+    // Kinds and places only: the names the files carry are in neither.
+    for text in [
+        &md,
+        &out,
+        &fs::read_to_string(dir.join("report.json")).unwrap(),
+    ] {
+        for name in ["Jan Jansen", "Piet Pietersen"] {
+            assert!(!text.contains(name), "{name} in {text}");
+        }
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        json["attachments"][0]["metadata_record"]["kept_original"],
+        true
+    );
+    assert!(json["attachments"][1]["metadata_record"].is_null());
+    assert_eq!(
+        json["attachments"][2]["shareable_copy"],
+        serde_json::Value::Null
+    );
+    // The originals are as sent; the copies carry no identifying metadata.
+    assert_eq!(fs::read(dir.join("attachments/memo.docx")).unwrap(), docx);
+    for name in ["memo.docx", "photo.jpg"] {
+        let copy = fs::read(dir.join("shareable").join(name)).unwrap();
+        assert!(
+            meldpunt_metadata::inspect(name, &copy).findings.is_empty(),
+            "{name}"
+        );
+    }
+    assert!(!dir.join("shareable/call.mp3").exists());
+}

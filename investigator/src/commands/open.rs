@@ -88,6 +88,10 @@ pub fn open(
     }
     create_private_dir_all(&target).map_err(write_err)?;
     opened.save_attachments(&keys, &target.join("attachments"))?;
+    opened.check_documents(
+        &target.join("attachments"),
+        &target.join(crate::documents::SHAREABLE_DIR),
+    );
     let problems = opened.problems();
     write_documents(&opened, &target, &problems)?;
 
@@ -131,5 +135,47 @@ fn print_summary(opened: &OpenedCase, target: &Path) {
     );
     if opened.contact().is_some() {
         println!("  contact:       {CONTACT_FILE} — IDENTIFYING, do not share");
+    }
+    print_hidden_data(opened);
+}
+
+/// The documents' hidden data: what the report records, what is still in them, the
+/// copies without it. Kinds and places only, never values.
+fn print_hidden_data(opened: &OpenedCase) {
+    let encrypted_by = opened.report.opened.content.encrypted_by;
+    let mut copies = false;
+    for (i, a) in opened.attachments.iter().enumerate() {
+        let Some(hidden) = &a.hidden else { continue };
+        println!(
+            "  document {}:    {}",
+            i + 1,
+            crate::documents::record_words(&a.entry, encrypted_by)
+        );
+        if !hidden.found.is_empty() {
+            println!(
+                "                 STILL CARRIES identifying metadata: {}",
+                hidden.found_words()
+            );
+        }
+        if let Some(why) = &hidden.not_checked {
+            println!("                 not fully checked: {why}");
+        }
+        match &hidden.shareable {
+            Ok(name) => {
+                copies = true;
+                println!(
+                    "                 copy without it: {}/{name}",
+                    crate::documents::SHAREABLE_DIR
+                )
+            }
+            Err(why) => println!("                 no copy without it: {why}"),
+        }
+    }
+    if copies {
+        println!(
+            "  Share the copies in {}/ with colleagues, not the originals (Art. 16 of EU \
+             Directive 2019/1937): the originals may name the reporter.",
+            crate::documents::SHAREABLE_DIR
+        );
     }
 }

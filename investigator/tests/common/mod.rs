@@ -126,6 +126,19 @@ impl Case {
         contact: Option<&str>,
         attachments: &[(&str, &[u8])],
     ) -> Case {
+        Case::with_records(bundle, id, to, contact, attachments, &[])
+    }
+
+    /// As [`Case::new`], with what the reporter's page recorded about each attachment's
+    /// hidden data (`records[i]` for attachment `i`; missing ones have no record).
+    pub fn with_records(
+        bundle: &Path,
+        id: &str,
+        to: &Destination,
+        contact: Option<&str>,
+        attachments: &[(&str, &[u8])],
+        records: &[Option<meldpunt_crypto::MetadataRecord>],
+    ) -> Case {
         let dir = bundle.join("cases").join(id);
         fs::create_dir_all(dir.join("attachments")).unwrap();
         fs::create_dir_all(dir.join("thread")).unwrap();
@@ -139,11 +152,9 @@ impl Case {
             let digest =
                 encrypt_attachment(to.recipients(), *bytes, bytes.len() as u64, &mut out).unwrap();
             fs::write(dir.join(file.to_path()), &out).unwrap();
-            entries.push(AttachmentEntry::new(
-                (*name).to_owned(),
-                bytes.len() as u64,
-                &digest,
-            ));
+            let mut entry = AttachmentEntry::new((*name).to_owned(), bytes.len() as u64, &digest);
+            entry.metadata = records.get(i).cloned().flatten();
+            entries.push(entry);
             files.push(FileEntry {
                 path: file,
                 sha256: hex::encode(digest.sha256),
