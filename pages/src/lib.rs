@@ -155,6 +155,22 @@ fn grouped(text: &str) -> minijinja::Value {
     minijinja::Value::from_safe_string(html)
 }
 
+/// A language's texts: the pages' own, and those of the document check (what a document
+/// carries, `metadata-*.json`, every key starting with `metadata_`).
+#[allow(
+    clippy::expect_used,
+    reason = "the texts are compiled in; every page renders in both languages (tested)"
+)]
+fn texts(pages: &str, metadata: &str) -> Value {
+    let mut texts: Value = serde_json::from_str(pages).expect("valid page texts");
+    let metadata: serde_json::Map<String, Value> =
+        serde_json::from_str(metadata).expect("valid metadata texts");
+    if let Value::Object(texts) = &mut texts {
+        texts.extend(metadata);
+    }
+    texts
+}
+
 /// The page renderer.
 pub struct Pages {
     env: Environment<'static>,
@@ -198,6 +214,14 @@ impl Pages {
                 "nojs_check.html",
                 include_str!("../templates/nojs_check.html"),
             ),
+            (
+                "metadata_nojs_choice.html",
+                include_str!("../templates/metadata_nojs_choice.html"),
+            ),
+            (
+                "metadata_nojs_result.html",
+                include_str!("../templates/metadata_nojs_result.html"),
+            ),
         ] {
             env.add_template(name, source)
                 .expect("embedded templates are valid (tested)");
@@ -206,8 +230,14 @@ impl Pages {
         env.add_filter("grouped", grouped);
         Self {
             env,
-            nl: serde_json::from_str(include_str!("../i18n/nl.json")).expect("valid nl.json"),
-            en: serde_json::from_str(include_str!("../i18n/en.json")).expect("valid en.json"),
+            nl: texts(
+                include_str!("../i18n/nl.json"),
+                include_str!("../i18n/metadata-nl.json"),
+            ),
+            en: texts(
+                include_str!("../i18n/en.json"),
+                include_str!("../i18n/metadata-en.json"),
+            ),
         }
     }
 
@@ -299,11 +329,14 @@ impl Pages {
 
 /// The names of every static file under `/static/`: the page bundle whose hash the
 /// organisation publishes (`meldpunt-server bundle`, `scripts/check-bundle.sh`).
-pub const ASSETS: [&str; 6] = [
+pub const ASSETS: [&str; 9] = [
     "app.js",
     "crypto.js",
+    "meldpunt-metadata-wasm2js.js",
+    "meldpunt-metadata.wasm",
     "meldpunt-wasm2js.js",
     "meldpunt.wasm",
+    "metadata.js",
     "style.css",
     "upload-worker.js",
 ];
@@ -329,6 +362,35 @@ pub fn asset(name: &str) -> Option<(&'static [u8], &'static str)> {
         ),
         "meldpunt.wasm" => (wasm_module()?, "application/wasm"),
         "meldpunt-wasm2js.js" => (js_module()?, "text/javascript; charset=utf-8"),
+        _ => return metadata_asset(name),
+    })
+}
+
+/// The metadata module's files (what a document carries, and removing it): loaded by the
+/// report page only when the reporter picks a document.
+fn metadata_asset(name: &str) -> Option<(&'static [u8], &'static str)> {
+    fn built(bytes: &'static [u8]) -> Option<&'static [u8]> {
+        (!bytes.is_empty()).then_some(bytes)
+    }
+    Some(match name {
+        "metadata.js" => (
+            include_bytes!("../static/metadata.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "meldpunt-metadata.wasm" => (
+            built(include_bytes!(concat!(
+                env!("OUT_DIR"),
+                "/meldpunt-metadata.wasm"
+            )))?,
+            "application/wasm",
+        ),
+        "meldpunt-metadata-wasm2js.js" => (
+            built(include_bytes!(concat!(
+                env!("OUT_DIR"),
+                "/meldpunt-metadata-wasm2js.js"
+            )))?,
+            "text/javascript; charset=utf-8",
+        ),
         _ => return None,
     })
 }
@@ -662,6 +724,45 @@ mod tests {
         let tag = &form[..form.find('>').unwrap()];
         assert!(!tag.contains("action") && !tag.contains("method"), "{tag}");
         assert!(js.contains("id=\"send\" type=\"submit\" class=\"primary\" disabled"));
+    }
+
+    #[test]
+    fn the_document_check_has_its_own_words_and_asks_before_the_documents() {
+        for metadata in [
+            include_str!("../i18n/metadata-nl.json"),
+            include_str!("../i18n/metadata-en.json"),
+        ] {
+            let texts: serde_json::Map<String, Value> = serde_json::from_str(metadata).unwrap();
+            // Its own keys only: it never replaces a text of the pages.
+            assert!(texts.keys().all(|k| k.starts_with("metadata_")));
+        }
+        for lang in [Lang::Nl, Lang::En] {
+            let form = render_with(
+                Page::NojsReport,
+                lang,
+                serde_json::json!({"limit": "64 MiB", "max_documents": 5}),
+            );
+            // Documents are encrypted as they arrive: the choice comes before them, and
+            // removing is the default.
+            let choice = form.find("name=\"metadata\"").unwrap();
+            assert!(choice < form.find("name=\"files\"").unwrap());
+            let remove = &form[form.find("id=\"metadata-remove\"").unwrap()..];
+            assert!(remove[..remove.find('>').unwrap()].contains(" checked"));
+            let result = render_with(
+                Page::NojsResult,
+                lang,
+                serde_json::json!({"code": "A", "case": "MP-1", "received": "2026-12-02", "documents": 2,
+                       "hidden_data": [
+                           {"name": "a<b>.docx", "outcome": "removed", "kinds": ["author"], "labels": "Auteur", "advice": null},
+                           {"name": "call.mp3", "outcome": "not_cleaned", "kinds": [], "labels": "", "advice": "metadata_format_media"}]}),
+            );
+            assert!(result.contains("a&lt;b&gt;.docx"), "names escaped");
+            assert_eq!(result.matches("data-outcome=").count(), 2);
+            let li = &result[result.find("data-outcome=\"not_cleaned\"").unwrap()..];
+            let li = &li[..li.find("</li>").unwrap()];
+            let advice = Pages::new().text(lang, "metadata_format_media");
+            assert!(li.contains(&advice), "the advice in words: {li}");
+        }
     }
 
     #[test]

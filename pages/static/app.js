@@ -334,6 +334,34 @@ function showReceipt(receipt, attachments) {
   $("receipt").hidden = false;
 }
 
+// --- hidden data in documents (metadata.js, loaded only once a document is chosen) -----
+
+let documentCheck = null;
+
+function watchDocuments(crypto) {
+  const input = $("files");
+  input.addEventListener("change", async () => {
+    try {
+      if (!documentCheck) documentCheck = (await import("./metadata.js")).documentCheck(T, crypto.tier, input);
+      await documentCheck.check(Array.from(input.files));
+    } catch (err) {
+      (window.__meldpuntLog = window.__meldpuntLog || []).push("metadata: " + String(err && (err.stack || err.message || err)));
+      show($("files-limit"), T.metadata_unavailable);
+    }
+  });
+}
+
+// Each document as it is to be encrypted (cleaned where the reporter chose so) and the
+// record the signed report keeps about its hidden data.
+async function documentsToSend(files) {
+  if (!documentCheck || files.length === 0) return files.map((file) => ({ file, metadata: null }));
+  return documentCheck.prepare(files);
+}
+
+function withMetadata(entry, metadata) {
+  return metadata ? { ...entry, metadata } : entry;
+}
+
 async function reportPage() {
   const form = $("report-form");
   const send = $("send");
@@ -341,6 +369,7 @@ async function reportPage() {
   if (!crypto) return;
 
   if (crypto.tier === "js") show($("files-limit"), T.report_files_limit_js.replace("{limit}", size(JS_TIER_MAX)));
+  watchDocuments(crypto);
   const destinations = await json(await api("GET", "/destinations"));
   const recipientsOf = (name) => (destinations.find((d) => d.name === name) || {}).recipients || [];
   const chosen = () => (form.querySelector('input[name="destination"]:checked') || {}).value;
@@ -373,7 +402,8 @@ async function reportPage() {
     send.textContent = T.report_sending;
     try {
       const recipients = recipientsOf(chosen());
-      const files = Array.from($("files").files);
+      const prepared = await documentsToSend(Array.from($("files").files));
+      const files = prepared.map((p) => p.file);
       const total = files.reduce((a, f) => a + f.size, 0);
       const uploads = await json(await admitted(crypto, "POST", "/uploads", { mailbox: made.mailbox }));
       // Every limit is checked before a single byte of a document is sent.
@@ -389,10 +419,10 @@ async function reportPage() {
       let before = 0;
       const uploader = new Uploader(crypto);
       for (let i = 0; i < files.length; i++) {
-        attachments.push(await uploadFile(crypto, uploader, made.mailbox, recipients, i, files[i], (done) => {
+        attachments.push(withMetadata(await uploadFile(crypto, uploader, made.mailbox, recipients, i, files[i], (done) => {
           progress(`${T.report_progress_encrypt} / ${T.report_progress_upload}`, before + done, total);
           $("progress").dataset.moduleMemory = String(crypto.memoryBytes());
-        }));
+        }), prepared[i].metadata));
         before += files[i].size;
       }
       uploader.close();

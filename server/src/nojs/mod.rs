@@ -23,6 +23,7 @@
 pub mod check;
 pub mod form;
 pub mod once;
+pub mod hidden;
 pub mod report;
 pub mod secret;
 

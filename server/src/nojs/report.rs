@@ -20,6 +20,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::form::{FormReader, Part};
+use super::hidden;
 use super::secret::SecretBuf;
 use super::{render, HtmlPage, Limits, Refusal, TEXT_LIMIT};
 use crate::config::OfferedDestination;
@@ -36,6 +37,8 @@ struct Receipt {
     case: CaseNumber,
     received: Day,
     documents: usize,
+    /// What became of each document's hidden data (see [`DocumentOutcome`]).
+    hidden_data: Vec<serde_json::Value>,
 }
 
 fn form_page(
@@ -91,6 +94,7 @@ async fn submit(
                 "case": receipt.case,
                 "received": receipt.received,
                 "documents": receipt.documents,
+                "hidden_data": hidden::with_labels(receipt.hidden_data, pages, lang.0),
             });
             render(app, pages, Page::NojsResult, lang.0, Status::Created, extra)
         }
@@ -130,11 +134,12 @@ async fn receive(
     let keys = ReporterKeys::derive_from(&code);
     let mailbox = keys.credential().mailbox_id();
     match read_and_file(app, &mut form, &keys, &mailbox, limits).await {
-        Ok((case, received, documents)) => Ok(Receipt {
+        Ok((case, received, documents, hidden_data)) => Ok(Receipt {
             code: code.to_grouped_string(),
             case,
             received,
             documents,
+            hidden_data,
         }),
         Err(refusal) => {
             // Whatever was encrypted before the refusal goes too.
@@ -156,8 +161,12 @@ async fn read_and_file(
     keys: &ReporterKeys,
     mailbox: &MailboxId,
     limits: Limits,
-) -> Result<(CaseNumber, Day, usize), Refusal> {
+) -> Result<(CaseNumber, Day, usize, Vec<serde_json::Value>), Refusal> {
     let mut consent = false;
+    // The form asks before the documents (they are encrypted as they arrive); removing
+    // hidden data is the default, also when the field is missing.
+    let mut clean_documents = true;
+    let mut hidden_data = Vec::new();
     let mut destination: Option<&OfferedDestination> = None;
     let mut category = Category::Other;
     let mut concerning = Zeroizing::new(String::new());
@@ -195,6 +204,7 @@ async fn read_and_file(
                 "description" => description = value,
                 "when_where" => when_where = value,
                 "contact" => contact = value,
+                "metadata" => clean_documents = value.as_str() != "keep",
                 // Anything else is dropped (and wiped) unread.
                 _ => {}
             },
@@ -217,7 +227,11 @@ async fn read_and_file(
                 }
                 let n = attachments.len() as u32;
                 let size = bytes.len() as u64;
-                attachments.push(store_document(app, mailbox, n, to, file_name, bytes).await?);
+                let (bytes, record, outcome) =
+                    hidden::handle(&file_name, bytes, clean_documents).await?;
+                hidden_data.push(outcome.to_json(&file_name));
+                let entry = store_document(app, mailbox, n, to, file_name, bytes).await?;
+                attachments.push(entry.with_metadata(record));
                 // The document is encrypted and wiped: its memory is free for others.
                 form.release(size);
             }
@@ -271,7 +285,7 @@ async fn read_and_file(
         ));
     }
     let documents = filed.record.attachments.len();
-    Ok((filed.case, filed.record.received, documents))
+    Ok((filed.case, filed.record.received, documents, hidden_data))
 }
 
 /// Encrypts one document (held whole in memory, see the module docs of `nojs`) into the

@@ -15,6 +15,11 @@ impl SecretBuf {
         Self(Zeroizing::new(Vec::with_capacity(capacity)))
     }
 
+    /// Takes over a vector (its allocation is wiped when the buffer drops).
+    pub fn from_vec(bytes: Vec<u8>) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
     /// Appends `bytes`.
     pub fn extend(&mut self, bytes: &[u8]) {
         let needed = self.0.len() + bytes.len();
