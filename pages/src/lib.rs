@@ -740,7 +740,7 @@ mod tests {
             let form = render_with(
                 Page::NojsReport,
                 lang,
-                serde_json::json!({"limit": "64 MiB", "max_documents": 5}),
+                serde_json::json!({"limit": "64 MiB", "max_documents": 5, "once": "t0"}),
             );
             // Documents are encrypted as they arrive: the choice comes before them, and
             // removing is the default.

@@ -22,8 +22,8 @@
 
 pub mod check;
 pub mod form;
-pub mod once;
 pub mod hidden;
+pub mod once;
 pub mod report;
 pub mod secret;
 
