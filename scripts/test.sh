@@ -21,6 +21,9 @@ command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
 # tests/tests/metadata.rs); it reads Office and OpenDocument files only with Archive::Zip.
 command -v exiftool >/dev/null 2>&1 || missing+=(libimage-exiftool-perl)
 perl -MArchive::Zip -e 1 >/dev/null 2>&1 || missing+=(libarchive-zip-perl)
+# The API contract run (schemathesis, in a venv) and docs/FIRST-HOUR.md's walk-through.
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3 python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq
@@ -43,6 +46,15 @@ fi
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   echo "== adding the wasm32-unknown-unknown Rust target"
   rustup target add wasm32-unknown-unknown
+fi
+
+# schemathesis (PyPI) checks docs/openapi.yaml against a running server
+# (tests/tests/api_contract.rs looks for it here).
+schemathesis_venv="${CARGO_TARGET_DIR:-target}/tools/schemathesis"
+if [ ! -x "$schemathesis_venv/bin/schemathesis" ]; then
+  echo "== installing schemathesis 4.32.5 (PyPI) into $schemathesis_venv"
+  python3 -m venv "$schemathesis_venv"
+  "$schemathesis_venv/bin/pip" install --quiet --disable-pip-version-check schemathesis==4.32.5
 fi
 
 echo "== the protocol crate builds for the browser (wasm32)"

@@ -20,10 +20,10 @@ use meldpunt_wire::audit::AuditRecord;
 #[get("/audit?<from>")]
 async fn read(
     who: Authorized,
-    from: Option<u64>,
+    from: Vec<&str>,
     app: &State<App>,
 ) -> Result<Json<Vec<AuditRecord>>, ApiError> {
-    let from = from.unwrap_or(0);
+    let from = super::query_number(&from, "from", 0)?.unwrap_or(0);
     let entries = app
         .audit
         .read_from(from)

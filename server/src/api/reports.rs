@@ -19,9 +19,9 @@ use crate::App;
 
 #[post("/reports", data = "<data>")]
 async fn file(
-    _admitted: Admitted<ForReport>,
     mailbox: Mailbox,
     destination: DestinationName,
+    _admitted: Admitted<ForReport>,
     declared: ContentLength,
     data: Data<'_>,
     app: &State<App>,

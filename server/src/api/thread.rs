@@ -19,12 +19,12 @@ use crate::App;
 #[get("/thread?<from>")]
 async fn read(
     mailbox: Mailbox,
-    from: Option<usize>,
+    from: Vec<&str>,
     app: &State<App>,
 ) -> Result<Json<ThreadView>, ApiError> {
-    Ok(Json(
-        thread::view(app, &mailbox.0, from.unwrap_or(1)).await?,
-    ))
+    let from = super::query_number(&from, "from", 1)?.unwrap_or(1);
+    let from = usize::try_from(from).map_err(|_| super::bad_number("from", 1))?;
+    Ok(Json(thread::view(app, &mailbox.0, from).await?))
 }
 
 #[get("/thread/<seq>")]
@@ -41,9 +41,9 @@ async fn message(
 
 #[post("/thread", data = "<data>")]
 async fn post(
-    _admitted: Admitted<ForAnswer>,
     mailbox: Mailbox,
     extends: Extends,
+    _admitted: Admitted<ForAnswer>,
     declared: ContentLength,
     data: Data<'_>,
     app: &State<App>,

@@ -19,8 +19,8 @@ use crate::App;
 
 #[post("/uploads")]
 async fn start(
-    _admitted: Admitted<ForSession>,
     mailbox: Mailbox,
+    _admitted: Admitted<ForSession>,
     app: &State<App>,
 ) -> Result<Json<SessionView>, ApiError> {
     Ok(Json(uploads::start(app, &mailbox.0).await?))
@@ -42,10 +42,10 @@ async fn progress(
 
 #[put("/uploads/<n>", data = "<data>")]
 async fn append(
-    _admitted: Admitted<ForUpload>,
     mailbox: Mailbox,
     n: AttachmentNumber,
     offset: Offset,
+    _admitted: Admitted<ForUpload>,
     declared: ContentLength,
     data: Data<'_>,
     app: &State<App>,
