@@ -74,6 +74,26 @@ impl Investigator {
         ])
     }
 
+    /// `meldpunt pull` that may fail: whether it succeeded, and what it printed (both
+    /// streams).
+    pub fn try_pull(&self) -> (bool, String) {
+        let token = self.work.path().join("token.txt");
+        let out = crate::meldpunt(&[
+            "pull",
+            "--server",
+            &self.server,
+            "--token-file",
+            token.to_str().unwrap(),
+            &self.bundle_arg(),
+        ]);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
     /// `meldpunt push`.
     pub fn push(&self) -> String {
         let token = self.work.path().join("token.txt");

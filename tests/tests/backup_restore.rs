@@ -22,7 +22,7 @@ use meldpunt_crypto::{
     ciphertext_hash, open_message, open_report, seal_from_reporter, seal_to_reporter, Day,
     Direction, ThreadSecrets, ThreadState,
 };
-use meldpunt_tests::{agent, json, meldpunt, meldpunt_ok, ApiReporter, Investigator, Site};
+use meldpunt_tests::{agent, json, meldpunt_ok, ApiReporter, Investigator, Site};
 use meldpunt_wire::restore::{Announcement, RestoreStatement};
 use zeroize::Zeroizing;
 
@@ -333,22 +333,7 @@ fn a_substituted_backup_is_refused_and_only_an_announced_restore_is_accepted() {
     let bob = site.token("bob", "bureau");
     let inv = Investigator::new(&site, &alice);
     let token_file = inv.dir().join("token.txt");
-    let pull = || {
-        let out = meldpunt(&[
-            "pull",
-            "--server",
-            &site.url(""),
-            "--token-file",
-            token_file.to_str().unwrap(),
-            inv.bundle().to_str().unwrap(),
-        ]);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
-    };
+    let pull = || inv.try_pull();
 
     let server = site.start();
     ApiReporter::new().file(&site, "The first report, before the backup.", None, &[]);

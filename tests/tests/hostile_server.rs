@@ -22,7 +22,7 @@ use meldpunt_crypto::{
 };
 use meldpunt_tests::browser::{self, Browser};
 use meldpunt_tests::services::{self, PgSite};
-use meldpunt_tests::{agent, json, meldpunt, ApiReporter, Investigator, Site};
+use meldpunt_tests::{agent, meldpunt, ApiReporter, Investigator, Site};
 use zeroize::Zeroizing;
 
 const QUESTION: &str = "Thank you. Who approved the second invoice?";
@@ -103,17 +103,8 @@ async fn what_a_breached_server_does_is_flagged_to_reporter_and_investigator() {
     b.screenshot("hostile-dropped-answer", 1280, 900).await;
 
     // The investigator's pull compares the thread with the audit log.
-    let token_file = inv.dir().join("token.txt");
-    let pull = meldpunt(&[
-        "pull",
-        "--server",
-        &site.url(""),
-        "--token-file",
-        token_file.to_str().unwrap(),
-        inv.bundle().to_str().unwrap(),
-    ]);
-    let said = String::from_utf8_lossy(&pull.stderr).into_owned();
-    assert!(!pull.status.success(), "{said}");
+    let (pulled, said) = inv.try_pull();
+    assert!(!pulled, "{said}");
     assert!(
         said.contains("THE THREADS DO NOT MATCH THE AUDIT LOG"),
         "{said}"
@@ -196,16 +187,8 @@ async fn what_a_breached_server_does_is_flagged_to_reporter_and_investigator() {
     b.screenshot("hostile-status", 1280, 900).await;
 
     // --- the investigator's tool flags all of it ---------------------------------------------------
-    let pull = meldpunt(&[
-        "pull",
-        "--server",
-        &site.url(""),
-        "--token-file",
-        token_file.to_str().unwrap(),
-        inv.bundle().to_str().unwrap(),
-    ]);
-    let said = String::from_utf8_lossy(&pull.stderr).into_owned();
-    assert!(!pull.status.success(), "{said}");
+    let (pulled, said) = inv.try_pull();
+    assert!(!pulled, "{said}");
     assert!(said.contains("WRITTEN OUTSIDE THE API"), "{said}");
     assert!(said.contains("the server dropped it"), "{said}");
 
