@@ -173,10 +173,11 @@ pub fn audited_messages(records: &[AuditRecord], case: &str) -> Option<Vec<(Dire
         };
         any = true;
         let mut h = [0u8; 32];
-        if e.case.as_deref() == Some(case) && hex::decode_to_slice(hash, &mut h).is_ok() {
-            if !out.contains(&(direction, h)) {
-                out.push((direction, h));
-            }
+        if e.case.as_deref() == Some(case)
+            && hex::decode_to_slice(hash, &mut h).is_ok()
+            && !out.contains(&(direction, h))
+        {
+            out.push((direction, h));
         }
     }
     any.then_some(out)
