@@ -17,7 +17,9 @@ apt_install_missing /usr/bin/chromium=chromium /usr/bin/chromedriver=chromium-dr
 
 bash scripts/build-wasm.sh >&2
 # The example starts the server binary beside it (release).
-cargo build --locked --release -p meldpunt-server -p meldpunt-tests --example bench_admission >&2
+# (Two commands: with --example, cargo builds only the example, not the server binary.)
+cargo build --locked --release -p meldpunt-server --bin meldpunt-server >&2
+cargo build --locked --release -p meldpunt-tests --example bench_admission >&2
 TARGET=$(target_dir)
 wait_for_quiet "$MAX_LOAD" "$WAIT"
 echo "Machine: $(machine); load $(loadavg); $(date -u +%F)"
