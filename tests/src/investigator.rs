@@ -61,11 +61,11 @@ impl Investigator {
         &self.key
     }
 
-    /// `meldpunt pull`.
-    pub fn pull(&self) -> String {
+    /// Runs a command that talks to the server (`pull`, `push`) with the token file.
+    fn online(&self, command: &str) -> std::process::Output {
         let token = self.work.path().join("token.txt");
-        self.run(&[
-            "pull",
+        crate::meldpunt(&[
+            command,
             "--server",
             &self.server,
             "--token-file",
@@ -74,18 +74,26 @@ impl Investigator {
         ])
     }
 
+    /// Insists that `meldpunt command` succeeded; returns its standard output.
+    fn succeeded(command: &str, out: std::process::Output) -> String {
+        assert!(
+            out.status.success(),
+            "meldpunt {command} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `meldpunt pull`.
+    pub fn pull(&self) -> String {
+        Self::succeeded("pull", self.online("pull"))
+    }
+
     /// `meldpunt pull` that may fail: whether it succeeded, and what it printed (both
     /// streams).
     pub fn try_pull(&self) -> (bool, String) {
-        let token = self.work.path().join("token.txt");
-        let out = crate::meldpunt(&[
-            "pull",
-            "--server",
-            &self.server,
-            "--token-file",
-            token.to_str().unwrap(),
-            &self.bundle_arg(),
-        ]);
+        let out = self.online("pull");
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -96,15 +104,7 @@ impl Investigator {
 
     /// `meldpunt push`.
     pub fn push(&self) -> String {
-        let token = self.work.path().join("token.txt");
-        self.run(&[
-            "push",
-            "--server",
-            &self.server,
-            "--token-file",
-            token.to_str().unwrap(),
-            &self.bundle_arg(),
-        ])
+        Self::succeeded("push", self.online("push"))
     }
 
     /// `meldpunt cases`.
