@@ -339,6 +339,28 @@ impl Browser {
             .expect("text")
     }
 
+    /// axe-core (`script`, from [`axe_script`]) finds no violation on the page as it is
+    /// now; `what` names the page in the failure.
+    pub async fn assert_no_axe_violations(&self, script: &str, what: &str) {
+        self.client
+            .execute(script, vec![])
+            .await
+            .expect("axe-core loads");
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];\
+                 axe.run(document, {resultTypes: ['violations']})\
+                   .then(r => done(JSON.stringify(r.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.html)})))))\
+                   .catch(e => done('error: ' + e));",
+                vec![],
+            )
+            .await
+            .expect("axe-core runs");
+        let text = found.as_str().unwrap_or_default().to_owned();
+        assert_eq!(text, "[]", "axe-core found violations on {what}: {text}");
+    }
+
     /// Saves a screenshot of the page at the given width (a person looks at these; they
     /// are not committed). Returns the file.
     pub async fn screenshot(&self, name: &str, width: u32, height: u32) -> PathBuf {
@@ -353,6 +375,26 @@ impl Browser {
         std::fs::write(&path, png).expect("screenshot written");
         path
     }
+}
+
+/// axe-core's script, as scripts/test.sh installs it (npm `axe-core`, pinned there).
+pub fn axe_script() -> String {
+    let path = crate::bin_dir()
+        .parent()
+        .map(|p| p.join("tools/node_modules/axe-core/axe.min.js"))
+        .expect("a target directory");
+    std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "axe-core is missing at {}: run scripts/test.sh, which installs it, or \
+             `npm install --prefix {} axe-core@4.11.0`",
+            path.display(),
+            path.parent()
+                .and_then(|p| p.parent())
+                .and_then(|p| p.parent())
+                .expect("tools/node_modules/axe-core")
+                .display()
+        )
+    })
 }
 
 /// Where screenshots go: `$MELDPUNT_SCREENSHOTS`, or `<target>/screenshots`.

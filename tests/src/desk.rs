@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -212,24 +212,4 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         out.extend_from_slice(&data[start..start + size]);
         data = &data[start + size + 2..];
     }
-}
-
-/// axe-core's script (npm `axe-core` 4.x), installed into `<target>/tools` if missing.
-pub fn axe_script() -> String {
-    let tools: PathBuf = crate::bin_dir()
-        .parent()
-        .map(|p| p.join("tools"))
-        .expect("a target directory");
-    let script = tools.join("node_modules/axe-core/axe.min.js");
-    if !script.exists() {
-        std::fs::create_dir_all(&tools).expect("tools folder");
-        let status = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
-            .arg(&tools)
-            .arg("axe-core@4")
-            .status()
-            .expect("npm runs (Debian's npm; scripts/test.sh installs it with node)");
-        assert!(status.success(), "npm could not install axe-core");
-    }
-    std::fs::read_to_string(&script).expect("axe.min.js")
 }

@@ -2,8 +2,9 @@
 //! first, then the report, then the note to self.
 
 use meldpunt_crypto::{
-    encrypt_attachment, seal_report, seal_reporter_note, AttachmentEntry, Category, Day,
-    EncryptedBy, ReportContent, ReporterKeys, ReporterNote, ReturnCode,
+    encrypt_attachment, seal_report, seal_reporter_note, seal_to_reporter, AttachmentEntry,
+    Category, Day, Direction, EncryptedBy, ReportContent, ReporterKeys, ReporterNote,
+    ReturnCode, ThreadKey, ThreadSecrets, ThreadState,
 };
 use rand::rngs::OsRng;
 use zeroize::Zeroizing;
@@ -151,4 +152,49 @@ impl ApiReporter {
             .expect("thread");
         json(resp)
     }
+}
+
+/// A breached server writes `text` into `case`'s thread as if from the bureau, without
+/// the thread key (it knows the reporter's public keys, not the key the MAC needs), and
+/// with a token of its own; the server takes it (201), so only the reader can refuse it.
+pub fn server_forges_bureau_message(
+    site: &Site,
+    token: &str,
+    code: &ReturnCode,
+    case: &str,
+    text: &str,
+) {
+    let keys = ReporterKeys::derive_from(code);
+    let mut fake = ThreadSecrets::from_reporter_keys(&keys);
+    fake.thread_key = ThreadKey::from_bytes([9u8; 32]);
+    let cases = json(
+        agent()
+            .get(&site.url("/api/v1/cases"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .expect("the case list"),
+    );
+    let head = cases
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["case"] == case))
+        .and_then(|c| c["head"].as_str())
+        .expect("the case and its thread head")
+        .to_owned();
+    let mut prev = [0u8; 32];
+    hex::decode_to_slice(&head, &mut prev).expect("a hex head");
+    let mut draft = ThreadState::new(prev).draft(
+        Direction::ToReporter,
+        Day::today(),
+        Zeroizing::new(text.into()),
+    );
+    draft.prev = prev;
+    let forged =
+        seal_to_reporter(&draft, &fake, &[site.bureau_key.recipient()]).expect("sealed");
+    let resp = agent()
+        .post(&site.url(&format!("/api/v1/cases/{case}/messages")))
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Meldpunt-Extends", &head)
+        .send(&forged[..])
+        .expect("the server answers");
+    assert_eq!(resp.status(), 201, "the server takes the forged message");
 }

@@ -21,26 +21,6 @@ const TAB: char = '\u{E004}';
 const ENTER: char = '\u{E007}';
 const SPACE: char = '\u{E00D}';
 
-/// axe-core's script, as scripts/test.sh installs it (npm `axe-core`, pinned there).
-fn axe_source() -> String {
-    let path = meldpunt_tests::bin_dir()
-        .parent()
-        .map(|p| p.join("tools/node_modules/axe-core/axe.min.js"))
-        .expect("a target directory");
-    std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "axe-core is missing at {}: run scripts/test.sh, which installs it, or \
-             `npm install --prefix {} axe-core@4.11.0`",
-            path.display(),
-            path.parent()
-                .and_then(|p| p.parent())
-                .and_then(|p| p.parent())
-                .unwrap()
-                .display()
-        )
-    })
-}
-
 /// The checks on the page shown: axe-core's violations, then the layout at each width.
 struct Checker {
     axe: String,
@@ -48,25 +28,12 @@ struct Checker {
 
 impl Checker {
     fn new() -> Self {
-        Self { axe: axe_source() }
+        Self { axe: browser::axe_script() }
     }
 
     /// axe-core finds nothing on the page as it is now.
     async fn axe(&self, b: &Browser, what: &str) {
-        b.client.execute(&self.axe, vec![]).await.unwrap();
-        let found = b
-            .client
-            .execute_async(
-                "const done = arguments[arguments.length - 1];\
-                 axe.run(document, {resultTypes: ['violations']})\
-                   .then(r => done(JSON.stringify(r.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.html)})))))\
-                   .catch(e => done('error: ' + e));",
-                vec![],
-            )
-            .await
-            .unwrap();
-        let text = found.as_str().unwrap_or_default().to_owned();
-        assert_eq!(text, "[]", "axe-core found violations on {what}: {text}");
+        b.assert_no_axe_violations(&self.axe, what).await;
     }
 
     /// At 1280, 360 and 320 px and at 200% zoom: nothing scrolls sideways, no code or

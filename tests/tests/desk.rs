@@ -22,12 +22,11 @@ use base64::Engine;
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::Locator;
 use meldpunt_crypto::reporter::{Reporter, ServedMessage, ServedThread};
-use meldpunt_crypto::{
-    seal_to_reporter, Day, Direction, ReporterKeys, ThreadKey, ThreadSecrets, ThreadState,
-};
-use meldpunt_tests::browser::{self, Browser};
-use meldpunt_tests::desk::{axe_script, raw, DeskProcess};
-use meldpunt_tests::{agent, json, meldpunt_ok, ApiReporter, Investigator, Site};
+use meldpunt_crypto::{Day, Direction};
+use meldpunt_tests::browser::{self, axe_script, Browser};
+use meldpunt_tests::desk::{raw, DeskProcess};
+use meldpunt_tests::reporter::server_forges_bureau_message;
+use meldpunt_tests::{agent, meldpunt_ok, ApiReporter, Investigator, Site};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
@@ -86,61 +85,9 @@ fn reporter_answers(site: &Site, reporter: &ApiReporter, text: &str) {
     assert_eq!(resp.status(), 201);
 }
 
-/// A breached server writes into a case's thread without the thread key.
-fn server_forges(site: &Site, token: &str, reporter: &ApiReporter, case: &str) {
-    let keys = ReporterKeys::derive_from(&reporter.code);
-    let mut fake = ThreadSecrets::from_reporter_keys(&keys);
-    fake.thread_key = ThreadKey::from_bytes([9u8; 32]);
-    let cases = json(
-        agent()
-            .get(&site.url("/api/v1/cases"))
-            .header("Authorization", &format!("Bearer {token}"))
-            .call()
-            .unwrap(),
-    );
-    let head = cases
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["case"] == case)
-        .unwrap()["head"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut prev = [0u8; 32];
-    hex::decode_to_slice(&head, &mut prev).unwrap();
-    let mut draft = ThreadState::new(prev).draft(
-        Direction::ToReporter,
-        Day::today(),
-        Zeroizing::new(FORGED.into()),
-    );
-    draft.prev = prev;
-    let forged = seal_to_reporter(&draft, &fake, &[site.bureau_key.recipient()]).unwrap();
-    let resp = agent()
-        .post(&site.url(&format!("/api/v1/cases/{case}/messages")))
-        .header("Authorization", &format!("Bearer {token}"))
-        .header("Meldpunt-Extends", &head)
-        .send(&forged[..])
-        .unwrap();
-    assert!(resp.status().is_success(), "{}", resp.status());
-}
-
 /// axe-core on the page shown: no violations.
 async fn axe(b: &Browser, script: &str, what: &str) {
-    b.client.execute(script, vec![]).await.unwrap();
-    let found = b
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1];\
-             axe.run(document, {resultTypes: ['violations']})\
-               .then(r => done(JSON.stringify(r.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.html)})))))\
-               .catch(e => done('error: ' + e));",
-            vec![],
-        )
-        .await
-        .unwrap();
-    let text = found.as_str().unwrap_or_default().to_owned();
-    assert_eq!(text, "[]", "axe-core found violations on {what}: {text}");
+    b.assert_no_axe_violations(script, what).await;
 }
 
 async fn shot(b: &Browser, name: &str) {
@@ -221,7 +168,7 @@ async fn the_desk_in_chromium() {
     inv.reply(&case_a, QUESTION_2, None);
     inv.push();
     reporter_answers(&site, &a, ANSWER_2);
-    server_forges(&site, &token, &b_rep, &case_b);
+    server_forges_bureau_message(&site, &token, &b_rep.code, &case_b, FORGED);
     inv.pull();
 
     // The desk's key: the same key, protected by a passphrase as `keygen --passphrase`

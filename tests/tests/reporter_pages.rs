@@ -10,13 +10,10 @@
 use std::fs;
 use std::process::Command;
 
-use meldpunt_crypto::{
-    seal_to_reporter, Day, Direction, ReporterKeys, ReturnCode, ThreadKey, ThreadSecrets,
-    ThreadState,
-};
+use meldpunt_crypto::{Day, ReturnCode};
 use meldpunt_tests::browser::{self, Browser};
-use meldpunt_tests::{agent, json, Investigator, Site};
-use zeroize::Zeroizing;
+use meldpunt_tests::reporter::server_forges_bureau_message;
+use meldpunt_tests::{Investigator, Site};
 
 const DESCRIPTION: &str = "Browser marker: a colleague looked up her ex-partner's file twice.";
 const QUESTION: &str = "Thank you for your report. Do you know the dates?";
@@ -255,41 +252,7 @@ async fn report_check_back_and_answer_in_chromium() {
     );
 
     // --- a breached server writes to the reporter ------------------------------------------
-    let keys = ReporterKeys::derive_from(&code);
-    let mut fake = ThreadSecrets::from_reporter_keys(&keys);
-    fake.thread_key = ThreadKey::from_bytes([9u8; 32]);
-    let a = agent();
-    let cases = json(
-        a.get(&site.url("/api/v1/cases"))
-            .header("Authorization", &format!("Bearer {token}"))
-            .call()
-            .unwrap(),
-    );
-    let head = cases
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["case"] == case.as_str())
-        .unwrap()["head"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut prev = [0u8; 32];
-    hex::decode_to_slice(&head, &mut prev).unwrap();
-    let mut draft = ThreadState::new(prev).draft(
-        Direction::ToReporter,
-        Day::today(),
-        Zeroizing::new(FORGED.into()),
-    );
-    draft.prev = prev;
-    let forged = seal_to_reporter(&draft, &fake, &[site.bureau_key.recipient()]).unwrap();
-    let resp = a
-        .post(&site.url(&format!("/api/v1/cases/{case}/messages")))
-        .header("Authorization", &format!("Bearer {token}"))
-        .header("Meldpunt-Extends", &head)
-        .send(&forged[..])
-        .unwrap();
-    assert!(resp.status().is_success(), "{}", resp.status());
+    server_forges_bureau_message(&site, &token, &code, &case, FORGED);
     b.client.goto(&site.url("/en/check")).await.unwrap();
     b.wait_until("!document.getElementById('open').disabled", 30)
         .await;
