@@ -21,6 +21,14 @@
 //! `memory`: one attachment of BYTES plaintext (default 2 GiB), encrypted while it is
 //! sent (one thread encrypts, one sends CHUNK-sized parts, default 1 MiB as the browser
 //! does), finished and listed in a report; the server's VmRSS is sampled every 100 ms.
+//!
+//! `threads`: one case's thread filled with MESSAGES bureau messages (default 2000) of
+//! the largest size `max_message` admits (1 MiB), the per-thread caps raised to hold
+//! them; after 1/8, 1/2 and all of them, READERS clients (default 4) at once read the
+//! whole thread page by page (`GET /api/v1/thread?from=`), checking every message's
+//! hash. Then READERS no-JavaScript check-backs at once on a thread of a quarter of the
+//! default 32 MiB cap and on one at the cap. VmRSS sampled every 100 ms; VmHWM reset
+//! before each phase (`/proc/<pid>/clear_refs`).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 use std::io::Read;
@@ -31,13 +39,17 @@ use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use meldpunt_crypto::{
-    seal_report, AttachmentEncryptor, AttachmentEntry, Category, CiphertextDigest, Day,
-    EncryptedBy, ReportContent, ReporterKeys, ReturnCode,
+    ciphertext_hash, open_message, open_report, seal_report, seal_to_reporter,
+    AttachmentEncryptor, AttachmentEntry, Category, CiphertextDigest, Day, Direction,
+    EncryptedBy, ReportContent, ReporterKeys, ReturnCode, ThreadState,
 };
 use meldpunt_tests::{agent, json, Server, Site};
 use rand::rngs::OsRng;
 use rand::RngCore;
+use zeroize::Zeroizing;
 
 const KIB: f64 = 1024.0;
 const MIB: f64 = 1024.0 * 1024.0;
@@ -47,7 +59,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("load") => load(&args[1..]),
         Some("memory") => memory(&args[1..]),
-        _ => Err("usage: bench_server load CLIENTS:COUNT ... | memory [BYTES [CHUNK]]".into()),
+        Some("threads") => threads(&args[1..]),
+        _ => Err(
+            "usage: bench_server load CLIENTS:COUNT ... | memory [BYTES [CHUNK]] | threads [MESSAGES [READERS]]"
+                .into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -109,7 +125,11 @@ fn server_pid() -> Result<u32, String> {
             continue;
         };
         let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok());
-        if ppid == Some(me) && head.contains("(meldpunt-serve") {
+        // Also a server started through a wrapper that execs a profiler (valgrind), whose
+        // command line names the server.
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let named = String::from_utf8_lossy(&cmdline).contains("meldpunt-server");
+        if ppid == Some(me) && (head.contains("(meldpunt-serve") || named) {
             return Ok(pid);
         }
     }
@@ -391,6 +411,10 @@ fn load(args: &[String]) -> Result<(), String> {
         sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64 / KIB
     );
     let rss = status_kib(pid, "VmHWM").unwrap_or(0);
+    // What stays resident once the load is over: anonymous memory (sled's cache, the
+    // heap) apart from mapped files.
+    thread::sleep(Duration::from_secs(2));
+    let resident = ["VmRSS", "RssAnon", "RssFile"].map(|f| status_kib(pid, f).unwrap_or(0));
     let db_bytes = dir_size(&site.data_dir().join("db"));
     drop(server);
 
@@ -421,6 +445,12 @@ fn load(args: &[String]) -> Result<(), String> {
         "Server peak resident memory (VmHWM) over the load runs: {:.1} MiB; sled directory after them: {:.0} MiB",
         rss as f64 / KIB,
         db_bytes as f64 / MIB
+    );
+    println!(
+        "Server resident memory 2 s after the last level: VmRSS {:.1} MiB (RssAnon {:.1}, RssFile {:.1})",
+        resident[0] as f64 / KIB,
+        resident[1] as f64 / KIB,
+        resident[2] as f64 / KIB
     );
     if failed.is_empty() {
         Ok(())
@@ -798,4 +828,367 @@ fn post_spread(sites: &[Site], reports: Vec<(String, Vec<u8>)>, clients: usize) 
         })
         .collect();
     Outcome::join(handles, start)
+}
+
+/// A reporter's case: the code, its mailbox credential, the report's age file, the case.
+struct Case {
+    code: ReturnCode,
+    cred: String,
+    report: Vec<u8>,
+    number: String,
+}
+
+/// Files a short report with a fresh return code.
+fn file_case(site: &Site) -> Result<Case, String> {
+    let code = ReturnCode::generate(&mut OsRng);
+    let keys = ReporterKeys::derive_from(&code);
+    let content = ReportContent {
+        category: Category::Fraud,
+        concerning: "the head of purchasing".into(),
+        description: "Invoices from one supplier are approved without any delivery.".into(),
+        when_where: "this year, head office".into(),
+        contact: None,
+        attachments: vec![],
+        date: Day::today(),
+        encrypted_by: EncryptedBy::Browser,
+    };
+    let report = seal_report(&content, &keys, &site.bureau).map_err(|e| e.to_string())?;
+    let cred = keys.credential().to_header_value().to_string();
+    let resp = agent()
+        .post(&site.url("/api/v1/reports"))
+        .header("Meldpunt-Mailbox", &cred)
+        .header("Meldpunt-Destination", "bureau")
+        .send(&report[..])
+        .map_err(|e| e.to_string())?;
+    if resp.status() != 201 {
+        return Err(format!("report: {}", resp.status()));
+    }
+    let number = json(resp)["case"].as_str().unwrap_or("").to_owned();
+    Ok(Case {
+        code,
+        cred,
+        report,
+        number,
+    })
+}
+
+/// The bureau's side of a thread: answers sealed as `meldpunt reply` seals them.
+struct Bureau {
+    opened: meldpunt_crypto::OpenedReport,
+    state: ThreadState,
+    /// Characters of text per message: the most whose age file fits in `max_message`.
+    text_len: usize,
+    /// SHA-256 of every message posted, in order.
+    hashes: Vec<[u8; 32]>,
+}
+
+impl Bureau {
+    fn new(site: &Site, case: &Case, max_message: usize) -> Result<Self, String> {
+        let opened =
+            open_report(&case.report, &[site.bureau_key.as_age()]).map_err(|e| e.to_string())?;
+        let state = ThreadState::new(opened.ciphertext_sha256);
+        let mut b = Bureau {
+            opened,
+            state,
+            text_len: max_message,
+            hashes: Vec::new(),
+        };
+        // Shrink the text until its age file fits (padding rounds sizes up in steps).
+        loop {
+            let size = b.seal(site, 0).len();
+            if size <= max_message {
+                return Ok(b);
+            }
+            b.text_len -= (size - max_message) + 256;
+        }
+    }
+
+    fn seal(&self, site: &Site, n: usize) -> Vec<u8> {
+        let mut text = format!("Bench message {n}: ");
+        text.extend(std::iter::repeat_n('x', self.text_len.saturating_sub(text.len())));
+        let draft = self
+            .state
+            .draft(Direction::ToReporter, Day::today(), Zeroizing::new(text));
+        seal_to_reporter(&draft, &self.opened.thread, site.bureau.recipients())
+            .expect("a message seals")
+    }
+
+    /// Posts messages until the thread holds `until`; returns the bytes posted.
+    fn fill(&mut self, site: &Site, token: &str, case: &Case, until: usize) -> Result<u64, String> {
+        let a = agent();
+        let url = site.url(&format!("/api/v1/cases/{}/messages", case.number));
+        let mut bytes = 0;
+        while self.hashes.len() < until {
+            let ct = self.seal(site, self.hashes.len() + 1);
+            let resp = a
+                .post(&url)
+                .header("Authorization", &format!("Bearer {token}"))
+                .header("Meldpunt-Extends", &hex::encode(self.state.head()))
+                .send(&ct[..])
+                .map_err(|e| e.to_string())?;
+            if resp.status() != 201 {
+                return Err(format!(
+                    "message {}: {}: {}",
+                    self.hashes.len() + 1,
+                    resp.status(),
+                    json(resp)
+                ));
+            }
+            let msg = open_message(&ct, &[site.bureau_key.as_age()], &self.opened.thread)
+                .map_err(|e| e.to_string())?;
+            self.state.accept(&ct, &msg).map_err(|e| e.to_string())?;
+            self.hashes.push(ciphertext_hash(&ct));
+            bytes += ct.len() as u64;
+        }
+        Ok(bytes)
+    }
+}
+
+/// Samples the server's VmRSS every 100 ms until `stop`; returns the samples in KiB.
+fn sample_rss(pid: u32, stop: Arc<AtomicBool>) -> thread::JoinHandle<Vec<u64>> {
+    thread::spawn(move || {
+        let mut samples = Vec::new();
+        while !stop.load(Ordering::Relaxed) {
+            if let Some(kib) = status_kib(pid, "VmRSS") {
+                samples.push(kib);
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+        samples
+    })
+}
+
+/// Resets the kernel's peak (VmHWM) to the current VmRSS, so each phase has its own peak.
+fn reset_peak(pid: u32) -> Result<(), String> {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5")
+        .map_err(|e| format!("resetting VmHWM: {e}"))
+}
+
+/// What one phase cost the server: resident memory before, while and at the end.
+struct Memory {
+    baseline: u64,
+    median: u64,
+    peak: u64,
+    hwm: u64,
+    samples: usize,
+}
+
+/// Runs `work` on `clients` threads at once while the server's memory is sampled, after
+/// 2 s idle for the baseline. Returns the memory and the threads' results.
+fn measured<T: Send + 'static>(
+    pid: u32,
+    clients: usize,
+    work: impl Fn() -> T + Send + Sync + 'static,
+) -> Result<(Memory, Vec<T>, Duration), String> {
+    thread::sleep(Duration::from_secs(2));
+    reset_peak(pid)?;
+    let baseline = status_kib(pid, "VmRSS").unwrap_or(0);
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = sample_rss(pid, stop.clone());
+    let work = Arc::new(work);
+    let t = Instant::now();
+    let handles: Vec<_> = (0..clients)
+        .map(|_| {
+            let work = work.clone();
+            thread::spawn(move || work())
+        })
+        .collect();
+    let results: Vec<T> = handles
+        .into_iter()
+        .map(|h| h.join().expect("a client finishes"))
+        .collect();
+    let wall = t.elapsed();
+    let hwm = status_kib(pid, "VmHWM").unwrap_or(0);
+    stop.store(true, Ordering::Relaxed);
+    let mut samples = sampler.join().expect("the sampler finishes");
+    samples.sort();
+    let memory = Memory {
+        baseline,
+        median: samples.get(samples.len() / 2).copied().unwrap_or(0),
+        peak: samples.last().copied().unwrap_or(0),
+        hwm,
+        samples: samples.len(),
+    };
+    Ok((memory, results, wall))
+}
+
+/// Reads the whole thread page by page as the reporter's page does, checking every
+/// message against what was posted. Returns (pages, ciphertext bytes, largest page's
+/// ciphertext bytes).
+fn read_pages(url: &str, cred: &str, expected: &[[u8; 32]]) -> Result<(usize, u64, u64), String> {
+    let a = agent();
+    let (mut from, mut pages, mut bytes, mut largest) = (1usize, 0, 0u64, 0u64);
+    let mut seen = 0;
+    loop {
+        let resp = a
+            .get(&format!("{url}?from={from}"))
+            .header("Meldpunt-Mailbox", cred)
+            .call()
+            .map_err(|e| e.to_string())?;
+        if resp.status() != 200 {
+            return Err(format!("GET thread from {from}: {}", resp.status()));
+        }
+        let page = json(resp);
+        let mut page_bytes = 0;
+        for m in page["messages"].as_array().ok_or("a page without messages")? {
+            let ct = B64
+                .decode(m["ciphertext"].as_str().unwrap_or(""))
+                .map_err(|e| e.to_string())?;
+            if expected.get(seen) != Some(&ciphertext_hash(&ct)) {
+                return Err(format!("message {} differs from what was posted", seen + 1));
+            }
+            seen += 1;
+            page_bytes += ct.len() as u64;
+        }
+        pages += 1;
+        bytes += page_bytes;
+        largest = largest.max(page_bytes);
+        match page["next"].as_u64() {
+            Some(n) => from = n as usize,
+            None => break,
+        }
+    }
+    if seen != expected.len() {
+        return Err(format!("read {seen} of {} messages", expected.len()));
+    }
+    Ok((pages, bytes, largest))
+}
+
+/// The no-JavaScript check-back: the return code in a form; the server opens the thread
+/// with it and answers the page with every message decrypted. Returns the page's bytes.
+fn check_back(url: &str, code: &str, last: usize) -> Result<usize, String> {
+    let boundary = "meldpunt-bench-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"code\"\r\n\r\n{code}\r\n--{boundary}--\r\n"
+    );
+    let resp = agent()
+        .post(url)
+        .header(
+            "Content-Type",
+            &format!("multipart/form-data; boundary={boundary}"),
+        )
+        .send(body.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let mut page = String::new();
+    resp.into_body()
+        .into_reader()
+        .read_to_string(&mut page)
+        .map_err(|e| e.to_string())?;
+    if status != 200 || !page.contains(&format!("Bench message {last}: ")) {
+        return Err(format!("check-back: {status}, the last message not shown"));
+    }
+    Ok(page.len())
+}
+
+fn threads(args: &[String]) -> Result<(), String> {
+    let number = |i: usize, default: usize| -> Result<usize, String> {
+        args.get(i)
+            .map_or(Ok(default), |a| a.parse().map_err(|_| format!("{a}: not a number")))
+    };
+    let total = number(0, 2000)?;
+    let readers = number(1, 4)?;
+    let max_message = 1 << 20; // the default `max_message`, unchanged
+    // The caps are raised so one thread can hold every message: the point is that a
+    // page's cost does not depend on the thread's size. The check-back reads whole
+    // threads, so it is measured on threads within the default cap (32 MiB).
+    let (cap_messages, cap_bytes) = (total.to_string(), format!("\"{} MiB\"", total + 64));
+    let site = site(&[
+        ("submissions_per_hour", "4000000000"),
+        ("min_free_disk", "0"),
+        ("max_thread_messages", &cap_messages),
+        ("max_thread_bytes", &cap_bytes),
+    ]);
+    let token = site.token("bench", "bureau");
+    let server = site.start();
+    let pid = server_pid()?;
+    eprintln!(
+        "server pid {pid}, data directory {}",
+        site.data_dir().display()
+    );
+
+    let big = file_case(&site)?;
+    let mut bureau = Bureau::new(&site, &big, max_message)?;
+    let thread_url = site.url("/api/v1/thread");
+    let mib = |kib: u64| kib as f64 / KIB;
+
+    println!("| thread: messages | thread MiB | readers | pages each | largest page MiB | seconds | MiB/s read | server VmRSS before | median | peak sampled | VmHWM | peak − before |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut thread_bytes = 0u64;
+    let mut msg_size = 0u64;
+    for stage in [total / 8, total / 2, total] {
+        let t = Instant::now();
+        thread_bytes += bureau.fill(&site, &token, &big, stage.max(1))?;
+        msg_size = thread_bytes / bureau.hashes.len() as u64;
+        eprintln!(
+            "thread holds {} messages ({:.0} MiB), posted in {:.1} s (load {}); {readers} readers",
+            bureau.hashes.len(),
+            thread_bytes as f64 / MIB,
+            t.elapsed().as_secs_f64(),
+            loadavg()
+        );
+        let expected = Arc::new(bureau.hashes.clone());
+        let (url, cred) = (thread_url.clone(), big.cred.clone());
+        let (m, results, wall) = measured(pid, readers, move || {
+            read_pages(&url, &cred, &expected)
+        })?;
+        let results: Vec<_> = results.into_iter().collect::<Result<_, _>>()?;
+        let pages = results.iter().map(|r| r.0).max().unwrap_or(0);
+        let largest = results.iter().map(|r| r.2).max().unwrap_or(0);
+        let read: u64 = results.iter().map(|r| r.1).sum();
+        println!(
+            "| {} | {:.0} | {readers} | {pages} | {:.2} | {:.1} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            bureau.hashes.len(),
+            thread_bytes as f64 / MIB,
+            largest as f64 / MIB,
+            wall.as_secs_f64(),
+            read as f64 / MIB / wall.as_secs_f64(),
+            mib(m.baseline),
+            mib(m.median),
+            mib(m.peak),
+            mib(m.hwm),
+            mib(m.peak.max(m.hwm)) - mib(m.baseline)
+        );
+        eprintln!("({} samples)", m.samples);
+    }
+    println!();
+    println!(
+        "Messages: the largest the default `max_message` (1 MiB) admits, {msg_size} bytes each on average; all from the bureau."
+    );
+
+    // The no-JavaScript check-back decrypts the whole thread in the server (the reporter
+    // typed the code): its cost follows the thread's size, which the cap bounds.
+    println!();
+    println!("| check-back (no JavaScript): thread messages | thread MiB | clients | seconds | page MiB | server VmRSS before | median | peak sampled | VmHWM | peak − before |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let default_cap = 32 << 20;
+    let fits = (default_cap / msg_size.max(1)) as usize;
+    for count in [fits / 4, fits] {
+        let case = file_case(&site)?;
+        let mut b = Bureau::new(&site, &case, max_message)?;
+        let bytes = b.fill(&site, &token, &case, count.max(1))?;
+        let url = site.url("/en/check-nojs");
+        let code = case.code.to_grouped_string().as_str().to_owned();
+        let last = b.hashes.len();
+        let (m, results, wall) = measured(pid, readers, move || check_back(&url, &code, last))?;
+        let sizes: Vec<usize> = results.into_iter().collect::<Result<_, _>>()?;
+        println!(
+            "| {last} | {:.1} | {readers} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            bytes as f64 / MIB,
+            wall.as_secs_f64(),
+            sizes.iter().max().copied().unwrap_or(0) as f64 / MIB,
+            mib(m.baseline),
+            mib(m.median),
+            mib(m.peak),
+            mib(m.hwm),
+            mib(m.peak.max(m.hwm)) - mib(m.baseline)
+        );
+    }
+    println!();
+    println!(
+        "sled directory at the end: {:.0} MiB",
+        dir_size(&site.data_dir().join("db")) as f64 / MIB
+    );
+    server.stop();
+    Ok(())
 }
