@@ -10,12 +10,17 @@
 #     kept could put an archive of their own there, encrypted to the same recipient.
 #     restore.sh restores only a backup this key signed.
 #
-# Run it while the server is stopped (systemctl stop meldpunt): the database (sled, in
-# DATA_DIR/db) has no way to copy itself consistently while it runs. The script makes
-# sure: it takes the lock the server holds on the database and refuses if the server
-# has it; and it holds that lock, and those of the token and audit commands, until the
-# archive is written, so neither the server nor a token command can change the
-# directory halfway through. Files are read without changing their access times.
+# It works whether the server runs or not. While it runs (it holds the lock on the
+# database, sled in DATA_DIR/db, which cannot be copied from outside while in use), the
+# script asks it for a snapshot (`meldpunt-server snapshot DATA_DIR`, over a socket in
+# DATA_DIR): the server holds changes back for a moment (reads go on; reports filed
+# meanwhile wait and get their receipt after), copies its database and links the
+# attachment files into DATA_DIR/snapshot-…, and lets changes go on; the script archives
+# that and removes it. MELDPUNT_SERVER names the server binary if it is not
+# meldpunt-server on the PATH. While the server is stopped, the script takes the
+# database's lock, and those of the token and audit commands, until the archive is
+# written, so neither the server nor a token command can change the directory halfway
+# through. Files are read without changing their access times.
 #
 # Encrypt backups (-r or -R): the archive holds only ciphertext, but its records still
 # tell how many cases there are, how many files and messages each has, and on which
@@ -60,24 +65,39 @@ if [ ${#age_args[@]} -gt 0 ] && ! command -v age >/dev/null 2>&1; then
   fail "age is not installed (Debian: apt-get install age)"
 fi
 
+tmp=$(mktemp "$out.XXXXXX.partial")
+snapshot=
+trap 'rm -f -- "$tmp" "$tmp.sig"; [ -z "$snapshot" ] || rm -rf -- "$snapshot"' EXIT
+
 # The server holds an exclusive lock on db/db while it runs (sled allows one process).
 exec 7<"$data_dir/db/db"
-flock --nonblock 7 ||
-  fail "the server is running on $data_dir: stop it first (systemctl stop meldpunt), then run this again"
-# Token and audit commands work while the server is stopped; wait for one that is busy.
-for lock in tokens.lock audit.jsonl; do
-  if [ -e "$data_dir/$lock" ]; then
-    exec {fd}<"$data_dir/$lock"
-    flock --wait 60 "$fd" || fail "$data_dir/$lock stays locked: is a token command hanging?"
-  fi
-done
+if flock --nonblock 7; then
+  # Stopped. Token and audit commands work meanwhile; wait for one that is busy.
+  for lock in tokens.lock audit.jsonl; do
+    if [ -e "$data_dir/$lock" ]; then
+      exec {fd}<"$data_dir/$lock"
+      flock --wait 60 "$fd" || fail "$data_dir/$lock stays locked: is a token command hanging?"
+    fi
+  done
+  source_dir=$data_dir
+else
+  exec 7<&-
+  server=${MELDPUNT_SERVER:-meldpunt-server}
+  command -v "$server" >/dev/null 2>&1 ||
+    fail "the server is running on $data_dir and $server is not found to ask it for a snapshot: set MELDPUNT_SERVER to the meldpunt-server binary"
+  snapshot=$("$server" snapshot "$data_dir") ||
+    fail "the running server gave no snapshot of $data_dir (see above)"
+  case "$(basename -- "$snapshot")" in
+    snapshot-*) [ -d "$snapshot" ] || { snapshot=; fail "the server's snapshot is not at $snapshot"; } ;;
+    *) snapshot=; fail "the server named an unexpected snapshot directory: $snapshot" ;;
+  esac
+  source_dir=$snapshot
+fi
 
-tmp=$(mktemp "$out.XXXXXX.partial")
-trap 'rm -f -- "$tmp" "$tmp.sig"' EXIT
 # GNU format: file times to the second (the day stamps the server set), no access or
-# change times, no user names.
+# change times, no user names. Never the socket or a snapshot in the data directory.
 archive=(tar --create --format=gnu --numeric-owner --atime-preserve=system
-  --directory "$data_dir" --file - .)
+  --exclude=./snapshot.sock --exclude='./snapshot-*' --directory "$source_dir" --file - .)
 if [ ${#age_args[@]} -gt 0 ]; then
   "${archive[@]}" | age --encrypt "${age_args[@]}" --output "$tmp"
   what="encrypted with age"
@@ -92,4 +112,9 @@ mv -T -- "$tmp.sig" "$out.sig"
 mv -T -- "$tmp" "$out"
 trap - EXIT
 sync -- "$(dirname -- "$out")"
+if [ -n "$snapshot" ]; then
+  rm -rf -- "$snapshot"
+  snapshot=
+  what="$what; taken while the server ran"
+fi
 echo "backup.sh: $data_dir backed up to $out ($(stat -c %s -- "$out") bytes, $what), signed: $out.sig"

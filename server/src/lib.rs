@@ -26,6 +26,7 @@ pub mod pages;
 pub mod restore;
 pub mod retention;
 pub mod service;
+pub mod snapshot;
 pub mod storage;
 pub mod tokens;
 
@@ -51,6 +52,8 @@ pub struct AppState {
     pub destinations: Destinations,
     /// Where cases, upload sessions and age files are kept.
     pub storage: Arc<dyn Store>,
+    /// Every change holds it until durable and audited; a snapshot stops changes with it.
+    pub writes: Arc<storage::pause::Pause>,
     /// Investigator tokens and the audit log are kept here.
     pub registry: Arc<dyn Registry>,
     /// Investigator tokens.
@@ -114,6 +117,8 @@ pub fn build(figment: Figment, clock: Clock) -> Result<(Rocket<Build>, App), Sta
         store: storage,
         registry,
         postgres,
+        embedded,
+        pause,
     } = storage::open(&settings, clock).map_err(StartError::Storage)?;
     let app = App(Arc::new(AppState {
         tokens: Tokens::new(registry.clone()),
@@ -129,6 +134,7 @@ pub fn build(figment: Figment, clock: Clock) -> Result<(Rocket<Build>, App), Sta
         nojs: Arc::new(nojs::form::Memory::new(nojs::MEMORY)),
         filed_forms: nojs::once::FiledForms::default(),
         storage,
+        writes: pause.clone(),
         destinations,
         settings,
     }));
@@ -141,6 +147,13 @@ pub fn build(figment: Figment, clock: Clock) -> Result<(Rocket<Build>, App), Sta
         .register("/", catchers::catchers())
         .attach(headers::SecurityHeaders)
         .attach(retention::fairing());
+    let rocket = match embedded {
+        Some(embedded) => {
+            let [listen, remove] = snapshot::fairings(embedded, pause);
+            rocket.attach(listen).attach(remove)
+        }
+        None => rocket,
+    };
     let rocket = match postgres {
         // Connect, apply the schema, finish removals cut short, before serving.
         Some(pg) => rocket.attach(rocket::fairing::AdHoc::try_on_ignite(

@@ -57,6 +57,13 @@ enum Command {
         #[arg(long, value_parser = ["postgres", "embedded"])]
         to: String,
     },
+    /// Ask the server running on DATA_DIR (embedded storage) for a consistent snapshot
+    /// of it, for scripts/backup.sh: changes wait a moment, reads go on. Prints the
+    /// snapshot directory (inside DATA_DIR); archive it, then remove it.
+    Snapshot {
+        /// The running server's data directory.
+        data_dir: PathBuf,
+    },
     /// Check the configuration and print the destinations with their fingerprints.
     CheckConfig,
     /// Print the page bundle this binary serves (a `sha256sum` list of its static
@@ -112,6 +119,17 @@ fn run(cli: Cli) -> Result<(), String> {
                 figment = figment.merge(Serialized::global("demo", true));
             }
             serve(figment)
+        }
+        Command::Snapshot { data_dir } => {
+            let taken = meldpunt_server::snapshot::request(&data_dir).map_err(|e| e.to_string())?;
+            eprintln!(
+                "meldpunt-server: snapshot taken; changes waited {} ms (of which {} ms for \
+                 changes in flight), reads went on",
+                taken.paused.as_millis(),
+                taken.waited.as_millis()
+            );
+            println!("{}", taken.dir.display());
+            Ok(())
         }
         Command::Bundle => {
             let manifest = meldpunt_server::pages::bundle_manifest()?;

@@ -24,6 +24,7 @@ pub async fn sweep(app: &App) -> Result<Vec<CaseNumber>, String> {
             app.settings.retention_grace_days,
         );
         if due.is_some_and(|d| d <= today) {
+            let _writing = app.writes.writing().await;
             app.storage.shred(&case).await.map_err(|e| e.to_string())?;
             app.storage.flush().await.map_err(|e| e.to_string())?;
             app.audit
@@ -39,6 +40,7 @@ pub async fn sweep(app: &App) -> Result<Vec<CaseNumber>, String> {
             shredded.push(case);
         }
     }
+    let _writing = app.writes.writing().await;
     app.storage
         .remove_stale_sessions(app.settings.upload_session_days)
         .await

@@ -7,7 +7,8 @@
 //! restore announced in the audit log — and the reporter can go on answering. A backup
 //! someone else made, or one without its signature, is never restored; investigators
 //! accept the restored server's shorter audit log only as the operator's signed,
-//! announced restore.
+//! announced restore. A backup taken while reporters file and upload holds every report
+//! receipted before it began, whole, and never held up or refused a reporter.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 use std::collections::BTreeMap;
@@ -15,14 +16,18 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use meldpunt_crypto::{
-    ciphertext_hash, open_message, open_report, seal_from_reporter, seal_to_reporter, Day,
-    Direction, ThreadSecrets, ThreadState,
+    ciphertext_hash, encrypt_attachment, open_message, open_report, seal_from_reporter,
+    seal_report, seal_to_reporter, AttachmentEntry, Category, Day, Direction, EncryptedBy,
+    ReportContent, ThreadSecrets, ThreadState,
 };
-use meldpunt_tests::{agent, json, meldpunt_ok, ApiReporter, Investigator, Site};
+use meldpunt_tests::{agent, binary, json, meldpunt_ok, ApiReporter, Investigator, Site};
 use meldpunt_wire::restore::{Announcement, RestoreStatement};
 use zeroize::Zeroizing;
 
@@ -96,21 +101,9 @@ fn a_backup_brings_back_cases_threads_tokens_and_the_audit_chain() {
     let audit_before = audit(&site, &bearer);
 
     // --- backing up ---------------------------------------------------------------------------
-    // Not while the server runs: sled cannot be copied consistently under a running server.
+    // With the server stopped (a backup while it serves: the test below).
     let signing = ssh_key(work.path(), "backup-signing");
     let restore_key = ssh_key(work.path(), "restore");
-    let refused = run(Command::new(script("backup.sh"))
-        .arg("-s")
-        .arg(&signing)
-        .arg(&data)
-        .arg(work.path().join("live.tar")));
-    assert!(!refused.status.success());
-    assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("the server is running"),
-        "{refused:?}"
-    );
-    assert!(!work.path().join("live.tar").exists());
-
     server.stop();
     let head = ok(site.server_cli(&["audit", "verify"]));
     assert!(head.starts_with("The audit log is whole"), "{head}");
@@ -454,6 +447,268 @@ fn a_substituted_backup_is_refused_and_only_an_announced_restore_is_accepted() {
     assert!(pulled, "{said}");
     assert!(!said.contains("RESTORED FROM A BACKUP"), "{said}");
     server.stop();
+}
+
+#[test]
+fn a_backup_taken_while_reporters_file_and_upload_holds_every_receipted_report_whole() {
+    let site = Site::new();
+    let data = site.data_dir();
+    let work = tempfile::tempdir().unwrap();
+    let signing = ssh_key(work.path(), "backup-signing");
+    let restore_key = ssh_key(work.path(), "restore");
+    let alice = site.token("alice", "bureau");
+    let inv = Investigator::new(&site, &alice);
+    let server = site.start();
+    let bearer = format!("Bearer {alice}");
+    let watched = ApiReporter::new().file(&site, "The case the bureau works on.", None, &[]);
+    inv.pull();
+
+    // Reporters file reports with a document each, in three chunks, one after the other
+    // on three connections, while an investigator moves a case's status (each change
+    // audited); the backup is taken in the middle of it.
+    let stop = AtomicBool::new(false);
+    let filings = Mutex::new(Vec::<Filing>::new());
+    let refusals = Mutex::new(Vec::<String>::new());
+    let (began, said) = std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    let mut f = Filing::new(&site);
+                    if let Err(e) = f.run(&site) {
+                        refusals.lock().unwrap().push(e);
+                    }
+                    filings.lock().unwrap().push(f);
+                }
+            });
+        }
+        s.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                let resp = agent()
+                    .post(&site.url(&format!("/api/v1/cases/{}/status", watched.case)))
+                    .header("Authorization", &bearer)
+                    .header("Content-Type", "application/json")
+                    .send(r#"{"status":"acknowledged"}"#)
+                    .unwrap();
+                if resp.status() != 200 {
+                    refusals
+                        .lock()
+                        .unwrap()
+                        .push(format!("status: {}", resp.status()));
+                }
+            }
+        });
+        std::thread::sleep(Duration::from_secs(2));
+        let began = Instant::now();
+        let said = ok(run(Command::new(script("backup.sh"))
+            .env("MELDPUNT_SERVER", binary("meldpunt-server"))
+            .arg("-s")
+            .arg(&signing)
+            .arg(&data)
+            .arg(work.path().join("live.tar"))));
+        std::thread::sleep(Duration::from_secs(1));
+        stop.store(true, Ordering::Relaxed);
+        (began, said)
+    });
+    println!("{said}");
+    assert!(said.contains("taken while the server ran"), "{said}");
+    let refusals = refusals.into_inner().unwrap();
+    assert!(refusals.is_empty(), "the server refused during the backup: {refusals:?}");
+    let filings = filings.into_inner().unwrap();
+    let receipted: Vec<_> = filings
+        .iter()
+        .filter(|f| f.receipt.as_ref().is_some_and(|(_, at)| *at < began))
+        .collect();
+    assert!(receipted.len() >= 3, "too few reports before the backup");
+    assert!(
+        filings.iter().any(|f| f.receipt.as_ref().is_none_or(|(_, at)| *at > began)),
+        "no report was being filed during the backup"
+    );
+    // The snapshot is gone again; the archive holds no plaintext.
+    assert!(fs::read_dir(&data)
+        .unwrap()
+        .all(|e| !e.unwrap().file_name().to_string_lossy().starts_with("snapshot-")));
+    let archive = fs::read(work.path().join("live.tar")).unwrap();
+    assert!(!contains(&archive, b"filed while a backup runs"));
+    // The investigator's bundle now holds audit entries made after the snapshot.
+    inv.pull();
+    server.stop();
+
+    // --- restored into a fresh directory --------------------------------------------------
+    fs::remove_dir_all(&data).unwrap();
+    ok(run(restore(&signing, &restore_key)
+        .arg(work.path().join("live.tar"))
+        .arg(&data)));
+    let _server = site.start();
+    let bearer = format!("Bearer {}", site.token("carol", "bureau"));
+    // Every report receipted before the backup began is there, byte for byte.
+    for f in &receipted {
+        let (case, _) = f.receipt.as_ref().unwrap();
+        let files = untar(&download(&site, &bearer, case));
+        assert_eq!(files["report.age"], f.report, "case {case}");
+        assert_eq!(files["attachments/000.age"], f.document, "case {case}");
+    }
+    // Nothing is torn: every other report is there whole or not at all, and an upload
+    // the backup caught halfway resumes where it stood and is filed.
+    let mut resumed = 0;
+    for f in filings.iter().filter(|f| !receipted.iter().any(|r| std::ptr::eq(*r, *f))) {
+        let thread = agent()
+            .get(&site.url("/api/v1/thread"))
+            .header("Meldpunt-Mailbox", &f.credential)
+            .call()
+            .unwrap();
+        if thread.status() == 200 {
+            let case = json(thread)["case"].as_str().unwrap().to_owned();
+            let files = untar(&download(&site, &bearer, &case));
+            assert_eq!(files["report.age"], f.report, "case {case}");
+            assert_eq!(files["attachments/000.age"], f.document, "case {case}");
+            continue;
+        }
+        let session = agent()
+            .get(&site.url("/api/v1/uploads"))
+            .header("Meldpunt-Mailbox", &f.credential)
+            .call()
+            .unwrap();
+        if session.status() != 200 {
+            continue; // the backup came before the session began
+        }
+        let view = json(session);
+        let a = &view["attachments"][0];
+        let received = a["received"].as_u64().unwrap_or(0) as usize;
+        assert!(received <= f.document.len());
+        if a["finished"].is_null() {
+            f.put(&site, received, f.document.len()).unwrap();
+        } else {
+            assert_eq!(received, f.document.len());
+        }
+        if received > 0 {
+            resumed += 1;
+        }
+        f.finish_and_file(&site).unwrap();
+    }
+    println!("{resumed} uploads caught by the backup were resumed");
+
+    // The investigator accepts the announced restore; the chain verifies.
+    meldpunt_ok(&[
+        "pin-restore-key",
+        inv.bundle().to_str().unwrap(),
+        pub_key(&restore_key).to_str().unwrap(),
+    ]);
+    fs::write(inv.dir().join("token.txt"), bearer.trim_start_matches("Bearer ")).unwrap();
+    let (pulled, said) = inv.try_pull();
+    assert!(pulled, "{said}");
+    assert!(said.contains("RESTORED FROM A BACKUP"), "{said}");
+    assert!(ok(site.server_cli(&["audit", "verify"])).starts_with("The audit log is whole"));
+}
+
+/// One reporter filing a report with one document through the API, step by step, so a
+/// filing cut by a restore can be taken up again.
+struct Filing {
+    credential: String,
+    document: Vec<u8>,
+    report: Vec<u8>,
+    /// The case number, and when the receipt came.
+    receipt: Option<(String, Instant)>,
+}
+
+impl Filing {
+    fn new(site: &Site) -> Self {
+        let reporter = ApiReporter::new();
+        let plain = b"a page of the ledger, filed while a backup runs ".repeat(4000);
+        let mut document = Vec::new();
+        let digest = encrypt_attachment(
+            site.bureau.recipients(),
+            &plain[..],
+            plain.len() as u64,
+            &mut document,
+        )
+        .unwrap();
+        let entry = AttachmentEntry::new("ledger.pdf".into(), plain.len() as u64, &digest);
+        let content = ReportContent {
+            category: Category::Fraud,
+            concerning: "the treasurer".into(),
+            description: "Payments filed while a backup runs.".into(),
+            when_where: "this year".into(),
+            contact: None,
+            attachments: vec![entry],
+            date: Day::today(),
+            encrypted_by: EncryptedBy::Browser,
+        };
+        let report = seal_report(&content, &reporter.keys, &site.bureau).unwrap();
+        Self {
+            credential: reporter.credential().to_owned(),
+            document,
+            report,
+            receipt: None,
+        }
+    }
+
+    /// The answer's JSON, or what refused.
+    fn check(
+        what: &str,
+        resp: ureq::http::Response<ureq::Body>,
+    ) -> Result<serde_json::Value, String> {
+        if resp.status().is_success() {
+            Ok(json(resp))
+        } else {
+            Err(format!("{what}: {}", resp.status()))
+        }
+    }
+
+    fn run(&mut self, site: &Site) -> Result<(), String> {
+        Self::check(
+            "uploads",
+            agent()
+                .post(&site.url("/api/v1/uploads"))
+                .header("Meldpunt-Mailbox", &self.credential)
+                .send_empty()
+                .map_err(|e| e.to_string())?,
+        )?;
+        let third = self.document.len() / 3;
+        self.put(site, 0, third)?;
+        self.put(site, third, 2 * third)?;
+        self.put(site, 2 * third, self.document.len())?;
+        let case = self.finish_and_file(site)?;
+        self.receipt = Some((case, Instant::now()));
+        Ok(())
+    }
+
+    /// Sends document bytes `from..to`.
+    fn put(&self, site: &Site, from: usize, to: usize) -> Result<(), String> {
+        Self::check(
+            "upload",
+            agent()
+                .put(&site.url("/api/v1/uploads/0"))
+                .header("Meldpunt-Mailbox", &self.credential)
+                .header("Meldpunt-Offset", &from.to_string())
+                .send(&self.document[from..to])
+                .map_err(|e| e.to_string())?,
+        )
+        .map(drop)
+    }
+
+    /// Finishes the document and files the report; returns the case number.
+    fn finish_and_file(&self, site: &Site) -> Result<String, String> {
+        let a = agent();
+        let finished = Self::check(
+            "finish",
+            a.post(&site.url("/api/v1/uploads/0/finish"))
+                .header("Meldpunt-Mailbox", &self.credential)
+                .send_empty()
+                .map_err(|e| e.to_string())?,
+        )?;
+        if finished["sha256"] != sha256_hex(&self.document) {
+            return Err(format!("finish: another digest {}", finished["sha256"]));
+        }
+        let filed = Self::check(
+            "report",
+            a.post(&site.url("/api/v1/reports"))
+                .header("Meldpunt-Mailbox", &self.credential)
+                .header("Meldpunt-Destination", "bureau")
+                .send(&self.report[..])
+                .map_err(|e| e.to_string())?,
+        )?;
+        Ok(filed["case"].as_str().unwrap_or_default().to_owned())
+    }
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

@@ -143,6 +143,7 @@ async fn receive(
         }),
         Err(refusal) => {
             // Whatever was encrypted before the refusal goes too.
+            let _writing = app.writes.writing().await;
             if let Err(e) = app.storage.discard_session(&mailbox).await {
                 crate::log::error(format!(
                     "discarding an unfinished no-JavaScript upload: {e}"
@@ -307,6 +308,7 @@ async fn store_document(
         size,
         crate::limits::upload_reserve(app.settings.min_free_disk.as_u64()),
     )?;
+    let writing = app.writes.writing().await;
     if n == 0 {
         app.storage.open_session(mailbox).await?;
     }
@@ -314,6 +316,7 @@ async fn store_document(
         .storage
         .write_attachment(mailbox, n, app.settings.max_attachments)
         .await?;
+    drop(writing);
     // Encrypted on a blocking thread (age's streaming writer), handed over in pieces.
     let (tx, mut rx) = rocket::tokio::sync::mpsc::channel::<Vec<u8>>(4);
     let recipients = to.destination.recipients().to_vec();

@@ -260,6 +260,7 @@ pub async fn set_status(
     case: &CaseNumber,
     status: CaseStatus,
 ) -> Result<CaseSummary, ServiceError> {
+    let _writing = app.writes.writing().await;
     let record = app.storage.set_status(case, status).await?;
     app.storage.flush().await?;
     let action = format!("status_{}", status.as_str());
@@ -315,6 +316,7 @@ pub async fn shred(
         audit(app, who, "shred_requested", about).await?;
         return Ok(Shred::Requested);
     }
+    let _writing = app.writes.writing().await;
     app.storage.shred(case).await?;
     app.storage.flush().await?;
     audit(app, who, "shred", about).await?;

@@ -31,12 +31,14 @@ pub async fn file(
             expected,
         });
     }
+    let writing = app.writes.writing().await;
     let filed = app
         .storage
         .file_report(mailbox, destination, report)
         .await?;
     // The receipt promises the report is kept: only after it is on disk.
     app.storage.flush().await?;
+    drop(writing);
     if filed.new {
         crate::notify::new_case(app.settings.notify_command.as_deref());
     }
@@ -66,6 +68,7 @@ pub async fn case_of(app: &App, mailbox: &MailboxId) -> Result<CaseNumber, Servi
 pub async fn store_note(app: &App, case: &CaseNumber, note: &[u8]) -> Result<(), ServiceError> {
     within(note.len() as u64, app.settings.max_message.as_u64())?;
     check_age(note)?;
+    let _writing = app.writes.writing().await;
     app.storage.store_note(case, note).await?;
     app.storage.flush().await?;
     Ok(())

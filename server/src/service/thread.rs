@@ -115,6 +115,8 @@ pub async fn post(
             return Err(ServiceError::ThreadFull);
         }
     }
+    // Held until the audit entry is written: a snapshot has both or neither.
+    let _writing = app.writes.writing().await;
     let (seq, record) = app
         .storage
         .append_message(case, direction, extends, message)

@@ -39,10 +39,12 @@ pub async fn view(app: &App, mailbox: &MailboxId) -> Result<SessionView, Service
 
 /// Starts the mailbox's upload session (or shows it, if it exists).
 pub async fn start(app: &App, mailbox: &MailboxId) -> Result<SessionView, ServiceError> {
+    let writing = app.writes.writing().await;
     let (_, new) = app.storage.open_session(mailbox).await?;
     if new {
         app.storage.flush().await?;
     }
+    drop(writing);
     view(app, mailbox).await
 }
 
@@ -80,10 +82,13 @@ pub async fn receive_chunk(
     body: &mut (dyn AsyncRead + Send + Unpin),
 ) -> Result<AttachmentState, ServiceError> {
     let settings = &app.settings;
+    // Only starting an attachment waits for a snapshot; its bytes do not.
+    let writing = app.writes.writing().await;
     let mut writer = app
         .storage
         .write_attachment(mailbox, n, settings.max_attachments)
         .await?;
+    drop(writing);
     let received = writer.received();
     if offset != received {
         return Err(ServiceError::WrongOffset { received });
@@ -190,10 +195,12 @@ pub async fn finish(app: &App, mailbox: &MailboxId, n: u32) -> Result<Digest, Se
     if let Some(digest) = app.storage.attachment(mailbox, n).await?.finished {
         return Ok(digest);
     }
+    let writing = app.writes.writing().await;
     let mut writer = app
         .storage
         .write_attachment(mailbox, n, app.settings.max_attachments)
         .await?;
+    drop(writing);
     match check_header(&writer.prefix(HEADER_READ_LEN).await?) {
         Ok(_) => drop(writer),
         Err(HeaderError::Incomplete) => return Err(ServiceError::AttachmentIncomplete),
@@ -202,6 +209,7 @@ pub async fn finish(app: &App, mailbox: &MailboxId, n: u32) -> Result<Digest, Se
             return Err(ServiceError::NotAge(e));
         }
     }
+    // (The storage holds the pause only to record it finished, not while hashing.)
     let digest = app.storage.finish_attachment(mailbox, n).await?;
     app.storage.flush().await?;
     Ok(digest)

@@ -8,6 +8,7 @@ use super::embedded::registry::FileRegistry;
 use super::embedded::Embedded;
 use super::postgres::registry::PgRegistry;
 use super::postgres::Postgres;
+use super::pause::Pause;
 use super::{Registry, Store, StoreError};
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -31,22 +32,34 @@ pub struct Opened {
     pub registry: Arc<dyn Registry>,
     /// The PostgreSQL backend, to prepare once the runtime runs.
     pub postgres: Option<Arc<Postgres>>,
+    /// The embedded backend, which takes snapshots (`crate::snapshot`).
+    pub embedded: Option<Arc<Embedded>>,
+    /// The pause every change holds (a snapshot stops them with it).
+    pub pause: Arc<Pause>,
 }
 
 /// Opens the backend the settings name.
 pub fn open(settings: &Settings, clock: Clock) -> Result<Opened, StoreError> {
     match settings.storage {
-        Backend::Embedded => Ok(Opened {
-            store: Arc::new(Embedded::open(&settings.data_dir, clock)?),
-            registry: Arc::new(FileRegistry::new(&settings.data_dir)),
-            postgres: None,
-        }),
+        Backend::Embedded => {
+            let embedded = Arc::new(Embedded::open(&settings.data_dir, clock)?);
+            Ok(Opened {
+                store: embedded.clone(),
+                registry: Arc::new(FileRegistry::new(&settings.data_dir)),
+                postgres: None,
+                pause: embedded.pause().clone(),
+                embedded: Some(embedded),
+            })
+        }
         Backend::Postgres => {
             let pg = Arc::new(Postgres::open(settings, clock)?);
             Ok(Opened {
                 store: pg.clone(),
                 registry: Arc::new(PgRegistry::new(pg.pool().clone())),
                 postgres: Some(pg),
+                embedded: None,
+                // PostgreSQL is backed up with its own tools while it serves.
+                pause: Arc::default(),
             })
         }
     }

@@ -14,6 +14,7 @@
 mod backend;
 pub mod embedded;
 pub mod migrate;
+pub mod pause;
 pub mod postgres;
 pub mod records;
 

@@ -8,6 +8,8 @@
 //! files/         attachment age files, named at random
 //! tokens.json    investigator token hashes (see tokens.rs)
 //! audit.jsonl    the hash-chained audit log (see audit.rs)
+//! snapshot.sock  where `meldpunt-server snapshot` asks for a snapshot (while serving)
+//! snapshot-…/    a snapshot being backed up (see snapshot.rs)
 //! ```
 
 mod cases;
@@ -15,6 +17,7 @@ mod files;
 mod flush;
 mod migrate;
 pub mod registry;
+pub mod snapshot;
 mod uploads;
 
 use std::collections::HashSet;
@@ -28,6 +31,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use flush::Flusher;
 
+use super::pause::Pause;
 use super::records::{CaseRecord, Digest, StoredAttachment, Tombstone, UploadSession};
 use super::{AttachmentProgress, ChunkWriter, Filed, Store, StoreError};
 use crate::clock::{Clock, FileDay};
@@ -53,6 +57,7 @@ type Tx<T> = Result<T, ConflictableTransactionError<StoreError>>;
 /// The embedded storage: one data directory.
 pub struct Embedded {
     data_dir: PathBuf,
+    db: sled::Db,
     cases: sled::Tree,
     mailboxes: sled::Tree,
     sessions: sled::Tree,
@@ -62,6 +67,8 @@ pub struct Embedded {
     /// Serialises every read-modify-write of records, so no transaction ever conflicts
     /// and checks such as "is this still the thread head" hold until the write.
     write: Mutex<()>,
+    /// Held by every change, and by a snapshot to stop them (see `Pause`).
+    pause: Arc<Pause>,
     /// Attachments being written right now, so two connections never append to one
     /// file.
     busy: uploads::BusySet,
@@ -119,8 +126,10 @@ impl Embedded {
             .path(&db_dir)
             .cache_capacity(SLED_CACHE_BYTES)
             .open()?;
+        snapshot::remove_leftovers(data_dir)?;
         let storage = Embedded {
             data_dir: data_dir.to_owned(),
+            db: db.clone(),
             cases: db.open_tree("cases")?,
             mailboxes: db.open_tree("mailboxes")?,
             sessions: db.open_tree("sessions")?,
@@ -133,6 +142,7 @@ impl Embedded {
                 clock.clone(),
             )?,
             write: Mutex::new(()),
+            pause: Arc::default(),
             busy: Arc::default(),
             counters: Mutex::default(),
             clock,
@@ -143,6 +153,11 @@ impl Embedded {
 
     fn lock(&self) -> MutexGuard<'_, ()> {
         self.write.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The pause every change holds, and a snapshot takes.
+    pub fn pause(&self) -> &Arc<Pause> {
+        &self.pause
     }
 
     /// The data directory.

@@ -18,8 +18,8 @@ use crate::storage::{Registry, StoreError};
 use crate::tokens::TokenRecord;
 
 const TOKENS_FILE: &str = "tokens.json";
-const LOCK_FILE: &str = "tokens.lock";
-const AUDIT_FILE: &str = "audit.jsonl";
+pub(super) const LOCK_FILE: &str = "tokens.lock";
+pub(super) const AUDIT_FILE: &str = "audit.jsonl";
 
 #[derive(Serialize, Deserialize, Default)]
 struct TokenFile {

@@ -261,6 +261,8 @@ impl Embedded {
         })
         .await
         .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        // Only the record waits for a snapshot: the hashing above may take long.
+        let _writing = self.pause.writing().await;
         {
             let _g = self.lock();
             let mut session = self.load_session(mailbox)?.ok_or(StoreError::NoSession)?;
