@@ -85,6 +85,8 @@ else
   server=${MELDPUNT_SERVER:-meldpunt-server}
   command -v "$server" >/dev/null 2>&1 ||
     fail "the server is running on $data_dir and $server is not found to ask it for a snapshot: set MELDPUNT_SERVER to the meldpunt-server binary"
+  # Removing the snapshot afterwards changes the directory's time: put it back.
+  dir_time=$(stat -c %Y -- "$data_dir")
   snapshot=$("$server" snapshot "$data_dir") ||
     fail "the running server gave no snapshot of $data_dir (see above)"
   case "$(basename -- "$snapshot")" in
@@ -115,6 +117,7 @@ sync -- "$(dirname -- "$out")"
 if [ -n "$snapshot" ]; then
   rm -rf -- "$snapshot"
   snapshot=
+  touch -c -d "@$dir_time" -- "$data_dir"
   what="$what; taken while the server ran"
 fi
 echo "backup.sh: $data_dir backed up to $out ($(stat -c %s -- "$out") bytes, $what), signed: $out.sig"

@@ -529,6 +529,19 @@ fn a_backup_taken_while_reporters_file_and_upload_holds_every_receipted_report_w
         .all(|e| !e.unwrap().file_name().to_string_lossy().starts_with("snapshot-")));
     let archive = fs::read(work.path().join("live.tar")).unwrap();
     assert!(!contains(&archive, b"filed while a backup runs"));
+    // A snapshot is for its owner only, and is a data directory without the socket.
+    let taken = ok(run(Command::new(binary("meldpunt-server"))
+        .arg("snapshot")
+        .arg(&data)));
+    let snapshot = PathBuf::from(taken.lines().next().unwrap());
+    assert!(snapshot.starts_with(&data), "{taken}");
+    assert_eq!(
+        fs::metadata(&snapshot).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    assert!(snapshot.join("db/db").is_file() && snapshot.join("audit.jsonl").is_file());
+    assert!(!snapshot.join("snapshot.sock").exists());
+    fs::remove_dir_all(&snapshot).unwrap();
     // The investigator's bundle now holds audit entries made after the snapshot.
     inv.pull();
     server.stop();

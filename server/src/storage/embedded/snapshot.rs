@@ -78,6 +78,8 @@ impl Embedded {
         copy_registry(&self.data_dir, dir)?;
         day.apply(&to);
         day.apply(dir);
+        // Making the snapshot changed the data directory's time.
+        day.apply(&self.data_dir);
         Ok(())
     }
 }
