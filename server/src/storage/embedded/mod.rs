@@ -57,7 +57,8 @@ type Tx<T> = Result<T, ConflictableTransactionError<StoreError>>;
 /// The embedded storage: one data directory.
 pub struct Embedded {
     data_dir: PathBuf,
-    db: sled::Db,
+    /// The database, for snapshots (boxed in an Arc: `Embedded` is moved around by value).
+    db: Arc<sled::Db>,
     cases: sled::Tree,
     mailboxes: sled::Tree,
     sessions: sled::Tree,
@@ -129,7 +130,7 @@ impl Embedded {
         snapshot::remove_leftovers(data_dir)?;
         let storage = Embedded {
             data_dir: data_dir.to_owned(),
-            db: db.clone(),
+            db: Arc::new(db.clone()),
             cases: db.open_tree("cases")?,
             mailboxes: db.open_tree("mailboxes")?,
             sessions: db.open_tree("sessions")?,
