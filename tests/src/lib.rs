@@ -291,6 +291,27 @@ impl Drop for Server {
     }
 }
 
+/// Every regular file under `dir` with its bytes, for scans of what reached a disk. Sockets
+/// (the server's `snapshot.sock`) and other special files hold no bytes and are left out;
+/// reading one fails.
+pub fn stored_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let kind = e.file_type().unwrap();
+            if kind.is_dir() {
+                stack.push(p);
+            } else if kind.is_file() {
+                let bytes = std::fs::read(&p).unwrap();
+                out.push((p, bytes));
+            }
+        }
+    }
+    out
+}
+
 /// Runs the investigator's `meldpunt` CLI.
 pub fn meldpunt(args: &[&str]) -> Output {
     Command::new(binary("meldpunt"))

@@ -9,7 +9,9 @@ use std::fs;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use meldpunt_crypto::{open_message, CaseStatus, Direction, ThreadSecrets, ThreadState};
-use meldpunt_tests::{agent, json, meldpunt, meldpunt_ok, ApiReporter, Investigator, Site};
+use meldpunt_tests::{
+    agent, json, meldpunt, meldpunt_ok, stored_files, ApiReporter, Investigator, Site,
+};
 
 const DESCRIPTION: &str = "The team lead approved 14 applications without the required checks.";
 const CONTACT: &str = "Call me on 06-12345678 after 18:00";
@@ -120,9 +122,9 @@ fn report_pull_open_reply_push_and_close() {
     assert!(said.contains("not encrypted to the recipient"), "{said}");
 
     // Nothing readable reached the server's disk.
-    let stored: Vec<Vec<u8>> = walk(&site.data_dir())
-        .iter()
-        .map(|p| fs::read(p).unwrap())
+    let stored: Vec<Vec<u8>> = stored_files(&site.data_dir())
+        .into_iter()
+        .map(|(_, bytes)| bytes)
         .collect();
     for marker in [DESCRIPTION, CONTACT, QUESTION] {
         assert!(
@@ -132,20 +134,4 @@ fn report_pull_open_reply_push_and_close() {
             "plaintext on the server's disk: {marker}"
         );
     }
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }

@@ -20,7 +20,7 @@ use meldpunt_crypto::{
     seal_to_reporter, Day, Direction, ThreadSecrets, ThreadState,
 };
 use meldpunt_tests::services::{ObjectStore, PgSite, Postgres};
-use meldpunt_tests::{agent, json, ApiReporter, Site};
+use meldpunt_tests::{agent, json, stored_files, ApiReporter, Site};
 use rand::Rng;
 use zeroize::Zeroizing;
 
@@ -497,22 +497,6 @@ fn killing_one_of_two_instances_loses_no_receipt() {
     drop(server_b);
 }
 
-fn all_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((p.clone(), std::fs::read(&p).unwrap()));
-            }
-        }
-    }
-    out
-}
-
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -568,7 +552,7 @@ fn nothing_identifying_in_the_database_or_the_object_store() {
         "the dump has the cases"
     );
     let mut scanned = vec![(PathBuf::from("pg_dump"), dump)];
-    scanned.extend(all_files(&s3.root().join(&shared.bucket)));
+    scanned.extend(stored_files(&s3.root().join(&shared.bucket)));
     assert!(
         scanned
             .iter()
