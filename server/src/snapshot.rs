@@ -98,7 +98,10 @@ fn parse_answer(data_dir: &Path, answer: &str) -> Result<Taken, SnapshotError> {
     let micros = |w: Option<&str>| w.and_then(|w| w.parse().ok()).map(Duration::from_micros);
     let paused = micros(words.next()).ok_or_else(bad)?;
     let waited = micros(words.next()).ok_or_else(bad)?;
-    let name = words.next().filter(|n| is_snapshot_name(n)).ok_or_else(bad)?;
+    let name = words
+        .next()
+        .filter(|n| is_snapshot_name(n))
+        .ok_or_else(bad)?;
     Ok(Taken {
         dir: data_dir.join(name),
         paused,

@@ -42,9 +42,9 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use meldpunt_crypto::{
-    ciphertext_hash, open_message, open_report, seal_report, seal_to_reporter,
-    AttachmentEncryptor, AttachmentEntry, Category, CiphertextDigest, Day, Direction,
-    EncryptedBy, ReportContent, ReporterKeys, ReturnCode, ThreadState,
+    ciphertext_hash, open_message, open_report, seal_report, seal_to_reporter, AttachmentEncryptor,
+    AttachmentEntry, Category, CiphertextDigest, Day, Direction, EncryptedBy, ReportContent,
+    ReporterKeys, ReturnCode, ThreadState,
 };
 use meldpunt_tests::{agent, json, Server, Site};
 use rand::rngs::OsRng;
@@ -907,7 +907,10 @@ impl Bureau {
 
     fn seal(&self, site: &Site, n: usize) -> Vec<u8> {
         let mut text = format!("Bench message {n}: ");
-        text.extend(std::iter::repeat_n('x', self.text_len.saturating_sub(text.len())));
+        text.extend(std::iter::repeat_n(
+            'x',
+            self.text_len.saturating_sub(text.len()),
+        ));
         let draft = self
             .state
             .draft(Direction::ToReporter, Day::today(), Zeroizing::new(text));
@@ -1032,7 +1035,10 @@ fn read_pages(url: &str, cred: &str, expected: &[[u8; 32]]) -> Result<(usize, u6
         }
         let page = json(resp);
         let mut page_bytes = 0;
-        for m in page["messages"].as_array().ok_or("a page without messages")? {
+        for m in page["messages"]
+            .as_array()
+            .ok_or("a page without messages")?
+        {
             let ct = B64
                 .decode(m["ciphertext"].as_str().unwrap_or(""))
                 .map_err(|e| e.to_string())?;
@@ -1085,16 +1091,17 @@ fn check_back(url: &str, code: &str, last: usize) -> Result<usize, String> {
 
 fn threads(args: &[String]) -> Result<(), String> {
     let number = |i: usize, default: usize| -> Result<usize, String> {
-        args.get(i)
-            .map_or(Ok(default), |a| a.parse().map_err(|_| format!("{a}: not a number")))
+        args.get(i).map_or(Ok(default), |a| {
+            a.parse().map_err(|_| format!("{a}: not a number"))
+        })
     };
     let total = number(0, 2000)?;
     let readers = number(1, 4)?;
     let max_message = 1 << 20; // the default `max_message`, unchanged
-    // The caps are raised so one thread can hold every message: the point is that a
-    // page's cost does not depend on the thread's size. The check-back reads whole
-    // threads, so it is measured on threads within the default cap (32 MiB).
-    // (At least 64, so the check-back's thread at the default cap fits in a short run.)
+                               // The caps are raised so one thread can hold every message: the point is that a
+                               // page's cost does not depend on the thread's size. The check-back reads whole
+                               // threads, so it is measured on threads within the default cap (32 MiB).
+                               // (At least 64, so the check-back's thread at the default cap fits in a short run.)
     let cap = total.max(64);
     let (cap_messages, cap_bytes) = (cap.to_string(), format!("\"{} MiB\"", cap + 64));
     let site = site(&[
@@ -1133,9 +1140,8 @@ fn threads(args: &[String]) -> Result<(), String> {
         );
         let expected = Arc::new(bureau.hashes.clone());
         let (url, cred) = (thread_url.clone(), big.cred.clone());
-        let (m, results, wall) = measured(pid, readers, move || {
-            read_pages(&url, &cred, &expected)
-        })?;
+        let (m, results, wall) =
+            measured(pid, readers, move || read_pages(&url, &cred, &expected))?;
         let results: Vec<_> = results.into_iter().collect::<Result<_, _>>()?;
         let pages = results.iter().map(|r| r.0).max().unwrap_or(0);
         let largest = results.iter().map(|r| r.2).max().unwrap_or(0);

@@ -25,7 +25,10 @@ fn mib(field: &str) -> f64 {
 fn main() {
     let args: Vec<usize> = std::env::args()
         .skip(1)
-        .map(|a| a.parse().expect("usage: sled_memory COUNT SIZE SEGMENT_BYTES"))
+        .map(|a| {
+            a.parse()
+                .expect("usage: sled_memory COUNT SIZE SEGMENT_BYTES")
+        })
         .collect();
     let [count, size, segment] = args[..] else {
         panic!("usage: sled_memory COUNT SIZE SEGMENT_BYTES");

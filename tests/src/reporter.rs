@@ -3,8 +3,8 @@
 
 use meldpunt_crypto::{
     encrypt_attachment, seal_report, seal_reporter_note, seal_to_reporter, AttachmentEntry,
-    Category, Day, Direction, EncryptedBy, ReportContent, ReporterKeys, ReporterNote,
-    ReturnCode, ThreadKey, ThreadSecrets, ThreadState,
+    Category, Day, Direction, EncryptedBy, ReportContent, ReporterKeys, ReporterNote, ReturnCode,
+    ThreadKey, ThreadSecrets, ThreadState,
 };
 use rand::rngs::OsRng;
 use zeroize::Zeroizing;
@@ -188,8 +188,7 @@ pub fn server_forges_bureau_message(
         Zeroizing::new(text.into()),
     );
     draft.prev = prev;
-    let forged =
-        seal_to_reporter(&draft, &fake, &[site.bureau_key.recipient()]).expect("sealed");
+    let forged = seal_to_reporter(&draft, &fake, &[site.bureau_key.recipient()]).expect("sealed");
     let resp = agent()
         .post(&site.url(&format!("/api/v1/cases/{case}/messages")))
         .header("Authorization", &format!("Bearer {token}"))

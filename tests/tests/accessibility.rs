@@ -28,7 +28,9 @@ struct Checker {
 
 impl Checker {
     fn new() -> Self {
-        Self { axe: browser::axe_script() }
+        Self {
+            axe: browser::axe_script(),
+        }
     }
 
     /// axe-core finds nothing on the page as it is now.

@@ -512,7 +512,10 @@ fn a_backup_taken_while_reporters_file_and_upload_holds_every_receipted_report_w
     println!("{said}");
     assert!(said.contains("taken while the server ran"), "{said}");
     let refusals = refusals.into_inner().unwrap();
-    assert!(refusals.is_empty(), "the server refused during the backup: {refusals:?}");
+    assert!(
+        refusals.is_empty(),
+        "the server refused during the backup: {refusals:?}"
+    );
     let filings = filings.into_inner().unwrap();
     let receipted: Vec<_> = filings
         .iter()
@@ -520,13 +523,17 @@ fn a_backup_taken_while_reporters_file_and_upload_holds_every_receipted_report_w
         .collect();
     assert!(receipted.len() >= 3, "too few reports before the backup");
     assert!(
-        filings.iter().any(|f| f.receipt.as_ref().is_none_or(|(_, at)| *at > began)),
+        filings
+            .iter()
+            .any(|f| f.receipt.as_ref().is_none_or(|(_, at)| *at > began)),
         "no report was being filed during the backup"
     );
     // The snapshot is gone again; the archive holds no plaintext.
-    assert!(fs::read_dir(&data)
+    assert!(fs::read_dir(&data).unwrap().all(|e| !e
         .unwrap()
-        .all(|e| !e.unwrap().file_name().to_string_lossy().starts_with("snapshot-")));
+        .file_name()
+        .to_string_lossy()
+        .starts_with("snapshot-")));
     let archive = fs::read(work.path().join("live.tar")).unwrap();
     assert!(!contains(&archive, b"filed while a backup runs"));
     // A snapshot is for its owner only, and is a data directory without the socket.
@@ -563,7 +570,10 @@ fn a_backup_taken_while_reporters_file_and_upload_holds_every_receipted_report_w
     // Nothing is torn: every other report is there whole or not at all, and an upload
     // the backup caught halfway resumes where it stood and is filed.
     let mut resumed = 0;
-    for f in filings.iter().filter(|f| !receipted.iter().any(|r| std::ptr::eq(*r, *f))) {
+    for f in filings
+        .iter()
+        .filter(|f| !receipted.iter().any(|r| std::ptr::eq(*r, *f)))
+    {
         let thread = agent()
             .get(&site.url("/api/v1/thread"))
             .header("Meldpunt-Mailbox", &f.credential)
@@ -606,7 +616,11 @@ fn a_backup_taken_while_reporters_file_and_upload_holds_every_receipted_report_w
         inv.bundle().to_str().unwrap(),
         pub_key(&restore_key).to_str().unwrap(),
     ]);
-    fs::write(inv.dir().join("token.txt"), bearer.trim_start_matches("Bearer ")).unwrap();
+    fs::write(
+        inv.dir().join("token.txt"),
+        bearer.trim_start_matches("Bearer "),
+    )
+    .unwrap();
     let (pulled, said) = inv.try_pull();
     assert!(pulled, "{said}");
     assert!(said.contains("RESTORED FROM A BACKUP"), "{said}");

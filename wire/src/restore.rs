@@ -55,7 +55,11 @@ impl fmt::Display for StatementError {
 impl std::error::Error for StatementError {}
 
 fn hex64(value: &str, what: &str) -> Result<String, StatementError> {
-    if value.len() == 64 && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if value.len() == 64
+        && value
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
         Ok(value.to_owned())
     } else {
         Err(StatementError::NotAStatement(format!(
@@ -74,7 +78,9 @@ impl RestoreStatement {
             return Err(bad("the first line is not the title"));
         }
         let mut field = |name: &str| -> Result<String, StatementError> {
-            let line = lines.next().ok_or_else(|| bad(&format!("{name} is missing")))?;
+            let line = lines
+                .next()
+                .ok_or_else(|| bad(&format!("{name} is missing")))?;
             line.strip_prefix(name)
                 .and_then(|rest| rest.strip_prefix(": "))
                 .map(str::to_owned)
@@ -159,17 +165,20 @@ mod tests {
         assert_eq!(RestoreStatement::parse(&s.to_text()).unwrap(), s);
         let a = Announcement {
             statement: s.to_text(),
-            signature: "-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n"
-                .into(),
+            signature: "-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n".into(),
         };
         assert!(!a.action().contains('\n'));
         assert_eq!(Announcement::from_action(&a.action()), Some(a.clone()));
         assert_eq!(Announcement::from_action("message abc"), None);
-        assert_eq!(Announcement::from_action(&format!("{} x", a.action())), None);
+        assert_eq!(
+            Announcement::from_action(&format!("{} x", a.action())),
+            None
+        );
         for bad in [
             "",
             "Meldpunt restore statement\n",
-            &s.to_text().replace("audit-entries: 12", "audit-entries: twelve"),
+            &s.to_text()
+                .replace("audit-entries: 12", "audit-entries: twelve"),
             &s.to_text().replace(&"ab".repeat(32), "AB"),
             &format!("{}extra: 1\n", s.to_text()),
         ] {

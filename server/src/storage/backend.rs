@@ -6,9 +6,9 @@ use serde::Deserialize;
 
 use super::embedded::registry::FileRegistry;
 use super::embedded::Embedded;
+use super::pause::Pause;
 use super::postgres::registry::PgRegistry;
 use super::postgres::Postgres;
-use super::pause::Pause;
 use super::{Registry, Store, StoreError};
 use crate::clock::Clock;
 use crate::config::Settings;

@@ -35,9 +35,7 @@ impl Embedded {
     pub fn snapshot(&self) -> Result<PathBuf, StoreError> {
         let mut name = [0u8; 8];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut name);
-        let dir = self
-            .data_dir
-            .join(format!("{PREFIX}{}", hex::encode(name)));
+        let dir = self.data_dir.join(format!("{PREFIX}{}", hex::encode(name)));
         DirBuilder::new().mode(0o700).create(&dir)?;
         match self.fill_snapshot(&dir) {
             Ok(()) => Ok(dir),
