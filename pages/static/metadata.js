@@ -65,9 +65,21 @@ async function putBlob(ex, blob) {
   return [ptr, blob.size];
 }
 
-// Runs one call on `blob` and returns {meta, out} (out: a view of the result bytes, valid
-// until ex.mm_out_clear()), or throws an Error with .kind.
-async function run(tier, op, name, blob, keep) {
+// One call at a time, in the order asked. The wasm2js translation keeps the memory view
+// its memory.copy and memory.fill use at module level, shared by all its instances: with
+// two alive (two documents checked at once), one call writes into the other's memory.
+// One at a time also holds one module memory (about two copies of a document) at most.
+let queue = Promise.resolve();
+
+function run(...args) {
+  const result = queue.then(() => runNow(...args));
+  queue = result.catch(() => {});
+  return result;
+}
+
+// Runs one call on `blob` and returns {meta, result} (result: what `keep` made of the
+// result bytes while they were valid), or throws an Error with .kind.
+async function runNow(tier, op, name, blob, keep) {
   const ex = await instance(tier);
   const n = putBytes(ex, enc.encode(name));
   const b = await putBlob(ex, blob);

@@ -114,8 +114,14 @@ impl Investigator {
 
     /// `meldpunt open` (replacing an earlier decrypted copy); returns the case's folder.
     pub fn open(&self, case: &str) -> PathBuf {
+        self.open_printing(case).0
+    }
+
+    /// `meldpunt open`, as [`Investigator::open`]; returns the case's folder and what
+    /// `open` printed.
+    pub fn open_printing(&self, case: &str) -> (PathBuf, String) {
         let out = self.out();
-        self.run(&[
+        let printed = self.run(&[
             "open",
             case,
             "-i",
@@ -125,7 +131,7 @@ impl Investigator {
             out.to_str().unwrap(),
             "--replace",
         ]);
-        out.join(case)
+        (out.join(case), printed)
     }
 
     /// A file of the case's decrypted folder, as text.
