@@ -42,14 +42,13 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use meldpunt_crypto::{
-    ciphertext_hash, open_message, open_report, seal_report, seal_to_reporter, AttachmentEncryptor,
-    AttachmentEntry, Category, CiphertextDigest, Day, Direction, EncryptedBy, ReportContent,
-    ReporterKeys, ReturnCode, ThreadState,
+    ciphertext_hash, seal_report, AttachmentEncryptor, AttachmentEntry, Category, CiphertextDigest,
+    Day, EncryptedBy, ReportContent, ReporterKeys, ReturnCode,
 };
-use meldpunt_tests::{agent, json, Server, Site};
+use meldpunt_tests::investigator::BureauWriter;
+use meldpunt_tests::{agent, json, reset_peak, status_kib, Server, Site};
 use rand::rngs::OsRng;
 use rand::RngCore;
-use zeroize::Zeroizing;
 
 const KIB: f64 = 1024.0;
 const MIB: f64 = 1024.0 * 1024.0;
@@ -95,53 +94,16 @@ fn site(settings: &[(&str, &str)]) -> Site {
     site
 }
 
-/// The pid of our child process `meldpunt-server` (the harness keeps the handle private).
 /// A fresh site with these settings, its release server running, and the server's pid.
 fn start(settings: &[(&str, &str)]) -> Result<(Site, Server, u32), String> {
     let site = site(settings);
     let server = site.start();
-    let pid = server_pid()?;
+    let pid = server.pid();
     eprintln!(
         "server pid {pid}, data directory {}",
         site.data_dir().display()
     );
     Ok((site, server, pid))
-}
-
-fn server_pid() -> Result<u32, String> {
-    let me = std::process::id();
-    for entry in std::fs::read_dir("/proc")
-        .map_err(|e| e.to_string())?
-        .flatten()
-    {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // "pid (comm) state ppid ..."; comm is cut to 15 characters.
-        let Some((head, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok());
-        // Also a server started through a wrapper that execs a profiler (valgrind), whose
-        // command line names the server.
-        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let named = String::from_utf8_lossy(&cmdline).contains("meldpunt-server");
-        if ppid == Some(me) && (head.contains("(meldpunt-serve") || named) {
-            return Ok(pid);
-        }
-    }
-    Err("the server process was not found".into())
-}
-
-/// A `kB` field of /proc/<pid>/status, in KiB.
-fn status_kib(pid: u32, field: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }
 
 /// User + system CPU seconds of a process so far.
@@ -874,81 +836,6 @@ fn file_case(site: &Site) -> Result<Case, String> {
     })
 }
 
-/// The bureau's side of a thread: answers sealed as `meldpunt reply` seals them.
-struct Bureau {
-    opened: meldpunt_crypto::OpenedReport,
-    state: ThreadState,
-    /// Characters of text per message: the most whose age file fits in `max_message`.
-    text_len: usize,
-    /// SHA-256 of every message posted, in order.
-    hashes: Vec<[u8; 32]>,
-}
-
-impl Bureau {
-    fn new(site: &Site, case: &Case, max_message: usize) -> Result<Self, String> {
-        let opened =
-            open_report(&case.report, &[site.bureau_key.as_age()]).map_err(|e| e.to_string())?;
-        let state = ThreadState::new(opened.ciphertext_sha256);
-        let mut b = Bureau {
-            opened,
-            state,
-            text_len: max_message,
-            hashes: Vec::new(),
-        };
-        // Shrink the text until its age file fits (padding rounds sizes up in steps).
-        loop {
-            let size = b.seal(site, 0).len();
-            if size <= max_message {
-                return Ok(b);
-            }
-            b.text_len -= (size - max_message) + 256;
-        }
-    }
-
-    fn seal(&self, site: &Site, n: usize) -> Vec<u8> {
-        let mut text = format!("Bench message {n}: ");
-        text.extend(std::iter::repeat_n(
-            'x',
-            self.text_len.saturating_sub(text.len()),
-        ));
-        let draft = self
-            .state
-            .draft(Direction::ToReporter, Day::today(), Zeroizing::new(text));
-        seal_to_reporter(&draft, &self.opened.thread, site.bureau.recipients())
-            .expect("a message seals")
-    }
-
-    /// Posts messages until the thread holds `until`; returns the bytes posted.
-    fn fill(&mut self, site: &Site, token: &str, case: &Case, until: usize) -> Result<u64, String> {
-        let a = agent();
-        let url = site.url(&format!("/api/v1/cases/{}/messages", case.number));
-        let mut bytes = 0;
-        while self.hashes.len() < until {
-            let ct = self.seal(site, self.hashes.len() + 1);
-            let resp = a
-                .post(&url)
-                .header("Authorization", &format!("Bearer {token}"))
-                .header("Meldpunt-Extends", &hex::encode(self.state.head()))
-                .send(&ct[..])
-                .map_err(|e| e.to_string())?;
-            if resp.status() != 201 {
-                return Err(format!(
-                    "message {}: {}: {}",
-                    self.hashes.len() + 1,
-                    resp.status(),
-                    json(resp)
-                ));
-            }
-            let msg = open_message(&ct, &[site.bureau_key.as_age()], &self.opened.thread)
-                .map_err(|e| e.to_string())?;
-            self.state.accept(&ct, &msg).map_err(|e| e.to_string())?;
-            self.hashes.push(ciphertext_hash(&ct));
-            bytes += ct.len() as u64;
-        }
-        Ok(bytes)
-    }
-}
-
 /// Samples the server's VmRSS every 100 ms until `stop`; returns the samples in KiB.
 fn sample_rss(pid: u32, stop: Arc<AtomicBool>) -> thread::JoinHandle<Vec<u64>> {
     thread::spawn(move || {
@@ -961,12 +848,6 @@ fn sample_rss(pid: u32, stop: Arc<AtomicBool>) -> thread::JoinHandle<Vec<u64>> {
         }
         samples
     })
-}
-
-/// Resets the kernel's peak (VmHWM) to the current VmRSS, so each phase has its own peak.
-fn reset_peak(pid: u32) -> Result<(), String> {
-    std::fs::write(format!("/proc/{pid}/clear_refs"), "5")
-        .map_err(|e| format!("resetting VmHWM: {e}"))
 }
 
 /// What one phase cost the server: resident memory before, while and at the end.
@@ -1083,7 +964,7 @@ fn check_back(url: &str, code: &str, last: usize) -> Result<usize, String> {
         .into_reader()
         .read_to_string(&mut page)
         .map_err(|e| e.to_string())?;
-    if status != 200 || !page.contains(&format!("Bench message {last}: ")) {
+    if status != 200 || !page.contains(&format!("Message {last}: ")) {
         return Err(format!("check-back: {status}, the last message not shown"));
     }
     Ok(page.len())
@@ -1112,14 +993,14 @@ fn threads(args: &[String]) -> Result<(), String> {
     ]);
     let token = site.token("bench", "bureau");
     let server = site.start();
-    let pid = server_pid()?;
+    let pid = server.pid();
     eprintln!(
         "server pid {pid}, data directory {}",
         site.data_dir().display()
     );
 
     let big = file_case(&site)?;
-    let mut bureau = Bureau::new(&site, &big, max_message)?;
+    let mut bureau = BureauWriter::new(&site, &big.report, max_message)?;
     let thread_url = site.url("/api/v1/thread");
     let mib = |kib: u64| kib as f64 / KIB;
 
@@ -1129,7 +1010,7 @@ fn threads(args: &[String]) -> Result<(), String> {
     let mut msg_size = 0u64;
     for stage in [total / 8, total / 2, total] {
         let t = Instant::now();
-        thread_bytes += bureau.fill(&site, &token, &big, stage.max(1))?;
+        thread_bytes += bureau.fill(&site, &token, &big.number, stage.max(1))?;
         msg_size = thread_bytes / bureau.hashes.len() as u64;
         eprintln!(
             "thread holds {} messages ({:.0} MiB), posted in {:.1} s (load {}); {readers} readers",
@@ -1175,8 +1056,8 @@ fn threads(args: &[String]) -> Result<(), String> {
     let fits = (default_cap / msg_size.max(1)) as usize;
     for count in [fits / 4, fits] {
         let case = file_case(&site)?;
-        let mut b = Bureau::new(&site, &case, max_message)?;
-        let bytes = b.fill(&site, &token, &case, count.max(1))?;
+        let mut b = BureauWriter::new(&site, &case.report, max_message)?;
+        let bytes = b.fill(&site, &token, &case.number, count.max(1))?;
         let url = site.url("/en/check-nojs");
         let code = case.code.to_grouped_string().as_str().to_owned();
         let last = b.hashes.len();

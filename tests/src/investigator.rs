@@ -4,7 +4,13 @@
 use std::fs;
 use std::path::PathBuf;
 
-use crate::{meldpunt_ok, Site};
+use meldpunt_crypto::{
+    ciphertext_hash, open_message, open_report, seal_to_reporter, Day, Direction, OpenedReport,
+    ThreadState,
+};
+use zeroize::Zeroizing;
+
+use crate::{agent, json, meldpunt_ok, Site};
 
 /// An investigator of the site's bureau destination.
 pub struct Investigator {
@@ -163,5 +169,89 @@ impl Investigator {
     /// `meldpunt status`.
     pub fn status(&self, case: &str, status: &str) {
         self.run(&["status", case, status, &self.bundle_arg()]);
+    }
+}
+
+/// The bureau writing to a case's thread through the API with the crypto crate (no CLI):
+/// for filling threads quickly, each message as large as `max_message` allows. Message
+/// `n`'s text begins "Message n: ".
+pub struct BureauWriter {
+    opened: OpenedReport,
+    state: ThreadState,
+    /// Characters of text per message: the most whose age file fits in `max_message`.
+    text_len: usize,
+    /// SHA-256 of every message posted, in order.
+    pub hashes: Vec<[u8; 32]>,
+}
+
+impl BureauWriter {
+    /// A writer for the case whose report is `report` (its age file, as filed).
+    pub fn new(site: &Site, report: &[u8], max_message: usize) -> Result<Self, String> {
+        let opened = open_report(report, &[site.bureau_key.as_age()]).map_err(|e| e.to_string())?;
+        let state = ThreadState::new(opened.ciphertext_sha256);
+        let mut b = Self {
+            opened,
+            state,
+            text_len: max_message,
+            hashes: Vec::new(),
+        };
+        // Shrink the text until its age file fits (padding rounds sizes up in steps).
+        loop {
+            let size = b.seal(site, 0)?.len();
+            if size <= max_message {
+                return Ok(b);
+            }
+            b.text_len -= (size - max_message) + 256;
+        }
+    }
+
+    fn seal(&self, site: &Site, n: usize) -> Result<Vec<u8>, String> {
+        let mut text = format!("Message {n}: ");
+        text.extend(std::iter::repeat_n(
+            'x',
+            self.text_len.saturating_sub(text.len()),
+        ));
+        let draft = self
+            .state
+            .draft(Direction::ToReporter, Day::today(), Zeroizing::new(text));
+        seal_to_reporter(&draft, &self.opened.thread, site.bureau.recipients())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Posts messages to case `case` with `token` until the thread holds `until`; returns
+    /// the bytes posted.
+    pub fn fill(
+        &mut self,
+        site: &Site,
+        token: &str,
+        case: &str,
+        until: usize,
+    ) -> Result<u64, String> {
+        let a = agent();
+        let url = site.url(&format!("/api/v1/cases/{case}/messages"));
+        let mut bytes = 0;
+        while self.hashes.len() < until {
+            let ct = self.seal(site, self.hashes.len() + 1)?;
+            let resp = a
+                .post(&url)
+                .header("Authorization", &format!("Bearer {token}"))
+                .header("Meldpunt-Extends", &hex::encode(self.state.head()))
+                .send(&ct[..])
+                .map_err(|e| e.to_string())?;
+            if resp.status() != 201 {
+                return Err(format!(
+                    "message {}: {}: {}",
+                    self.hashes.len() + 1,
+                    resp.status(),
+                    json(resp)
+                ));
+            }
+            let msg = open_message(&ct, &[site.bureau_key.as_age()], &self.opened.thread)
+                .map_err(|e| e.to_string())?;
+            self.state.accept(&ct, &msg).map_err(|e| e.to_string())?;
+            self.hashes.push(ciphertext_hash(&ct));
+            bytes += ct.len() as u64;
+        }
+        Ok(bytes)
     }
 }

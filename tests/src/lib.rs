@@ -260,6 +260,11 @@ impl Site {
 pub struct Server(Child);
 
 impl Server {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
     /// Stops the server the ordinary way (SIGTERM, as `systemctl stop` does) and waits
     /// until it has exited cleanly.
     pub fn stop(mut self) {
@@ -310,6 +315,20 @@ pub fn stored_files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         }
     }
     out
+}
+
+/// A field of `/proc/PID/status` in KiB (`VmRSS`, `VmHWM`).
+pub fn status_kib(pid: u32, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+/// Resets the kernel's peak (VmHWM) of a process to its current VmRSS.
+pub fn reset_peak(pid: u32) -> Result<(), String> {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5")
+        .map_err(|e| format!("resetting VmHWM: {e}"))
 }
 
 /// Runs the investigator's `meldpunt` CLI.
