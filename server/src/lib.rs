@@ -66,6 +66,8 @@ pub struct AppState {
     pub disk: crate::limits::DiskReserve,
     /// Room for no-JavaScript submissions (each may hold a document in memory).
     pub nojs: Arc<nojs::form::Memory>,
+    /// Room for threads read by the no-JavaScript check-back (each decrypted in memory).
+    pub nojs_reading: nojs::check::Reading,
     /// The one-time tokens of no-JavaScript forms that filed a report (a reload must
     /// not file twice).
     pub filed_forms: nojs::once::FiledForms,
@@ -132,6 +134,7 @@ pub fn build(figment: Figment, clock: Clock) -> Result<(Rocket<Build>, App), Sta
             nojs_per_hour: u64::from(settings.nojs_submissions_per_hour),
         }),
         nojs: Arc::new(nojs::form::Memory::new(nojs::MEMORY)),
+        nojs_reading: nojs::check::Reading::new(settings.max_thread_bytes.as_u64()),
         filed_forms: nojs::once::FiledForms::default(),
         storage,
         writes: pause.clone(),

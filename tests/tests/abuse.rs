@@ -246,6 +246,35 @@ fn two_trickling_forms_do_not_keep_a_third_reporter_out() {
     }
 }
 
+/// Posts the reporter's answer `text` on the thread's head `state`; the status (and on
+/// 201 the head moves on).
+fn post_answer(
+    site: &Site,
+    r: &ApiReporter,
+    state: &mut meldpunt_crypto::ThreadState,
+    text: &str,
+) -> u16 {
+    let draft = state.draft(
+        Direction::FromReporter,
+        Day::today(),
+        zeroize::Zeroizing::new(text.to_owned()),
+    );
+    let ct =
+        meldpunt_crypto::seal_from_reporter(&draft, &r.keys, &r.code, site.bureau.recipients())
+            .unwrap();
+    let resp = agent()
+        .post(&site.url("/api/v1/thread"))
+        .header("Meldpunt-Mailbox", r.credential())
+        .header("Meldpunt-Extends", &hex::encode(state.head()))
+        .send(&ct[..])
+        .unwrap();
+    let status = resp.status().as_u16();
+    if status == 201 {
+        state.skip_own(&ct).unwrap();
+    }
+    status
+}
+
 #[test]
 fn a_thread_has_a_ceiling_and_is_read_in_pages() {
     let site = Site::with_settings("submissions_per_hour = 100000\nmax_thread_messages = 6\n");
@@ -257,27 +286,7 @@ fn a_thread_has_a_ceiling_and_is_read_in_pages() {
     let text = "x".repeat(700 * 1024);
     let mut state =
         meldpunt_crypto::ThreadState::new(meldpunt_crypto::ciphertext_hash(&filed.report));
-    let post = |state: &mut meldpunt_crypto::ThreadState| {
-        let draft = state.draft(
-            Direction::FromReporter,
-            Day::today(),
-            zeroize::Zeroizing::new(text.clone()),
-        );
-        let ct =
-            meldpunt_crypto::seal_from_reporter(&draft, &r.keys, &r.code, site.bureau.recipients())
-                .unwrap();
-        let resp = a
-            .post(&site.url("/api/v1/thread"))
-            .header("Meldpunt-Mailbox", r.credential())
-            .header("Meldpunt-Extends", &hex::encode(state.head()))
-            .send(&ct[..])
-            .unwrap();
-        let status = resp.status().as_u16();
-        if status == 201 {
-            state.skip_own(&ct).unwrap();
-        }
-        status
-    };
+    let post = |state: &mut meldpunt_crypto::ThreadState| post_answer(&site, &r, state, &text);
     for _ in 0..6 {
         assert_eq!(post(&mut state), 201);
     }
@@ -312,6 +321,106 @@ fn a_thread_has_a_ceiling_and_is_read_in_pages() {
         }
     }
     assert_eq!(seen, 6);
+}
+
+#[test]
+fn a_thread_has_a_ceiling_in_bytes() {
+    let site = Site::with_settings("submissions_per_hour = 100000\nmax_thread_bytes = \"2 MiB\"\n");
+    let _server = site.start();
+    let r = ApiReporter::new();
+    let filed = r.file(&site, "A report whose thread fills up in bytes.", None, &[]);
+    let text = "x".repeat(700 * 1024);
+    let mut state =
+        meldpunt_crypto::ThreadState::new(meldpunt_crypto::ciphertext_hash(&filed.report));
+    for _ in 0..2 {
+        assert_eq!(post_answer(&site, &r, &mut state, &text), 201);
+    }
+    assert_eq!(
+        post_answer(&site, &r, &mut state, &text),
+        409,
+        "a third answer of 700 KiB is over the 2 MiB ceiling"
+    );
+    assert_eq!(
+        post_answer(&site, &r, &mut state, "A short one still fits."),
+        201,
+        "what fits under the ceiling is still taken"
+    );
+}
+
+/// A no-JavaScript check-back posting `code`; the page, once read whole.
+fn check_back_nojs(site: &Site, code: &str) -> (u16, String) {
+    let boundary = "meldpunt-test-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"code\"\r\n\r\n{code}\r\n--{boundary}--\r\n"
+    );
+    let resp = agent()
+        .post(&site.url("/en/check-nojs"))
+        .header(
+            "Content-Type",
+            &format!("multipart/form-data; boundary={boundary}"),
+        )
+        .send(body.as_bytes())
+        .unwrap();
+    let status = resp.status().as_u16();
+    let mut page = String::new();
+    std::io::Read::read_to_string(&mut resp.into_body().into_reader(), &mut page).unwrap();
+    (status, page)
+}
+
+#[test]
+fn a_crowd_checking_back_without_javascript_waits_for_memory_instead_of_growing_it() {
+    // The server decrypts a whole thread per no-JavaScript check-back (about 2.5 times
+    // the thread in memory). Sixteen at once on a thread near its cap must not cost
+    // sixteen times that: they wait their turn, and every one of them gets its page.
+    let site = Site::with_settings("submissions_per_hour = 100000\nmax_thread_bytes = \"8 MiB\"\n");
+    let token = site.token("alice", "bureau");
+    let server = site.start();
+    let r = ApiReporter::new();
+    let filed = r.file(&site, "A report the bureau answers at length.", None, &[]);
+    let mut bureau =
+        meldpunt_tests::investigator::BureauWriter::new(&site, &filed.report, 1 << 20).unwrap();
+    let bytes = bureau.fill(&site, &token, &filed.case, 7).unwrap();
+    assert!(bytes > 6 << 20, "a thread of {bytes} bytes");
+    let code = r.code.to_grouped_string().as_str().to_owned();
+    // One alone first: what a check-back of this thread holds.
+    let (status, page) = check_back_nojs(&site, &code);
+    assert_eq!(status, 200);
+    assert!(page.contains("Message 7: "), "the last message is shown");
+
+    let pid = server.pid();
+    meldpunt_tests::reset_peak(pid).unwrap();
+    let before = meldpunt_tests::status_kib(pid, "VmRSS").unwrap();
+    let crowd = vec![code; 16];
+    let results: Vec<(u16, bool)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = crowd
+            .iter()
+            .map(|code| {
+                let site = &site;
+                scope.spawn(move || {
+                    let (status, page) = check_back_nojs(site, code);
+                    (status, page.contains("Message 7: "))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let peak = meldpunt_tests::status_kib(pid, "VmHWM").unwrap();
+    assert!(
+        results
+            .iter()
+            .all(|&(status, shown)| status == 200 && shown),
+        "every check-back gets its page: {results:?}"
+    );
+    let grew = peak.saturating_sub(before) / 1024;
+    let thread = bytes >> 20;
+    eprintln!("sixteen check-backs of a {thread} MiB thread: the server's peak rose by {grew} MiB");
+    // Unlimited, the sixteen raise the peak by about 25 times the thread (measured: 160
+    // MiB for a 6 MiB thread); the budget (3 × max_thread_bytes + 4 MiB = 28 MiB) reads
+    // one at a time (measured: about 30 MiB).
+    assert!(
+        grew < 15 * thread,
+        "sixteen check-backs of a {thread} MiB thread raised the server's peak by {grew} MiB"
+    );
 }
 
 #[test]

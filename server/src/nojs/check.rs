@@ -14,8 +14,10 @@ use meldpunt_crypto::{CaseStatus, CodeError};
 use meldpunt_pages::{Lang, Page, Pages};
 use rocket::data::Data;
 use rocket::http::{ContentType, Status};
+use rocket::tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use rocket::{get, post, routes, Route, State};
 use serde_json::json;
+use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use super::form::{FormReader, Part};
@@ -39,6 +41,54 @@ struct Opened {
     status: CaseStatus,
     /// The thread as read and verified (decrypted text included; wiped on drop).
     thread: ReporterThread,
+    /// Its share of [`Reading`], given back when the page is rendered and this drops.
+    _room: OwnedSemaphorePermit,
+}
+
+/// The memory the no-JavaScript check-back may hold for threads at once. The server reads
+/// and decrypts a whole thread per request (bounded by `max_thread_bytes`), so without a
+/// limit a few clients asking at once for a full thread would hold many times that. A
+/// request waits, in order of arrival, until its share is free, rather than being refused:
+/// a reporter behind a crowd is late, never turned away.
+pub struct Reading {
+    room: Arc<Semaphore>,
+    /// The whole budget, KiB.
+    total: u32,
+}
+
+/// What reading a thread holds per stored byte: the age files as read, the decrypted
+/// text and the page made of it (measured: about 2.5 times the thread, docs/BENCHMARKS.md).
+const HELD_PER_BYTE: u64 = 3;
+
+impl Reading {
+    /// Room for one thread at the cap `max_thread_bytes` and 4 MiB besides: large threads
+    /// are read one at a time (two at once also scatter the allocator's heap: measured,
+    /// 16 check-backs of a 6 MiB thread raised the peak by 160 MiB two at a time, by
+    /// 31 MiB one at a time), small ones beside them.
+    pub fn new(max_thread_bytes: u64) -> Self {
+        let kib = (HELD_PER_BYTE.saturating_mul(max_thread_bytes) + (4 << 20)) / 1024;
+        let total = u32::try_from(kib).unwrap_or(u32::MAX);
+        Self {
+            room: Arc::new(Semaphore::new(total as usize)),
+            total,
+        }
+    }
+
+    /// Waits until reading a thread of `bytes` stored bytes fits (at least 1 KiB; at most
+    /// the whole budget, so a thread over the cap is still read, alone).
+    async fn room(&self, bytes: u64) -> Result<OwnedSemaphorePermit, Refusal> {
+        let kib = (HELD_PER_BYTE.saturating_mul(bytes) / 1024).clamp(1, u64::from(self.total));
+        self.room
+            .clone()
+            .acquire_many_owned(u32::try_from(kib).unwrap_or(self.total))
+            .await
+            .map_err(|_| Refusal::internal("the check-back's memory budget was closed"))
+    }
+
+    /// KiB free now (tests).
+    pub fn free_kib(&self) -> usize {
+        self.room.available_permits()
+    }
 }
 
 fn code_error(e: &CodeError) -> Refusal {
@@ -49,12 +99,13 @@ fn code_error(e: &CodeError) -> Refusal {
     }
 }
 
-/// Derives the keys from the typed code, finds the case and reads its thread.
+/// Derives the keys from the typed code, finds the case and reads its thread, once the
+/// memory for it is free.
 async fn open(app: &App, typed: &str) -> Result<Opened, Refusal> {
     let mut reporter = Reporter::open(typed).map_err(|e| code_error(&e))?;
     let mailbox = reporter.credential().mailbox_id();
-    let stored = match crate::service::thread::stored(app, &mailbox).await {
-        Ok(t) => t,
+    let (case, record) = match crate::service::reports::mailbox_case(app, &mailbox).await {
+        Ok(found) => found,
         Err(ServiceError::NoReport) => return Err(Refusal::new(Status::NotFound, "check_unknown")),
         Err(ServiceError::Deleted(t)) => {
             return Err(Refusal::new(Status::Gone, "check_deleted")
@@ -63,6 +114,11 @@ async fn open(app: &App, typed: &str) -> Result<Opened, Refusal> {
         }
         Err(e) => return Err(e.into()),
     };
+    let room = app
+        .nojs_reading
+        .room(crate::service::thread::stored_size(&record))
+        .await?;
+    let stored = crate::service::thread::stored(app, case, record).await?;
     let served = ServedThread {
         note: stored.note.as_deref(),
         report_sha256: &stored.record.report.sha256,
@@ -84,6 +140,7 @@ async fn open(app: &App, typed: &str) -> Result<Opened, Refusal> {
         case: stored.case,
         status: stored.record.status,
         thread,
+        _room: room,
     })
 }
 

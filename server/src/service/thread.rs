@@ -26,9 +26,13 @@ pub struct StoredThread {
     pub messages: Vec<(Direction, Day, Vec<u8>)>,
 }
 
-/// The thread of the mailbox's case, as stored.
-pub async fn stored(app: &App, mailbox: &MailboxId) -> Result<StoredThread, ServiceError> {
-    let (case, record) = super::reports::mailbox_case(app, mailbox).await?;
+/// The thread of a case (found with [`super::reports::mailbox_case`]), as stored: every
+/// message read into memory (see [`stored_size`]).
+pub async fn stored(
+    app: &App,
+    case: CaseNumber,
+    record: CaseRecord,
+) -> Result<StoredThread, ServiceError> {
     let note = app.storage.note(&case).await?;
     let mut messages = Vec::with_capacity(record.thread.len());
     for (i, m) in record.thread.iter().enumerate() {
@@ -40,6 +44,11 @@ pub async fn stored(app: &App, mailbox: &MailboxId) -> Result<StoredThread, Serv
         note,
         messages,
     })
+}
+
+/// The bytes [`stored`] reads of a case's messages, known from its record before reading.
+pub fn stored_size(record: &CaseRecord) -> u64 {
+    record.thread.iter().map(|m| m.digest.size).sum()
 }
 
 /// Ciphertext per page of `GET /thread`: the memory one request needs is bounded by it
@@ -108,9 +117,8 @@ pub async fn post(
     check_age(message)?;
     // Work per read grows with the thread: it has a ceiling.
     if let Some(record) = app.storage.case(case).await? {
-        let bytes: u64 = record.thread.iter().map(|m| m.digest.size).sum();
         if record.thread.len() >= app.settings.max_thread_messages as usize
-            || bytes + message.len() as u64 > app.settings.max_thread_bytes.as_u64()
+            || stored_size(&record) + message.len() as u64 > app.settings.max_thread_bytes.as_u64()
         {
             return Err(ServiceError::ThreadFull);
         }
