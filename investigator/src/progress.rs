@@ -126,7 +126,11 @@ mod tests {
             }
             let (digest, count) = reader.finish().unwrap();
             assert_eq!(count, size as u64);
-            assert_eq!(digest, <[u8; 32]>::from(Sha256::digest(&data)), "{size} bytes");
+            assert_eq!(
+                digest,
+                <[u8; 32]>::from(Sha256::digest(&data)),
+                "{size} bytes"
+            );
         }
     }
 }

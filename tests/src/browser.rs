@@ -317,6 +317,15 @@ impl Browser {
             .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
     }
 
+    /// The return code the page shows (`#code`), its letters and digits only (the groups'
+    /// dashes and line breaks left out).
+    pub async fn return_code_shown(&self) -> String {
+        self.text("code")
+            .await
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect()
+    }
     /// The text of the element with this id.
     pub async fn text(&self, id: &str) -> String {
         self.client

@@ -28,12 +28,8 @@ async fn report_in_pages(b: &Browser, site: &Site, document: &Path) -> (String, 
     b.client.goto(&site.url("/en/report")).await.unwrap();
     b.wait_until("!document.getElementById('code-section').hidden", 60)
         .await;
-    let shown = b.text("code").await;
-    let code: String = shown
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
-    assert_eq!(code.len(), 28, "{shown}");
+    let code = b.return_code_shown().await;
+    assert_eq!(code.len(), 28, "{code}");
     b.click("input[name=category][value=fraud]").await;
     b.type_into(
         "description",

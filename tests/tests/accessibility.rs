@@ -181,7 +181,7 @@ async fn every_page_with_webassembly_and_the_flow_by_keyboard() {
         b.wait_until("!document.getElementById('code-section').hidden", 60)
             .await;
         check.page(&b, &format!("report-{lang}")).await;
-        let code = code_from(&b.text("code").await);
+        let code = b.return_code_shown().await;
         ReturnCode::parse(&code).unwrap();
         // The first Tab reaches the skip link; Enter on it moves on to the content.
         press(&b, TAB).await;

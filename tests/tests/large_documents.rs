@@ -37,12 +37,7 @@ fn make_file(path: &std::path::Path, size: u64) -> [u8; 32] {
 
 /// Fills the report form that is already open, attaches `file` and sends.
 async fn fill_and_send(b: &Browser, file: &std::path::Path) -> String {
-    let code: String = b
-        .text("code")
-        .await
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
+    let code = b.return_code_shown().await;
     b.type_into("description", "Large document marker.").await;
     b.type_into("files", file.to_str().unwrap()).await;
     b.type_into("retype", &code).await;

@@ -445,12 +445,7 @@ async fn file_through_the_page(
     // wasm2js without JIT takes a while to start.
     b.wait_until("!document.getElementById('code-section').hidden", 180)
         .await;
-    let code: String = b
-        .text("code")
-        .await
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
+    let code = b.return_code_shown().await;
     b.type_into("description", "Metadata marker: invoices approved twice.")
         .await;
     let paths: Vec<&str> = files.iter().map(|p| p.to_str().unwrap()).collect();

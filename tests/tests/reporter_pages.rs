@@ -58,10 +58,7 @@ async fn report_check_back_and_answer_in_chromium() {
     // The page shows the fingerprint it computed itself for the keys it will use.
     assert_eq!(b.text("fingerprint").await, site.bureau.fingerprint());
     let shown = b.text("code").await;
-    let code_text: String = shown
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
+    let code_text = b.return_code_shown().await;
     assert_eq!(code_text.len(), 28, "{shown}");
     let code = ReturnCode::parse(&code_text).expect("the page shows a valid code");
     // The page shows the code in one form: XXXX-XXXX-…
@@ -323,12 +320,7 @@ async fn report_without_webassembly(b: &Browser, name: &str) {
     assert!(b.text("files-limit").await.contains("64 MB"));
     assert_eq!(b.text("fingerprint").await, site.bureau.fingerprint());
     shots(b, &format!("report-no-wasm-{name}")).await;
-    let code_text: String = b
-        .text("code")
-        .await
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
+    let code_text = b.return_code_shown().await;
     ReturnCode::parse(&code_text).expect("a valid code, made without WebAssembly");
 
     // A document over this tier's limit is refused before anything is uploaded.
