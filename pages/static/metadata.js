@@ -13,8 +13,9 @@ const dec = new TextDecoder();
 const HEAD = 64 * 1024;
 // Documents go into the module in slices: the page never holds a whole copy itself.
 const CHUNK = 4 * 1024 * 1024;
-// The largest document checked. The module holds the document and its cleaned copy
-// (about two copies) in its memory; without WebAssembly (wasm2js) it is slow as well.
+// The largest document checked. The module's memory grows to about three times the
+// document while cleaning it (measured: docs/BENCHMARKS.md, "the document check");
+// without WebAssembly (wasm2js) it is slow as well.
 export const LIMITS = { wasm: 256 * 1024 * 1024, js: 16 * 1024 * 1024 };
 // Findings shown per document before "and N more".
 const SHOWN = 12;
@@ -35,8 +36,8 @@ const FORMAT_ADVICE = {
 // The compiled module (WebAssembly.Module), or the wasm2js module's namespace.
 let compiled = null;
 
-// A fresh instance per call: its memory (up to two copies of a document) is released
-// when the call is done, and nothing of one document stays beside the next.
+// A fresh instance per call: its memory (up to about three times the document) is
+// released when the call is done, and nothing of one document stays beside the next.
 async function instance(tier) {
   if (tier === "wasm") {
     if (!compiled) compiled = await WebAssembly.compile(await (await fetch("/static/meldpunt-metadata.wasm")).arrayBuffer());
@@ -68,7 +69,7 @@ async function putBlob(ex, blob) {
 // One call at a time, in the order asked. The wasm2js translation keeps the memory view
 // its memory.copy and memory.fill use at module level, shared by all its instances: with
 // two alive (two documents checked at once), one call writes into the other's memory.
-// One at a time also holds one module memory (about two copies of a document) at most.
+// One at a time also holds one module memory at most.
 let queue = Promise.resolve();
 
 function run(...args) {
