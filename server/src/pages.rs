@@ -2,11 +2,17 @@
 //! (Dutch at `/nl/…`, English at `/en/…`), and their static files. Everything is
 //! embedded in the binary: no request can reach a file-system path.
 
+use std::io::Write;
 use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
 
 use meldpunt_pages::{asset, DestinationView, Lang, Page, Pages, ASSETS};
 use rocket::http::{ContentType, Status};
-use rocket::request::FromParam;
+use rocket::request::{FromParam, FromRequest, Outcome, Request};
+use rocket::response::{Responder, Response};
 use rocket::{get, routes, Route, State};
 
 use crate::App;
@@ -77,11 +83,77 @@ fn page(
     ))
 }
 
+/// Whether the browser accepts gzip (`Accept-Encoding`, a `q=0` counting as a no).
+pub struct AcceptsGzip(bool);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AcceptsGzip {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let accepts = req.headers().get("Accept-Encoding").any(|value| {
+            value.split(',').any(|coding| {
+                let mut parts = coding.split(';').map(str::trim);
+                let name = parts.next().unwrap_or("");
+                let refused = parts.any(|p| {
+                    p.strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                        .is_some_and(|q| q <= 0.0)
+                });
+                (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+            })
+        });
+        Outcome::Success(AcceptsGzip(accepts))
+    }
+}
+
+/// Each static file gzipped, made once at its first request (the files are fixed in the
+/// binary). Only these fixed files are compressed, never a page: a page may show a
+/// return code, and compressing secrets beside text an attacker can inject leaks them
+/// through the size (BREACH).
+static GZIPPED: [OnceLock<Vec<u8>>; ASSETS.len()] = [const { OnceLock::new() }; ASSETS.len()];
+
+fn gzipped(name: &str, bytes: &'static [u8]) -> Option<&'static [u8]> {
+    let i = ASSETS.iter().position(|a| *a == name)?;
+    Some(GZIPPED[i].get_or_init(|| {
+        let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+        // Writing into memory cannot fail.
+        let _ = gz.write_all(bytes);
+        gz.finish().unwrap_or_default()
+    }))
+}
+
+/// A static file, gzipped when the browser accepts it.
+pub struct StaticFile {
+    content_type: ContentType,
+    bytes: &'static [u8],
+    gzip: bool,
+}
+
+impl<'r> Responder<'r, 'static> for StaticFile {
+    fn respond_to(self, _: &'r Request<'_>) -> rocket::response::Result<'static> {
+        let mut response = Response::build();
+        response
+            .header(self.content_type)
+            .raw_header("Vary", "Accept-Encoding")
+            .sized_body(self.bytes.len(), std::io::Cursor::new(self.bytes));
+        if self.gzip {
+            response.raw_header("Content-Encoding", "gzip");
+        }
+        response.ok()
+    }
+}
+
 #[get("/static/<name>")]
-fn static_file(name: &str) -> Result<(ContentType, &'static [u8]), Status> {
+fn static_file(name: &str, gzip: AcceptsGzip) -> Result<StaticFile, Status> {
     let (bytes, content_type) = asset(name).ok_or(Status::NotFound)?;
     let content_type = ContentType::parse_flexible(content_type).unwrap_or(ContentType::Binary);
-    Ok((content_type, bytes))
+    let packed = gzip.0.then(|| gzipped(name, bytes)).flatten();
+    Ok(StaticFile {
+        content_type,
+        bytes: packed.unwrap_or(bytes),
+        gzip: packed.is_some(),
+    })
 }
 
 /// The page bundle this binary serves: one `sha256sum` line per static file, sorted

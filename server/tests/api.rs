@@ -208,6 +208,60 @@ fn destinations_and_start_page() {
     let js = s.client.get("/static/app.js").dispatch();
     assert_eq!(js.content_type(), Some(ContentType::JavaScript));
 
+    // Static files go gzipped to a browser that accepts it (Tor Browser does), the same
+    // bytes once unpacked; as they are to one that does not, or refuses it with q=0.
+    // Pages never: they may show a return code (BREACH).
+    for name in meldpunt_pages::ASSETS {
+        let (plain, _) = meldpunt_pages::asset(name).unwrap();
+        let path = format!("/static/{name}");
+        let packed = s
+            .client
+            .get(path.clone())
+            .header(Header::new("Accept-Encoding", "gzip, deflate, br, zstd"))
+            .dispatch();
+        assert_eq!(packed.status(), Status::Ok);
+        assert_eq!(
+            packed.headers().get_one("Content-Encoding"),
+            Some("gzip"),
+            "{name}"
+        );
+        assert_eq!(packed.headers().get_one("Vary"), Some("Accept-Encoding"));
+        let body = packed.into_bytes().unwrap();
+        let mut unpacked = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut unpacked)
+            .unwrap();
+        assert_eq!(unpacked, plain, "{name}");
+        if plain.len() > 4096 {
+            assert!(
+                body.len() < plain.len(),
+                "{name}: {} of {}",
+                body.len(),
+                plain.len()
+            );
+        }
+        for accept in [None, Some("gzip;q=0, br"), Some("identity")] {
+            let mut req = s.client.get(path.clone());
+            if let Some(a) = accept {
+                req = req.header(Header::new("Accept-Encoding", a));
+            }
+            let resp = req.dispatch();
+            assert_eq!(
+                resp.headers().get_one("Content-Encoding"),
+                None,
+                "{name} {accept:?}"
+            );
+            assert_eq!(resp.into_bytes().unwrap(), plain, "{name} {accept:?}");
+        }
+    }
+    for path in ["/en/report", "/nl/check", "/en/report-nojs", "/"] {
+        let resp = s
+            .client
+            .get(path)
+            .header(Header::new("Accept-Encoding", "gzip"))
+            .dispatch();
+        assert_eq!(resp.headers().get_one("Content-Encoding"), None, "{path}");
+    }
+
     // Only embedded assets: no path reaches the file system.
     for path in [
         "/static/../Cargo.toml",
