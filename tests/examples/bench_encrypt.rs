@@ -20,19 +20,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 use std::collections::HashMap;
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fantoccini::wd::TimeoutConfiguration;
 use meldpunt_crypto::padding::padded_len;
 use meldpunt_crypto::{age, encrypt_attachment, Day, InvestigatorKey, Recipient};
+use meldpunt_tests::bench_page::{call, Files, PageServer};
 use meldpunt_tests::browser::{self, Browser};
 use rand::{RngCore, SeedableRng};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const MIB: f64 = 1024.0 * 1024.0;
 /// The jitless warm-up is small: without a JIT there is nothing to warm beyond loading.
@@ -152,7 +152,7 @@ async fn main() -> ExitCode {
     }
     drop(out);
 
-    let server = Server::start(&paths, plain.clone());
+    let server = start_server(&paths, plain.clone());
 
     // --- Chromium with JIT: the WebAssembly module and OpenPGP.js, interleaved ---
     let mut wasm = Timings::new(
@@ -386,7 +386,7 @@ impl Checker {
 
 /// Starts Chromium (with `extra` flags) on the benchmark page, with room for a minutes-long
 /// script.
-async fn open_page(extra: &[&str], server: &Server) -> Browser {
+async fn open_page(extra: &[&str], server: &PageServer) -> Browser {
     // --expose-gc: each run starts after a garbage collection, so the last run's garbage
     // is not collected inside the next one's timing.
     let mut flags = extra.to_vec();
@@ -410,29 +410,6 @@ async fn open_page(extra: &[&str], server: &Server) -> Browser {
     b
 }
 
-/// Runs `expression` (a promise) in the page and returns its value; `arguments[i]` are
-/// `args`. A rejection ends the benchmark with the page's message.
-async fn call(b: &Browser, expression: &str, args: Vec<Value>) -> Value {
-    let script = format!(
-        "const done = arguments[arguments.length - 1];
-         Promise.resolve().then(() => {expression}).then(
-           (v) => done({{ ok: v === undefined ? null : v }}),
-           (e) => done({{ error: String((e && e.stack) || e) }}));"
-    );
-    let v = b
-        .client
-        .execute_async(&script, args)
-        .await
-        .unwrap_or_else(|e| panic!("{expression}: {e}"));
-    if let Some(e) = v.get("error") {
-        panic!(
-            "{expression} failed in the page: {}",
-            e.as_str().unwrap_or_default()
-        );
-    }
-    v["ok"].clone()
-}
-
 /// One timed run in the page: seconds and ciphertext size.
 async fn browser_run(b: &Browser, engine: &str, size: u64) -> (f64, u64) {
     let r = call(
@@ -446,110 +423,26 @@ async fn browser_run(b: &Browser, engine: &str, size: u64) -> (f64, u64) {
     (ms / 1000.0, ct)
 }
 
-/// A static HTTP server for the page, from memory, that also takes the engines' output
-/// (`PUT /result/<engine>`) for checking.
-struct Server {
-    port: u16,
-    uploads: Arc<Mutex<HashMap<String, Vec<u8>>>>,
-}
-
-type Files = HashMap<&'static str, (&'static str, Arc<Vec<u8>>)>;
-
-impl Server {
-    fn start(paths: &Paths, plain: Arc<Vec<u8>>) -> Self {
-        let read = |p: &Path| {
-            Arc::new(std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
-        };
-        let js = "text/javascript";
-        let mut files: Files = HashMap::new();
-        files.insert(
-            "/",
-            (
-                "text/html; charset=utf-8",
-                read(&paths.page.join("index.html")),
-            ),
-        );
-        files.insert("/bench.js", (js, read(&paths.page.join("bench.js"))));
-        files.insert("/crypto.js", (js, read(&paths.loader)));
-        files.insert("/meldpunt.wasm", ("application/wasm", read(&paths.wasm)));
-        files.insert("/meldpunt.js", (js, read(&paths.wasm2js)));
-        files.insert("/openpgp.mjs", (js, read(&paths.openpgp)));
-        files.insert("/plain.bin", ("application/octet-stream", plain));
-        let files = Arc::new(files);
-        let uploads = Arc::new(Mutex::new(HashMap::new()));
-        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-        let port = listener.local_addr().expect("bound").port();
-        let up = uploads.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let (files, up) = (files.clone(), up.clone());
-                std::thread::spawn(move || {
-                    let _ = serve(stream, &files, &up);
-                });
-            }
-        });
-        Self { port, uploads }
-    }
-
-    fn take_upload(&self, engine: &str) -> Vec<u8> {
-        self.uploads
-            .lock()
-            .expect("uploads")
-            .remove(engine)
-            .unwrap_or_else(|| panic!("the page sent no output for {engine}"))
-    }
-}
-
-/// One request per connection: GET a file, or PUT an engine's output.
-fn serve(
-    stream: TcpStream,
-    files: &Files,
-    uploads: &Mutex<HashMap<String, Vec<u8>>>,
-) -> io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let mut length = 0usize;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header)? == 0 || header.trim().is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut out = stream;
-    let respond = |out: &mut TcpStream, status: &str, ctype: &str, body: &[u8]| {
-        write!(
-            out,
-            "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\
-             Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-            body.len()
-        )?;
-        out.write_all(body)?;
-        out.flush()
-    };
-    match (method, path.strip_prefix("/result/")) {
-        ("PUT", Some(engine)) => {
-            let mut body = vec![0u8; length];
-            reader.read_exact(&mut body)?;
-            uploads
-                .lock()
-                .expect("uploads")
-                .insert(engine.to_owned(), body);
-            respond(&mut out, "200 OK", "text/plain", b"ok")
-        }
-        ("GET", _) => match files.get(path) {
-            Some((ctype, body)) => respond(&mut out, "200 OK", ctype, body),
-            None => respond(&mut out, "404 Not Found", "text/plain", b"not found"),
-        },
-        _ => respond(&mut out, "405 Method Not Allowed", "text/plain", b"no"),
-    }
+/// The benchmark page's server, with the page's files.
+fn start_server(paths: &Paths, plain: Arc<Vec<u8>>) -> PageServer {
+    let read =
+        |p: &Path| Arc::new(std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())));
+    let js = "text/javascript";
+    let mut files: Files = HashMap::new();
+    files.insert(
+        "/",
+        (
+            "text/html; charset=utf-8",
+            read(&paths.page.join("index.html")),
+        ),
+    );
+    files.insert("/bench.js", (js, read(&paths.page.join("bench.js"))));
+    files.insert("/crypto.js", (js, read(&paths.loader)));
+    files.insert("/meldpunt.wasm", ("application/wasm", read(&paths.wasm)));
+    files.insert("/meldpunt.js", (js, read(&paths.wasm2js)));
+    files.insert("/openpgp.mjs", (js, read(&paths.openpgp)));
+    files.insert("/plain.bin", ("application/octet-stream", plain));
+    PageServer::start(files)
 }
 
 /// Prints the results as a Markdown table, with ratios to native and to the age CLI.

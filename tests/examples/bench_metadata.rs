@@ -39,15 +39,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
 use std::collections::HashMap;
-use std::io::{self, BufRead, BufReader, Cursor, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{self, Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use fantoccini::wd::TimeoutConfiguration;
 use fantoccini::Locator;
+use meldpunt_tests::bench_page::{call, Files, PageServer};
 use meldpunt_tests::browser::{self, Browser};
 use rand::{RngCore, SeedableRng};
 use serde_json::{json, Value};
@@ -87,7 +87,7 @@ async fn main() -> ExitCode {
         .prefix("meldpunt-bench-metadata.")
         .tempdir_in("/tmp")
         .expect("a work folder in /tmp");
-    let server = Server::start(&paths);
+    let server = start_server(&paths);
     let texts: Value = serde_json::from_str(
         &std::fs::read_to_string(&paths.texts).expect("the page's metadata texts"),
     )
@@ -578,7 +578,7 @@ fn grow_body(xml: &[u8], target: u64) -> Vec<u8> {
 
 /// Starts Chromium (with `extra` flags) on the benchmark page, with room for a
 /// minutes-long script.
-async fn open_page(extra: &[&str], server: &Server) -> Browser {
+async fn open_page(extra: &[&str], server: &PageServer) -> Browser {
     let b = browser::start(extra).await;
     b.client
         .update_timeouts(TimeoutConfiguration::new(
@@ -596,138 +596,31 @@ async fn open_page(extra: &[&str], server: &Server) -> Browser {
     b
 }
 
-/// Runs `expression` (a promise) in the page and returns its value; `arguments[i]` are
-/// `args`. A rejection ends the benchmark with the page's message.
-async fn call(b: &Browser, expression: &str, args: Vec<Value>) -> Value {
-    let script = format!(
-        "const done = arguments[arguments.length - 1];
-         Promise.resolve().then(() => {expression}).then(
-           (v) => done({{ ok: v === undefined ? null : v }}),
-           (e) => done({{ error: String((e && e.stack) || e) }}));"
+/// The benchmark page's server, with the page's files.
+fn start_server(paths: &Paths) -> PageServer {
+    let read =
+        |p: &Path| Arc::new(std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())));
+    let js = "text/javascript";
+    let mut files: Files = HashMap::new();
+    files.insert(
+        "/",
+        (
+            "text/html; charset=utf-8",
+            read(&paths.page.join("index.html")),
+        ),
     );
-    let v = b
-        .client
-        .execute_async(&script, args)
-        .await
-        .unwrap_or_else(|e| panic!("{expression}: {e}"));
-    if let Some(e) = v.get("error") {
-        panic!(
-            "{expression} failed in the page: {}",
-            e.as_str().unwrap_or_default()
-        );
-    }
-    v["ok"].clone()
-}
-
-/// A static HTTP server for the page, from memory, that also takes the cleaned copies
-/// (`PUT /result/<name>`) for checking.
-struct Server {
-    port: u16,
-    uploads: Arc<Mutex<HashMap<String, Vec<u8>>>>,
-}
-
-type Files = HashMap<&'static str, (&'static str, Arc<Vec<u8>>)>;
-
-impl Server {
-    fn start(paths: &Paths) -> Self {
-        let read = |p: &Path| {
-            Arc::new(std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
-        };
-        let js = "text/javascript";
-        let mut files: Files = HashMap::new();
-        files.insert(
-            "/",
-            (
-                "text/html; charset=utf-8",
-                read(&paths.page.join("index.html")),
-            ),
-        );
-        files.insert("/bench.js", (js, read(&paths.page.join("bench.js"))));
-        // The paths metadata.js loads its module from, as the server serves them.
-        files.insert("/static/metadata.js", (js, read(&paths.loader)));
-        files.insert(
-            "/static/meldpunt-metadata.wasm",
-            ("application/wasm", read(&paths.wasm)),
-        );
-        files.insert(
-            "/static/meldpunt-metadata-wasm2js.js",
-            (js, read(&paths.wasm2js)),
-        );
-        let files = Arc::new(files);
-        let uploads = Arc::new(Mutex::new(HashMap::new()));
-        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-        let port = listener.local_addr().expect("bound").port();
-        let up = uploads.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let (files, up) = (files.clone(), up.clone());
-                std::thread::spawn(move || {
-                    let _ = serve(stream, &files, &up);
-                });
-            }
-        });
-        Self { port, uploads }
-    }
-
-    fn take_upload(&self, name: &str) -> Vec<u8> {
-        self.uploads
-            .lock()
-            .expect("uploads")
-            .remove(name)
-            .unwrap_or_else(|| panic!("the page sent no cleaned copy for {name}"))
-    }
-}
-
-/// One request per connection: GET a file, or PUT a cleaned copy.
-fn serve(
-    stream: TcpStream,
-    files: &Files,
-    uploads: &Mutex<HashMap<String, Vec<u8>>>,
-) -> io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let mut length = 0usize;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header)? == 0 || header.trim().is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut out = stream;
-    let respond = |out: &mut TcpStream, status: &str, ctype: &str, body: &[u8]| {
-        write!(
-            out,
-            "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\
-             Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-            body.len()
-        )?;
-        out.write_all(body)?;
-        out.flush()
-    };
-    match (method, path.strip_prefix("/result/")) {
-        ("PUT", Some(name)) => {
-            let mut body = vec![0u8; length];
-            reader.read_exact(&mut body)?;
-            uploads
-                .lock()
-                .expect("uploads")
-                .insert(name.to_owned(), body);
-            respond(&mut out, "200 OK", "text/plain", b"ok")
-        }
-        ("GET", _) => match files.get(path) {
-            Some((ctype, body)) => respond(&mut out, "200 OK", ctype, body),
-            None => respond(&mut out, "404 Not Found", "text/plain", b"not found"),
-        },
-        _ => respond(&mut out, "405 Method Not Allowed", "text/plain", b"no"),
-    }
+    files.insert("/bench.js", (js, read(&paths.page.join("bench.js"))));
+    // The paths metadata.js loads its module from, as the server serves them.
+    files.insert("/static/metadata.js", (js, read(&paths.loader)));
+    files.insert(
+        "/static/meldpunt-metadata.wasm",
+        ("application/wasm", read(&paths.wasm)),
+    );
+    files.insert(
+        "/static/meldpunt-metadata-wasm2js.js",
+        (js, read(&paths.wasm2js)),
+    );
+    PageServer::start(files)
 }
 
 /// Prints the results as a Markdown table.

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use meldpunt_crypto::{Day, Destination, InvestigatorKey};
 
+pub mod bench_page;
 pub mod browser;
 pub mod desk;
 pub mod investigator;
