@@ -69,6 +69,20 @@ where
     set_output(result)
 }
 
+/// As [`with_inputs`], for an operation that takes the input over (and wipes it itself).
+fn with_owned_input<F>(name_ptr: *mut u8, name_len: usize, ptr: *mut u8, len: usize, f: F) -> i32
+where
+    F: FnOnce(&str, Vec<u8>) -> Result<Output, Value>,
+{
+    // SAFETY: the loader passes back exactly what mm_alloc returned (module contract).
+    let mut name = unsafe { take_input(name_ptr, name_len) };
+    // SAFETY: as above.
+    let input = unsafe { take_input(ptr, len) };
+    let result = f(&String::from_utf8_lossy(&name), input);
+    name.zeroize();
+    set_output(result)
+}
+
 /// Allocates `len` bytes in the module's memory for an input buffer.
 #[no_mangle]
 pub extern "C" fn mm_alloc(len: usize) -> *mut u8 {
@@ -140,5 +154,5 @@ pub extern "C" fn mm_inspect(name_ptr: *mut u8, name_len: usize, ptr: *mut u8, l
 /// The document without what can be removed ([`api::clean_document`]).
 #[no_mangle]
 pub extern "C" fn mm_clean(name_ptr: *mut u8, name_len: usize, ptr: *mut u8, len: usize) -> i32 {
-    with_inputs(name_ptr, name_len, ptr, len, api::clean_document)
+    with_owned_input(name_ptr, name_len, ptr, len, api::clean_document)
 }

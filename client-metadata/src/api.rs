@@ -2,7 +2,7 @@
 //! bytes and a JSON description.
 #![forbid(unsafe_code)]
 
-use meldpunt_metadata::{clean, detect_format, inspect, CleanError, FindingKind};
+use meldpunt_metadata::{clean_owned, detect_format, inspect, CleanError, FindingKind};
 use serde_json::{json, Value};
 
 /// What a call returns: bytes (a cleaned document, or nothing) and JSON for the page.
@@ -59,9 +59,11 @@ pub fn clean_error(e: &CleanError) -> Value {
 }
 
 /// The document without what can be removed. Bytes: the cleaned document; meta:
-/// `{"format","removed":[kinds],"warnings":[…]}`.
-pub fn clean_document(name: &str, bytes: &[u8]) -> Result<Output, Value> {
-    let cleaned = clean(name, bytes).map_err(|e| clean_error(&e))?;
+/// `{"format","removed":[kinds],"warnings":[…]}`. The original is given up: it is wiped
+/// and freed as soon as it is no longer needed ([`clean_owned`]), so the module holds
+/// about two copies of a document while cleaning it.
+pub fn clean_document(name: &str, bytes: Vec<u8>) -> Result<Output, Value> {
+    let cleaned = clean_owned(name, bytes).map_err(|e| clean_error(&e))?;
     let removed: Vec<FindingKind> = cleaned.removed;
     Ok(Output {
         meta: json!({
@@ -99,7 +101,7 @@ mod tests {
         assert_eq!(i["removable"], json!(["comment"]));
         assert_eq!(i["can_clean"], true);
 
-        let c = clean_document("photo.jpg", &jpeg).ok().unwrap();
+        let c = clean_document("photo.jpg", jpeg.clone()).ok().unwrap();
         assert_eq!(c.meta["removed"], json!(["comment"]));
         assert!(!String::from_utf8_lossy(&c.bytes).contains("Jan Jansen"));
         // The values never come back from cleaning: kinds only.
@@ -108,7 +110,7 @@ mod tests {
 
     #[test]
     fn a_format_that_cannot_be_cleaned_is_an_error_with_a_message() {
-        let e = clean_document("call.mp3", b"ID3\x03\x00\x00\x00\x00\x00\x00")
+        let e = clean_document("call.mp3", b"ID3\x03\x00\x00\x00\x00\x00\x00".to_vec())
             .err()
             .unwrap();
         assert_eq!(e["error"], "unsupported");

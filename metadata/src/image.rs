@@ -15,6 +15,7 @@ use img_parts::webp::WebP;
 use img_parts::Bytes;
 
 use crate::report::Ctx;
+use crate::Input;
 use crate::{xmp, CleanError, FindingKind, Format};
 
 const EXIF_PREFIX: &[u8] = b"Exif\0\0";
@@ -48,8 +49,31 @@ enum Keep {
 }
 
 pub(crate) fn jpeg(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, CleanError> {
-    let jpeg =
-        Jpeg::from_bytes(Bytes::copy_from_slice(bytes)).map_err(|e| corrupt(Format::Jpeg, e))?;
+    jpeg_shared(ctx, &Bytes::copy_from_slice(bytes))
+}
+
+/// [`jpeg`] on an [`Input`]: an original the caller gave up is shared by the parsed
+/// picture, not copied, and wiped once the cleaned copy is written.
+pub(crate) fn jpeg_input(ctx: &mut Ctx, input: &mut Input) -> Result<Option<Vec<u8>>, CleanError> {
+    let Input::Owned(original) = input else {
+        return jpeg(ctx, input.bytes());
+    };
+    let shared = Bytes::from(std::mem::take(original));
+    let result = jpeg_shared(ctx, &shared);
+    // Every segment that pointed into it is gone: this takes the buffer back, not a copy.
+    *original = Vec::from(shared);
+    if !matches!(result, Ok(None)) {
+        input.release();
+    }
+    result
+}
+
+/// [`jpeg`] on bytes shared with the caller: the segments, the picture data above all,
+/// point into `bytes` rather than being copied, so cleaning holds the original and the
+/// result and nothing more.
+pub(crate) fn jpeg_shared(ctx: &mut Ctx, shared: &Bytes) -> Result<Option<Vec<u8>>, CleanError> {
+    let bytes: &[u8] = shared;
+    let jpeg = Jpeg::from_bytes(shared.clone()).map_err(|e| corrupt(Format::Jpeg, e))?;
     let mut decisions = Vec::with_capacity(jpeg.segments().len());
     let mut change = false;
     for segment in jpeg.segments() {
@@ -106,8 +130,11 @@ pub(crate) fn jpeg(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, Clean
             }
             Keep::Yes => match (segment.has_entropy(), cut_scan, entropy_start) {
                 (true, Some(end), Some(start)) => {
-                    let entropy =
-                        Bytes::copy_from_slice(bytes.get(start..start + end).unwrap_or(&[]));
+                    let entropy = if start + end <= shared.len() {
+                        shared.slice(start..start + end)
+                    } else {
+                        Bytes::new()
+                    };
                     jpeg.segments_mut().push(JpegSegment::new_with_entropy(
                         segment.marker(),
                         segment.contents().clone(),

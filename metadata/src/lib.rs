@@ -52,6 +52,8 @@ mod xmp;
 
 use std::fmt;
 
+use zeroize::Zeroize;
+
 pub use detect::Format;
 use report::{Ctx, Mode};
 pub use report::{Finding, FindingKind, Warning, WarningKind};
@@ -210,21 +212,86 @@ impl std::error::Error for CleanError {}
 /// Container-level edits only: picture data is never re-encoded, PDF page content streams
 /// and document text stay byte-identical.
 pub fn clean(file_name: &str, bytes: &[u8]) -> Result<Cleaned, CleanError> {
+    clean_input(file_name, Input::Borrowed(bytes))
+}
+
+/// [`clean`] for a document the caller gives up. The original is wiped and freed as soon
+/// as it is no longer needed, so cleaning holds about two copies of the document instead
+/// of three: a JPEG's picture data is shared with the result being written, not copied;
+/// a PDF's original goes once it is parsed and known to change. Other formats are cleaned
+/// as [`clean`] does, then the original is wiped. The result is the same as [`clean`]'s.
+pub fn clean_owned(file_name: &str, bytes: Vec<u8>) -> Result<Cleaned, CleanError> {
+    clean_input(file_name, Input::Owned(bytes))
+}
+
+fn clean_input(file_name: &str, mut input: Input) -> Result<Cleaned, CleanError> {
+    let format = detect::detect(file_name, input.bytes());
     let mut ctx = Ctx::new(Mode::Clean);
-    let format = detect::detect(file_name, bytes);
-    let new = process(&mut ctx, format, bytes)?;
+    let new = match format {
+        Format::Jpeg => image::jpeg_input(&mut ctx, &mut input),
+        Format::Pdf => pdf::pdf_input(&mut ctx, &mut input),
+        _ => process(&mut ctx, format, input.bytes()),
+    };
+    let new = match new {
+        Ok(new) => new,
+        Err(e) => {
+            input.release();
+            return Err(e);
+        }
+    };
     ctx.warn(
         WarningKind::VisibleContent,
         VISIBLE_CONTENT_NOTE.to_string(),
     );
     let removed = report::kinds_of(ctx.findings().iter().filter(|f| f.removable));
     let (_, warnings) = ctx.into_parts();
+    let bytes = match new {
+        Some(new) => {
+            input.release();
+            new
+        }
+        None => input.into_vec(),
+    };
     Ok(Cleaned {
         format,
-        bytes: new.unwrap_or_else(|| bytes.to_vec()),
+        bytes,
         removed,
         warnings,
     })
+}
+
+/// A document to clean: borrowed, or given up by the caller ([`clean_owned`]).
+pub(crate) enum Input<'a> {
+    /// The caller keeps it.
+    Borrowed(&'a [u8]),
+    /// Ours to wipe and free once it is no longer needed.
+    Owned(Vec<u8>),
+}
+
+impl Input<'_> {
+    /// The document's bytes (empty once released).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            Input::Borrowed(b) => b,
+            Input::Owned(v) => v,
+        }
+    }
+
+    /// Wipes and frees an original the caller gave up; a borrowed one is left alone.
+    pub(crate) fn release(&mut self) {
+        if let Input::Owned(v) = self {
+            v.zeroize();
+            *v = Vec::new();
+        }
+    }
+
+    /// The original itself (a copy of a borrowed one).
+    fn into_vec(self) -> Vec<u8> {
+        match self {
+            Input::Borrowed(b) => b.to_vec(),
+            Input::Owned(v) => v,
+        }
+    }
 }
 
 /// Inspects or cleans one file (or member) of a known format. `Ok(None)`: nothing

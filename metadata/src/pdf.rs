@@ -9,6 +9,7 @@ use std::io::Read;
 use lopdf::{Dictionary, Document, Object, ObjectId};
 
 use crate::report::Ctx;
+use crate::Input;
 use crate::{xmp, CleanError, FindingKind, Format, WarningKind};
 
 /// At most this much of one metadata stream is unpacked for display.
@@ -18,6 +19,14 @@ const MAX_XMP: u64 = 1024 * 1024;
 const NOT_AUTHORED: &[&[u8]] = &[b"Widget", b"Link"];
 
 pub(crate) fn pdf(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, CleanError> {
+    pdf_input(ctx, &mut Input::Borrowed(bytes))
+}
+
+/// [`pdf`] on an [`Input`]: an original the caller gave up is released once the document
+/// is parsed and known to change, before the cleaned copy is written, so cleaning holds
+/// the parsed document and one other copy at a time, not three.
+pub(crate) fn pdf_input(ctx: &mut Ctx, input: &mut Input) -> Result<Option<Vec<u8>>, CleanError> {
+    let bytes = input.bytes();
     // lopdf's parser recurses into nested arrays and dictionaries: a file nested deeper
     // than any real one would overflow the stack (an abort, in WebAssembly too).
     // Object streams are unpacked (by lopdf, without a limit) to read the objects in
@@ -208,7 +217,9 @@ pub(crate) fn pdf(ctx: &mut Ctx, bytes: &[u8]) -> Result<Option<Vec<u8>>, CleanE
     for id in unreachable(&doc) {
         doc.objects.remove(&id);
     }
-    let mut out = Vec::with_capacity(bytes.len());
+    let size = input.bytes().len();
+    input.release();
+    let mut out = Vec::with_capacity(size);
     doc.save_to(&mut out).map_err(|e| CleanError::Corrupt {
         format: Format::Pdf,
         detail: e.to_string(),

@@ -11,7 +11,7 @@ use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use meldpunt_metadata::{clean, inspect, FindingKind, Format, WarningKind};
+use meldpunt_metadata::{clean, clean_owned, inspect, FindingKind, Format, WarningKind};
 use serde_json::Value;
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -157,6 +157,16 @@ fn removes_all(name: &str) -> (Vec<u8>, meldpunt_metadata::Cleaned) {
     assert_eq!(
         twice.bytes, cleaned.bytes,
         "{name}: a clean file comes back unchanged"
+    );
+    // The browser module's way (the original given up, freed early) comes to the same.
+    let owned = clean_owned(name, original.clone()).unwrap();
+    assert_eq!(owned.bytes, cleaned.bytes, "{name}: clean_owned");
+    assert_eq!(owned.removed, cleaned.removed, "{name}: clean_owned");
+    assert_eq!(owned.format, cleaned.format, "{name}: clean_owned");
+    assert_eq!(
+        clean_owned(name, cleaned.bytes.clone()).unwrap().bytes,
+        cleaned.bytes,
+        "{name}: clean_owned gives back a clean file unchanged"
     );
     (original, cleaned)
 }
