@@ -84,11 +84,6 @@ impl Reading {
             .await
             .map_err(|_| Refusal::internal("the check-back's memory budget was closed"))
     }
-
-    /// KiB free now (tests).
-    pub fn free_kib(&self) -> usize {
-        self.room.available_permits()
-    }
 }
 
 fn code_error(e: &CodeError) -> Refusal {
