@@ -11,10 +11,11 @@ const dec = new TextDecoder();
 // The format is told from the first bytes, so that a file that cannot be checked
 // (a video, an unknown file) is never read whole.
 const HEAD = 64 * 1024;
-// Documents go into the module in slices: the page never holds a whole copy itself.
+// Documents go into the module in slices, and cleaned copies come out in slices: the page
+// never holds a whole copy itself.
 const CHUNK = 4 * 1024 * 1024;
-// The largest document checked. The module's memory grows to about three times the
-// document while cleaning it (measured: docs/BENCHMARKS.md, "the document check");
+// The largest document checked. The module's memory grows to about two times the
+// document while checking or cleaning it (measured: docs/BENCHMARKS.md, "the document check");
 // without WebAssembly (wasm2js) it is slow as well.
 export const LIMITS = { wasm: 256 * 1024 * 1024, js: 16 * 1024 * 1024 };
 // Findings shown per document before "and N more".
@@ -36,7 +37,7 @@ const FORMAT_ADVICE = {
 // The compiled module (WebAssembly.Module), or the wasm2js module's namespace.
 let compiled = null;
 
-// A fresh instance per call: its memory (up to about three times the document) is
+// A fresh instance per call: its memory (up to about two times the document) is
 // released when the call is done, and nothing of one document stays beside the next.
 async function instance(tier) {
   if (tier === "wasm") {
@@ -78,8 +79,22 @@ function run(...args) {
   return result;
 }
 
+// The module's result as a Blob, made in parts: each part is handed to the browser (which
+// keeps blobs outside the page's process) before the next is made, so the page never
+// holds a whole second copy of the document beside the module's memory. Reading a byte
+// of a part waits until the browser has all of it.
+async function blobOut(bytes, type) {
+  const parts = [];
+  for (let pos = 0; pos < bytes.length; pos += CHUNK) {
+    const part = new Blob([bytes.subarray(pos, pos + CHUNK)]);
+    await part.slice(0, 1).arrayBuffer();
+    parts.push(part);
+  }
+  return new Blob(parts, { type });
+}
+
 // Runs one call on `blob` and returns {meta, result} (result: what `keep` made of the
-// result bytes while they were valid), or throws an Error with .kind.
+// result bytes while they were valid; it may be async), or throws an Error with .kind.
 async function runNow(tier, op, name, blob, keep) {
   const ex = await instance(tier);
   const n = putBytes(ex, enc.encode(name));
@@ -89,8 +104,11 @@ async function runNow(tier, op, name, blob, keep) {
   const metaPtr = ex.mm_meta_ptr();
   const meta = JSON.parse(dec.decode(mem.subarray(metaPtr, metaPtr + ex.mm_meta_len())) || "null");
   let result = null;
-  if (status === 0 && keep) result = keep(mem.subarray(ex.mm_out_ptr(), ex.mm_out_ptr() + ex.mm_out_len()));
-  ex.mm_out_clear();
+  try {
+    if (status === 0 && keep) result = await keep(mem.subarray(ex.mm_out_ptr(), ex.mm_out_ptr() + ex.mm_out_len()));
+  } finally {
+    ex.mm_out_clear();
+  }
   if (status !== 0) throw Object.assign(new Error((meta && meta.message) || "metadata check failed"), { kind: (meta && meta.error) || "unknown" });
   return { meta, result };
 }
@@ -254,7 +272,7 @@ export function documentCheck(T, tier, input) {
       if (state.choice === "keep") { out.push({ file, metadata: { removed: [], kept_original: true, checked: true } }); continue; }
       status.textContent = T.metadata_cleaning.replace("{name}", file.name);
       const { meta, result } = await run(tier, "mm_clean", file.name, file,
-        (bytes) => new File([bytes], file.name, { type: file.type, lastModified: 0 }));
+        async (bytes) => new File([await blobOut(bytes, file.type)], file.name, { type: file.type, lastModified: 0 }));
       out.push({ file: result, metadata: { removed: meta.removed, kept_original: false, checked: true } });
     }
     status.textContent = T.metadata_checked.replace("{count}", String(files.length));
