@@ -36,7 +36,8 @@ fi
 translate() {
   local wasm="$target_dir/wasm32-unknown-unknown/release/$1.wasm" what="$2"
   local js="${wasm%.wasm}.js"
-  if [ ! -f "$js" ] || [ "$wasm" -nt "$js" ]; then
+  # Also when this script changed: it shapes the translation.
+  if [ ! -f "$js" ] || [ "$wasm" -nt "$js" ] || [ "$0" -nt "$js" ]; then
     echo "== translating the $what module to plain JavaScript (wasm2js)"
     # A temporary name of its own, so that two builds at once cannot mix their output.
     tmp=$(mktemp "$js.XXXXXX")
@@ -56,6 +57,21 @@ translate() {
       const title = "// The Meldpunt " + process.argv[2] + " module, translated from WebAssembly by wasm2js.\n";
       s = imports ? s.replace(head, title) : title + s;
       s = s.replace(tail, "\nexport function instantiate(imports) {\n  return asmFunc(imports);\n}\n");
+      // The metadata module holds whole documents: its memory grows in place where the
+      // browser allows it (a resizable ArrayBuffer, up to 1 GiB) instead of into a new copy
+      // at every growth, each old copy left behind as garbage (several times the document
+      // while one was cleaned). Not the crypto module, which streams in small buffers:
+      // browsers refuse views of a resizable buffer in TextDecoder, Blob and postMessage,
+      // so the page copies out of this one (metadata.js).
+      if (!imports) {
+        const made = /\n var buffer = new ArrayBuffer\((\d+)\);\n/;
+        const grow = "   var newBuffer = new ArrayBuffer(newPages << 16);\n   var newHEAP8 = new Int8Array(newBuffer);\n   newHEAP8.set(HEAP8);\n";
+        if (!made.test(s) || s.split(grow).length !== 2) { console.error("unexpected wasm2js memory code"); process.exit(1); }
+        s = s.replace(made, "\n var buffer = growableMemory($1);\n");
+        s = s.replace(grow, "   var newBuffer = buffer;\n   if (buffer.resizable && newPages * 65536 <= buffer.maxByteLength) buffer.resize(newPages * 65536);\n   else { newBuffer = new ArrayBuffer(newPages * 65536); new Int8Array(newBuffer).set(HEAP8); }\n");
+        if (!s.includes("\nfunction asmFunc(imports) {\n")) { console.error("unexpected wasm2js output"); process.exit(1); }
+        s = s.replace("\nfunction asmFunc(imports) {\n", "\nfunction growableMemory(bytes) {\n  try { return new ArrayBuffer(bytes, { maxByteLength: 1 << 30 }); } catch (e) { return new ArrayBuffer(bytes); }\n}\n\nfunction asmFunc(imports) {\n");
+      }
       fs.writeFileSync(f, s);
     ' "$tmp" "$what"
     chmod 0644 "$tmp"

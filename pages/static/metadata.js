@@ -55,14 +55,42 @@ function putBytes(ex, bytes) {
   return [ptr, bytes.length];
 }
 
-// Copies `blob` (a File or part of one) into the module's memory, slice by slice.
+// Copies `blob` (a File or part of one) into the module's memory, slice by slice, through
+// one buffer of the page's own where the browser reads into a given buffer (a "byob"
+// reader), so that no slice is left behind as garbage for the collector.
 async function putBlob(ex, blob) {
   if (blob.size === 0) return [0, 0];
   const ptr = ex.mm_alloc(blob.size);
-  for (let pos = 0; pos < blob.size; pos += CHUNK) {
-    const slice = new Uint8Array(await blob.slice(pos, pos + CHUNK).arrayBuffer());
-    new Uint8Array(ex.memory.buffer, ptr + pos, slice.length).set(slice);
-    slice.fill(0);
+  let reader = null;
+  try {
+    reader = blob.stream().getReader({ mode: "byob" });
+  } catch (e) {
+    // No byte stream from this browser's Blob: slices, each its own buffer.
+    for (let pos = 0; pos < blob.size; pos += CHUNK) {
+      const slice = new Uint8Array(await blob.slice(pos, pos + CHUNK).arrayBuffer());
+      new Uint8Array(ex.memory.buffer, ptr + pos, slice.length).set(slice);
+      slice.fill(0);
+    }
+    return [ptr, blob.size];
+  }
+  let into = new Uint8Array(Math.min(CHUNK, blob.size));
+  let pos = 0;
+  try {
+    while (pos < blob.size) {
+      const { value, done } = await reader.read(into);
+      if (done) break;
+      new Uint8Array(ex.memory.buffer, ptr + pos, value.length).set(value);
+      pos += value.length;
+      value.fill(0);
+      // The reader hands the buffer back (as a new view of the same memory).
+      into = new Uint8Array(value.buffer, 0, Math.min(CHUNK, value.buffer.byteLength));
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  if (pos !== blob.size) {
+    ex.mm_free(ptr, blob.size);
+    throw Object.assign(new Error("the document could not be read whole"), { kind: "read" });
   }
   return [ptr, blob.size];
 }
@@ -85,11 +113,17 @@ function run(...args) {
 // of a part waits until the browser has all of it.
 async function blobOut(bytes, type) {
   const parts = [];
+  // Each slice goes through one buffer of the page's own: browsers take no views of the
+  // wasm2js module's memory, a resizable buffer (scripts/build-wasm.sh), into a Blob.
+  const through = new Uint8Array(Math.min(CHUNK, bytes.length));
   for (let pos = 0; pos < bytes.length; pos += CHUNK) {
-    const part = new Blob([bytes.subarray(pos, pos + CHUNK)]);
+    const slice = bytes.subarray(pos, pos + CHUNK);
+    through.set(slice);
+    const part = new Blob([through.subarray(0, slice.length)]);
     await part.slice(0, 1).arrayBuffer();
     parts.push(part);
   }
+  through.fill(0);
   return new Blob(parts, { type });
 }
 
@@ -102,7 +136,8 @@ async function runNow(tier, op, name, blob, keep) {
   const status = ex[op](n[0], n[1], b[0], b[1]);
   const mem = new Uint8Array(ex.memory.buffer);
   const metaPtr = ex.mm_meta_ptr();
-  const meta = JSON.parse(dec.decode(mem.subarray(metaPtr, metaPtr + ex.mm_meta_len())) || "null");
+  // A copy, for the same reason as in blobOut (and TextDecoder): it is small.
+  const meta = JSON.parse(dec.decode(mem.slice(metaPtr, metaPtr + ex.mm_meta_len())) || "null");
   let result = null;
   try {
     if (status === 0 && keep) result = await keep(mem.subarray(ex.mm_out_ptr(), ex.mm_out_ptr() + ex.mm_out_len()));
