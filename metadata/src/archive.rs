@@ -467,6 +467,20 @@ mod tests {
             ),
         ]);
         assert_eq!(crate::detect::detect("x", &odt), Format::Odt);
+        // The reporter reads the printer's name, and what the binary setup is, not its base64.
+        let printers: Vec<String> = crate::inspect("x.odt", &odt)
+            .findings
+            .into_iter()
+            .filter(|f| f.kind == FindingKind::Printer)
+            .map(|f| f.value)
+            .collect();
+        assert_eq!(
+            printers,
+            [
+                "HP Kamer 3.14",
+                "printer setup (binary data that names the printer)"
+            ]
+        );
         let out = clean("x.odt", &odt).unwrap();
         assert!(
             out.removed.contains(&FindingKind::Printer)

@@ -65,8 +65,9 @@ enum Action {
     Keep,
     /// The element and everything in it go (reported under the kind, if any).
     Drop(Option<FindingKind>),
-    /// The element stays; its text becomes this.
-    ReplaceText(FindingKind, &'static str),
+    /// The element stays; its text becomes this. The finding shows the old text, or the
+    /// description given where the reporter could not read it (binary as base64).
+    ReplaceText(FindingKind, &'static str, Option<&'static str>),
 }
 
 /// What happens to one attribute.
@@ -200,7 +201,7 @@ fn element_action(part: Part<'_>, stack: &[String], e: &BytesStart<'_>) -> Actio
             _ => Action::Keep,
         },
         Part::XlComments if name == "author" && parent == Some("authors") => {
-            Action::ReplaceText(FindingKind::CommentAuthor, NEUTRAL_AUTHOR)
+            Action::ReplaceText(FindingKind::CommentAuthor, NEUTRAL_AUTHOR, None)
         }
         Part::XlWorkbook => match name {
             "absPath" => Action::Drop(Some(FindingKind::FilePath)),
@@ -209,9 +210,13 @@ fn element_action(part: Part<'_>, stack: &[String], e: &BytesStart<'_>) -> Actio
         },
         Part::OdfSettings if qname == "config:config-item" => {
             match attr(e, "config:name").as_deref() {
-                Some("PrinterName" | "PrinterSetup") => {
-                    Action::ReplaceText(FindingKind::Printer, "")
-                }
+                Some("PrinterName") => Action::ReplaceText(FindingKind::Printer, "", None),
+                // The printer's driver settings, binary: they name the printer too.
+                Some("PrinterSetup") => Action::ReplaceText(
+                    FindingKind::Printer,
+                    "",
+                    Some("printer setup (binary data that names the printer)"),
+                ),
                 _ => Action::Keep,
             }
         }
@@ -222,10 +227,10 @@ fn element_action(part: Part<'_>, stack: &[String], e: &BytesStart<'_>) -> Actio
                 _ => return Action::Keep,
             };
             match qname {
-                "dc:creator" => Action::ReplaceText(kind, NEUTRAL_AUTHOR),
-                "dc:date" => Action::ReplaceText(FindingKind::Dates, NEUTRAL_DATE),
+                "dc:creator" => Action::ReplaceText(kind, NEUTRAL_AUTHOR, None),
+                "dc:date" => Action::ReplaceText(FindingKind::Dates, NEUTRAL_DATE, None),
                 "meta:creator-initials" => {
-                    Action::ReplaceText(FindingKind::CommentAuthor, NEUTRAL_INITIALS)
+                    Action::ReplaceText(FindingKind::CommentAuthor, NEUTRAL_INITIALS, None)
                 }
                 _ => Action::Keep,
             }
@@ -301,6 +306,8 @@ struct Replacing {
     depth: usize,
     kind: FindingKind,
     with: &'static str,
+    /// What the finding shows instead of the text, if it is not readable.
+    shown: Option<&'static str>,
     text: String,
 }
 
@@ -392,7 +399,7 @@ pub(crate) fn rewrite(
                     let old = r.text.trim();
                     if old != r.with {
                         if !old.is_empty() {
-                            ctx.find(r.kind, old, true);
+                            ctx.find(r.kind, r.shown.unwrap_or(old), true);
                         }
                         changed = true;
                     }
@@ -414,7 +421,7 @@ pub(crate) fn rewrite(
                         text: String::new(),
                     });
                 }
-                Action::ReplaceText(kind, with) => {
+                Action::ReplaceText(kind, with, shown) => {
                     let (e, n) = edit_attributes(ctx, part, e, &mut rsids)?;
                     changed |= n;
                     stack.push(e.name().as_ref().to_string());
@@ -423,6 +430,7 @@ pub(crate) fn rewrite(
                         depth: 0,
                         kind,
                         with,
+                        shown,
                         text: String::new(),
                     });
                 }
