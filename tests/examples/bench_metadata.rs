@@ -33,8 +33,8 @@
 //! in a file input over WebDriver, as a reporter chooses it, so the page reads it from
 //! disk in slices. While the page inspects and cleans, this driver reads the renderer's
 //! resident memory (VmRSS of its renderer processes, and of all the browser's processes)
-//! every 20 ms; the baseline is read just before, after a garbage collection
-//! (`--expose-gc`). The page reports the module's memory after each step (WebAssembly
+//! every 20 ms; the baseline is read just before, after garbage collections
+//! (`--expose-gc`), once the renderer has stopped shrinking. The page reports the module's memory after each step (WebAssembly
 //! only: bench.js sees the instances metadata.js makes).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failing test
 
@@ -291,8 +291,18 @@ async fn measure(b: &Browser, texts: &Value, tier: &str, doc: &Path) -> Measured
 /// 20 ms meanwhile: its value, and the renderer's and the whole browser's peak over
 /// their baselines.
 async fn watched(b: &Browser, expression: &str, args: Vec<Value>) -> (Value, u64, u64) {
-    call(b, "gc()", vec![]).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The collector gives memory back in the background: wait until the renderer stops
+    // shrinking, or the last step's memory, released during this one, hides this one's.
+    let mut settled = u64::MAX;
+    for _ in 0..25 {
+        call(b, "gc()", vec![]).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = b.renderer_rss();
+        if settled.saturating_sub(now) < MIB {
+            break;
+        }
+        settled = now;
+    }
     let (base, base_all) = (b.renderer_rss(), b.total_rss());
     let (mut peak, mut peak_all) = (base, base_all);
     let run = call(b, expression, args);
