@@ -1,9 +1,10 @@
 //! Embeds the browser module into the native build, when it has been built.
 //!
 //! The reporter pages need `meldpunt_client_wasm.wasm`, built from `client-wasm/` for
-//! `wasm32-unknown-unknown` (release), and its wasm2js translation
+//! `wasm32-unknown-unknown` (profile `browser`), and its wasm2js translation
 //! `meldpunt_client_wasm.js`, and the metadata module `meldpunt_metadata_wasm.wasm` (from
-//! `client-metadata/`) with its translation. Cargo cannot build them from here (it would wait on its own
+//! `client-metadata/`, release) with its translation. `MELDPUNT_WASM` may name another
+//! crypto module; the metadata module is then taken from beside it. Cargo cannot build them from here (it would wait on its own
 //! lock), so `scripts/build-wasm.sh` builds them first; this script copies them into
 //! OUT_DIR. Without them empty files are embedded and the pages say that encryption is
 //! unavailable: nothing pretends to work.
@@ -17,20 +18,25 @@ use std::path::PathBuf;
 fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let target = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
-    let wasm = std::env::var_os("MELDPUNT_WASM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            // OUT_DIR is <target>/<profile>/build/<pkg>-<hash>/out.
-            let target_dir = out
-                .ancestors()
-                .nth(4)
-                .map(PathBuf::from)
-                .unwrap_or_default();
-            target_dir.join("wasm32-unknown-unknown/release/meldpunt_client_wasm.wasm")
-        });
+    // OUT_DIR is <target>/<profile>/build/<pkg>-<hash>/out.
+    let built = out
+        .ancestors()
+        .nth(4)
+        .map(|target_dir| target_dir.join("wasm32-unknown-unknown"))
+        .unwrap_or_default();
+    let (wasm, metadata) = match std::env::var_os("MELDPUNT_WASM") {
+        Some(wasm) => {
+            let wasm = PathBuf::from(wasm);
+            let metadata = wasm.with_file_name("meldpunt_metadata_wasm.wasm");
+            (wasm, metadata)
+        }
+        // Where scripts/build-wasm.sh builds them.
+        None => (
+            built.join("browser/meldpunt_client_wasm.wasm"),
+            built.join("release/meldpunt_metadata_wasm.wasm"),
+        ),
+    };
     let js = wasm.with_extension("js");
-    // The metadata module lies beside the crypto module (scripts/build-wasm.sh).
-    let metadata = wasm.with_file_name("meldpunt_metadata_wasm.wasm");
     let metadata_js = metadata.with_extension("js");
     println!("cargo:rerun-if-env-changed=MELDPUNT_WASM");
     for (from, to) in [

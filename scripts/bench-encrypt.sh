@@ -33,7 +33,7 @@ apt_install_missing age=age /usr/bin/chromium=chromium /usr/bin/chromedriver=chr
   node=nodejs npm=npm
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup.rs)" >&2; exit 1; }
 
-echo "Building the browser module (release, WebAssembly and wasm2js)" >&2
+echo "Building the browser module (WebAssembly and wasm2js)" >&2
 bash scripts/build-wasm.sh >&2
 echo "Building the benchmark driver (release)" >&2
 cargo build --release --locked -p meldpunt-tests --example bench_encrypt

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the reporter's in-browser modules, which the server embeds:
-#  - client-wasm for wasm32 (release): the crypto module;
+#  - client-wasm for wasm32 (the "browser" profile in Cargo.toml: small, for the first
+#    load over Tor, with the cipher and hash crates at full speed): the crypto module;
 #  - client-metadata for wasm32 (release): the metadata module (what a document carries,
 #    and removing it), loaded only when the reporter picks a document;
 #  - both translated to plain JavaScript by wasm2js (binaryen 132 from npm), for
@@ -17,7 +18,7 @@ fi
 # (scripts/check-bundle.sh). These flags replace .cargo/config.toml's for this build.
 sep=$'\x1f'
 CARGO_ENCODED_RUSTFLAGS="-Ctarget-cpu=mvp${sep}--remap-path-prefix=$PWD=/meldpunt${sep}--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo" \
-  cargo build --locked -p meldpunt-client-wasm --target wasm32-unknown-unknown --release
+  cargo build --locked -p meldpunt-client-wasm --target wasm32-unknown-unknown --profile browser
 # A cargo call of its own: built together, feature unification changed the crypto
 # module's bytes (and so the published bundle hash).
 CARGO_ENCODED_RUSTFLAGS="-Ctarget-cpu=mvp${sep}--remap-path-prefix=$PWD=/meldpunt${sep}--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}=/cargo" \
@@ -34,7 +35,7 @@ if [ ! -x "$wasm2js" ] || [ "$("$wasm2js" --version | grep -o 'version_[0-9]*')"
 fi
 
 translate() {
-  local wasm="$target_dir/wasm32-unknown-unknown/release/$1.wasm" what="$2"
+  local wasm="$target_dir/wasm32-unknown-unknown/$3/$1.wasm" what="$2"
   local js="${wasm%.wasm}.js"
   # Also when this script changed: it shapes the translation.
   if [ ! -f "$js" ] || [ "$wasm" -nt "$js" ] || [ "$0" -nt "$js" ]; then
@@ -42,7 +43,11 @@ translate() {
     # A temporary name of its own, so that two builds at once cannot mix their output.
     tmp=$(mktemp "$js.XXXXXX")
     trap 'rm -f "$tmp"' EXIT
-    "$wasm2js" -O2 "$wasm" -o "$tmp"
+    # The features rustc's wasm32 target enables (its std uses bulk memory): named here,
+    # because the crypto module is built without the section that lists them (strip).
+    "$wasm2js" -O2 --enable-bulk-memory --enable-bulk-memory-opt --enable-sign-ext \
+      --enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue \
+      --enable-reference-types --enable-call-indirect-overlong "$wasm" -o "$tmp"
     # wasm2js emits `import * as env from 'env'`, which a browser cannot resolve. Turn the
     # module into a factory that takes the same imports as the WebAssembly build.
     node -e '
@@ -82,5 +87,5 @@ translate() {
     exit 1
   fi
 }
-translate meldpunt_client_wasm crypto
-translate meldpunt_metadata_wasm metadata
+translate meldpunt_client_wasm crypto browser
+translate meldpunt_metadata_wasm metadata release

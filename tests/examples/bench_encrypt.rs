@@ -270,7 +270,7 @@ impl Paths {
             .nth(3)
             .expect("runs from <target>/<profile>/examples")
             .to_owned();
-        let module = target.join("wasm32-unknown-unknown/release/meldpunt_client_wasm.wasm");
+        let module = target.join("wasm32-unknown-unknown/browser/meldpunt_client_wasm.wasm");
         Self {
             page: tests.join("bench/encrypt"),
             loader: tests.join("../pages/static/crypto.js"),
