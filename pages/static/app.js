@@ -5,7 +5,16 @@
 import { loadJs, loadWasm } from "./crypto.js";
 
 const $ = (id) => document.getElementById(id);
-const T = JSON.parse($("strings").textContent);
+// The page's texts, for what the script says (a static file, gzipped and cached, loaded
+// beside this script: see the page's preload). Without them nothing can be said, so the
+// page offers the simple form instead.
+const T = await fetch(`/static/texts-${document.body.dataset.lang}.json`)
+  .then((r) => (r.ok ? r.json() : null))
+  .catch(() => null);
+if (!T) {
+  $("engine-failed").hidden = false;
+  throw new Error("the page's texts did not load");
+}
 const page = document.body.dataset.page;
 
 // Upload chunks: large enough to be efficient, small enough that a dropped connection
