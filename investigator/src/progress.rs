@@ -39,9 +39,6 @@ pub struct HashingReader<R> {
     /// Bytes read but not yet handed to the hashing thread.
     pending: Vec<u8>,
     chunks: Option<mpsc::SyncSender<Vec<u8>>>,
-    /// Chunks the hashing thread is done with, to be filled again: a fresh 1 MiB buffer
-    /// per chunk cost a page fault per 4 KiB (measured: most of `open`'s system time).
-    spent: mpsc::Receiver<Vec<u8>>,
     hashing: Option<thread::JoinHandle<[u8; 32]>>,
     count: u64,
     bar: ProgressBar,
@@ -51,14 +48,10 @@ impl<R: Read> HashingReader<R> {
     /// Wraps `inner`.
     pub fn new(inner: R, bar: ProgressBar) -> Self {
         let (chunks, queue) = mpsc::sync_channel::<Vec<u8>>(HASH_QUEUE);
-        let (give_back, spent) = mpsc::sync_channel::<Vec<u8>>(HASH_QUEUE + 2);
         let hashing = thread::spawn(move || {
             let mut hasher = Sha256::new();
-            for mut chunk in queue {
+            for chunk in queue {
                 hasher.update(&chunk);
-                chunk.clear();
-                // A full return queue (the reader stopped taking them) drops the buffer.
-                let _ = give_back.try_send(chunk);
             }
             hasher.finalize().into()
         });
@@ -66,7 +59,6 @@ impl<R: Read> HashingReader<R> {
             inner,
             pending: Vec::with_capacity(HASH_CHUNK),
             chunks: Some(chunks),
-            spent,
             hashing: Some(hashing),
             count: 0,
             bar,
@@ -74,11 +66,7 @@ impl<R: Read> HashingReader<R> {
     }
 
     fn hand_over(&mut self) -> io::Result<()> {
-        let next = self
-            .spent
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(HASH_CHUNK));
-        let chunk = std::mem::replace(&mut self.pending, next);
+        let chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(HASH_CHUNK));
         match &self.chunks {
             Some(chunks) => chunks.send(chunk).map_err(|_| hashing_stopped()),
             None => Err(hashing_stopped()),
