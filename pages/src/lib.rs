@@ -605,6 +605,28 @@ mod tests {
         }
     }
 
+    /// A page is one document: nothing before the doctype (which would put the browser in
+    /// quirks mode) and no id twice (the scripts would find the first one only).
+    #[test]
+    fn a_page_starts_with_its_doctype_and_has_each_id_once() {
+        let pages = Pages::new();
+        for lang in [Lang::En, Lang::Nl] {
+            for page in [Page::Start, Page::Report, Page::Check] {
+                let html = pages.render(page, lang, &dest());
+                assert!(html.starts_with("<!doctype html>"), "{}", page.template());
+                let mut ids: Vec<&str> = html
+                    .split(" id=\"")
+                    .skip(1)
+                    .filter_map(|rest| rest.split('"').next())
+                    .collect();
+                let all = ids.len();
+                ids.sort_unstable();
+                ids.dedup();
+                assert_eq!(ids.len(), all, "an id twice in {}", page.template());
+            }
+        }
+    }
+
     /// The scripts' texts come as a static file of each language, the same texts the
     /// templates use, and no page carries them itself (they made each page 20 KB larger).
     #[test]
