@@ -1,7 +1,7 @@
 //! Group commit: many requests waiting for durability share one flush.
 //!
 //! A request makes its writes, then asks for a flush and waits. One thread flushes
-//! sled (which fsyncs), syncs the directories holding attachment files, and answers
+//! sled (which fsyncs), syncs the directories that changed, and answers
 //! every request that asked before the flush began. Requests that arrive during a
 //! flush are answered together by the next one, so sixteen concurrent submissions cost
 //! a few fsyncs, not sixteen.
@@ -27,8 +27,8 @@ pub struct Flusher {
 }
 
 impl Flusher {
-    /// Starts the flushing thread for `db`. On every flush the directories `dirs` are
-    /// synced and stamped with the day, and so is everything below `scrub` that changed
+    /// Starts the flushing thread for `db`. On every flush the directories `dirs`, and
+    /// everything below `scrub`, are synced and stamped with the day if they changed
     /// since the flush before.
     pub fn start(
         db: sled::Db,
@@ -88,10 +88,7 @@ fn flush_once(
         sync_changed_tree(path, day).map_err(|e| format!("syncing {}: {e}", path.display()))?;
     }
     for dir in dirs {
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| format!("syncing {}: {e}", dir.display()))?;
-        day.apply(dir);
+        sync_if_changed(dir, day).map_err(|e| format!("syncing {}: {e}", dir.display()))?;
     }
     Ok(())
 }
@@ -117,9 +114,9 @@ fn sync_changed_tree(path: &Path, day: FileDay) -> io::Result<()> {
 }
 
 fn sync_if_changed(path: &Path, day: FileDay) -> io::Result<()> {
-    // Most of sled's files are untouched since the last flush, and a stat costs much
-    // less than opening and stamping: leave alone what still carries the day's stamp
-    // (both times: a read moves the access time).
+    // Most of sled's files, and the directories, are untouched since the last flush, and
+    // a stat costs much less than opening, stamping and syncing: leave alone what still
+    // carries the day's stamp (both times: a read moves the access time).
     match std::fs::metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
@@ -131,10 +128,10 @@ fn sync_if_changed(path: &Path, day: FileDay) -> io::Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         other => other?,
     };
-    if file.metadata()?.modified()? != day.0 {
-        file.sync_all()?;
-    }
-    // Stamping is best effort, as everywhere (see FileDay).
+    // Stamp first, then sync: a write after the stamp moves the time again, so the next
+    // flush syncs it; one before the sync is in this one. (Stamping after the sync would
+    // hide a write that came between the two.) Stamping is best effort, as everywhere
+    // (see FileDay).
     let _ = day.apply_file(&file);
-    Ok(())
+    file.sync_all()
 }
