@@ -81,7 +81,7 @@ impl Blocks {
 /// One side of a migration.
 pub enum Side {
     /// The data directory.
-    Embedded(Embedded),
+    Embedded(Box<Embedded>),
     /// PostgreSQL and the object store.
     Postgres(Postgres),
 }
@@ -89,7 +89,7 @@ pub enum Side {
 impl Side {
     fn store(&self) -> &dyn Store {
         match self {
-            Side::Embedded(e) => e,
+            Side::Embedded(e) => e.as_ref(),
             Side::Postgres(p) => p,
         }
     }
@@ -295,7 +295,7 @@ pub async fn verify(src: &dyn Store, dst: &dyn Store) -> Result<(), StoreError> 
 /// `embedded`).
 pub async fn run(settings: &crate::config::Settings, to: &str) -> Result<Summary, StoreError> {
     let clock = crate::clock::Clock::system();
-    let embedded = Side::Embedded(Embedded::open(&settings.data_dir, clock.clone())?);
+    let embedded = Side::Embedded(Box::new(Embedded::open(&settings.data_dir, clock.clone())?));
     let pg = Postgres::open(settings, clock)?;
     pg.prepare().await?;
     let pg_registry = super::postgres::registry::PgRegistry::new(pg.pool().clone());

@@ -1,9 +1,16 @@
 //! Cases: filing a report with its attachments, the case records, the report, note and
 //! message age files, the thread head, status and shredding.
+//!
+//! Every change that brings an age file appends it to a segment first (synced, see
+//! texts.rs) and records its location with the case; if the change is refused, or
+//! needs no new file, the appended bytes are erased again. A location that is no longer
+//! needed (a replaced note, a shredded case) is put on the `erase` list in the same
+//! transaction, and erased once that transaction is on disk.
 
 use meldpunt_crypto::{CaseStatus, Direction, MailboxId};
 use sled::Transactional;
 
+use super::texts::Location;
 use super::{files, json, parse, Embedded, Tx};
 use crate::ids::CaseNumber;
 use crate::storage::records::{CaseRecord, Digest, StoredAttachment, ThreadEntry, Tombstone};
@@ -20,16 +27,57 @@ pub(super) fn message_key(case: &CaseNumber, seq: usize) -> String {
 }
 
 impl Embedded {
+    /// Appends an age file to the segments, synced.
+    async fn append_text(&self, bytes: &[u8]) -> Result<Location, StoreError> {
+        Ok(self
+            .texts
+            .append_synced(bytes, self.file_day(), &self.syncer)
+            .await?)
+    }
+
+    /// Erases, now, appended bytes that no record took.
+    fn unused_text(&self, at: Location) {
+        self.texts.erase(at, self.file_day());
+    }
+
+    /// Erases locations this request put on the `erase` list, once the transaction
+    /// that put them there is on disk (only this request's: another's may not be).
+    async fn erase_listed(&self, listed: &[Location]) -> Result<(), StoreError> {
+        if listed.is_empty() {
+            return Ok(());
+        }
+        self.flusher.flush().await.map_err(StoreError::Db)?;
+        for at in listed {
+            self.texts.erase(*at, self.file_day());
+            self.erase.remove(at.to_bytes())?;
+        }
+        Ok(())
+    }
+
     /// Files a report for `mailbox` with every finished attachment of its upload
     /// session. Filing the same report again returns the first receipt's case.
-    pub(super) fn file_report_now(
+    pub(super) async fn file_report_now(
         &self,
         mailbox: &MailboxId,
         destination: &str,
         report: &[u8],
     ) -> Result<Filed, StoreError> {
+        let at = self.append_text(report).await?;
+        let filed = self.record_report(mailbox, destination, &Digest::of(report), at);
+        if !matches!(filed, Ok(Filed { new: true, .. })) {
+            self.unused_text(at);
+        }
+        filed
+    }
+
+    fn record_report(
+        &self,
+        mailbox: &MailboxId,
+        destination: &str,
+        digest: &Digest,
+        at: Location,
+    ) -> Result<Filed, StoreError> {
         let _g = self.lock();
-        let digest = Digest::of(report);
         if self.tombstones.contains_key(mailbox.0)? {
             return Err(StoreError::AlreadyReported);
         }
@@ -37,7 +85,7 @@ impl Embedded {
             let case = CaseNumber::parse(&String::from_utf8_lossy(&existing))
                 .ok_or_else(|| StoreError::Corrupt("mailbox index".into()))?;
             let record = self.case_now(&case)?.ok_or(StoreError::NoCase)?;
-            if record.report == digest {
+            if record.report == *digest {
                 return Ok(Filed {
                     case,
                     record,
@@ -72,25 +120,21 @@ impl Embedded {
             closed: None,
             updated: today,
             last_content: today,
-            report: digest,
+            report: digest.clone(),
             note: None,
             attachments,
             thread: vec![],
         };
         let record_json = json(&record)?;
-        (
-            &self.cases,
-            &self.mailboxes,
-            &self.sessions,
-            &self.ciphertexts,
-        )
-            .transaction(|(cases, mailboxes, sessions, cts)| -> Tx<()> {
-                cts.insert(report_key(&case).as_bytes(), report)?;
+        (&self.cases, &self.mailboxes, &self.sessions, &self.located).transaction(
+            |(cases, mailboxes, sessions, located)| -> Tx<()> {
+                located.insert(report_key(&case).as_bytes(), &at.to_bytes()[..])?;
                 cases.insert(case.as_str(), record_json.as_slice())?;
                 mailboxes.insert(&mailbox.0, case.as_str())?;
                 sessions.remove(&mailbox.0)?;
                 Ok(())
-            })?;
+            },
+        )?;
         Ok(Filed {
             case,
             record,
@@ -131,64 +175,104 @@ impl Embedded {
         Ok(out)
     }
 
+    /// The age file recorded under `key`.
+    pub(super) fn text(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(v) = self.located.get(key)? else {
+            return Ok(None);
+        };
+        let at = Location::from_bytes(&v)
+            .ok_or_else(|| StoreError::Corrupt(format!("the location of {key}")))?;
+        Ok(Some(self.texts.read(at)?))
+    }
+
     pub(super) fn blob(&self, key: &str) -> Result<Vec<u8>, StoreError> {
-        self.ciphertexts
-            .get(key)?
-            .map(|v| v.to_vec())
+        self.text(key)?
             .ok_or_else(|| StoreError::Corrupt(format!("missing ciphertext {key}")))
     }
 
+    /// Changes a case's record. `change` returns the key under which the age file at
+    /// `at` is recorded, or `None` if the change needs no new file. Returns the record,
+    /// whether `at` was recorded, and the location the key held before, which goes on
+    /// the `erase` list.
     fn update_case(
         &self,
         case: &CaseNumber,
-        change: impl FnOnce(&mut CaseRecord) -> Result<Option<(String, Vec<u8>)>, StoreError>,
-    ) -> Result<CaseRecord, StoreError> {
+        at: Option<Location>,
+        change: impl FnOnce(&mut CaseRecord) -> Result<Option<String>, StoreError>,
+    ) -> Result<(CaseRecord, bool, Option<Location>), StoreError> {
         let _g = self.lock();
         let mut record = self.case_now(case)?.ok_or(StoreError::NoCase)?;
-        let blob = change(&mut record)?;
+        let key = change(&mut record)?.filter(|_| at.is_some());
+        let before = match &key {
+            Some(k) => self.located.get(k)?,
+            None => None,
+        };
         let record_json = json(&record)?;
-        (&self.cases, &self.ciphertexts).transaction(|(cases, cts)| -> Tx<()> {
-            if let Some((key, bytes)) = &blob {
-                cts.insert(key.as_bytes(), bytes.as_slice())?;
-            }
-            cases.insert(case.as_str(), record_json.as_slice())?;
-            Ok(())
-        })?;
-        Ok(record)
+        (&self.cases, &self.located, &self.erase).transaction(
+            |(cases, located, erase)| -> Tx<()> {
+                if let (Some(key), Some(at)) = (&key, at) {
+                    located.insert(key.as_bytes(), &at.to_bytes()[..])?;
+                    if let Some(before) = &before {
+                        erase.insert(before, &[][..])?;
+                    }
+                }
+                cases.insert(case.as_str(), record_json.as_slice())?;
+                Ok(())
+            },
+        )?;
+        let before = before.as_deref().and_then(Location::from_bytes);
+        Ok((record, key.is_some(), before))
     }
 
     /// Stores the reporter's note to self, in place of an earlier one (the reporter's side
-    /// adds each answer it sends to it; PROTOCOL.md §8.5).
-    pub(super) fn store_note_now(
+    /// adds each answer it sends to it; PROTOCOL.md §8.5). The earlier note is erased
+    /// once the new one is on disk.
+    pub(super) async fn store_note_now(
         &self,
         case: &CaseNumber,
         note: &[u8],
     ) -> Result<CaseRecord, StoreError> {
+        let at = self.append_text(note).await?;
         let today = self.clock.today();
         let digest = Digest::of(note);
-        self.update_case(case, |r| match &r.note {
+        let stored = self.update_case(case, Some(at), |r| match &r.note {
             Some(existing) if *existing == digest => Ok(None),
             _ => {
                 r.note = Some(digest);
                 r.updated = today;
-                Ok(Some((note_key(case), note.to_vec())))
+                Ok(Some(note_key(case)))
             }
-        })
+        });
+        match stored {
+            Ok((record, true, before)) => {
+                self.erase_listed(before.as_slice()).await?;
+                Ok(record)
+            }
+            Ok((record, false, _)) => {
+                self.unused_text(at);
+                Ok(record)
+            }
+            Err(e) => {
+                self.unused_text(at);
+                Err(e)
+            }
+        }
     }
 
     /// Appends a message to the thread if `extends` is the current head. The same
     /// message posted again against the head it extended is accepted once.
-    pub(super) fn append_message_now(
+    pub(super) async fn append_message_now(
         &self,
         case: &CaseNumber,
         direction: Direction,
         extends: &str,
         message: &[u8],
     ) -> Result<(usize, CaseRecord), StoreError> {
+        let at = self.append_text(message).await?;
         let today = self.clock.today();
         let digest = Digest::of(message);
         let mut seq = 0;
-        let record = self.update_case(case, |r| {
+        let appended = self.update_case(case, Some(at), |r| {
             let head = r.head().to_owned();
             if head != extends {
                 // A retry whose answer was lost: the message is already the head and
@@ -213,9 +297,20 @@ impl Embedded {
             r.updated = today;
             r.last_content = today;
             seq = r.thread.len();
-            Ok(Some((message_key(case, seq), message.to_vec())))
-        })?;
-        Ok((seq, record))
+            Ok(Some(message_key(case, seq)))
+        });
+        match appended {
+            Ok((record, recorded, _)) => {
+                if !recorded {
+                    self.unused_text(at);
+                }
+                Ok((seq, record))
+            }
+            Err(e) => {
+                self.unused_text(at);
+                Err(e)
+            }
+        }
     }
 
     /// Moves a case's status forward (setting the current status again is fine).
@@ -225,7 +320,7 @@ impl Embedded {
         status: CaseStatus,
     ) -> Result<CaseRecord, StoreError> {
         let today = self.clock.today();
-        self.update_case(case, |r| {
+        let (record, ..) = self.update_case(case, None, |r| {
             if status < r.status {
                 return Err(StoreError::StatusBackwards { from: r.status });
             }
@@ -240,11 +335,27 @@ impl Embedded {
                 }
             }
             Ok(None)
-        })
+        })?;
+        Ok(record)
     }
 
-    /// Removes a closed case: its records, age files and attachment files.
-    pub(super) fn shred_now(&self, case: &CaseNumber) -> Result<(), StoreError> {
+    /// Removes a closed case: its records, then (once that is on disk) its age files
+    /// and attachment files.
+    pub(super) async fn shred_now(&self, case: &CaseNumber) -> Result<(), StoreError> {
+        let (record, texts) = self.remove_case(case)?;
+        // Flushed first: a power cut must not leave the case without its files.
+        self.flusher.flush().await.map_err(StoreError::Db)?;
+        self.erase_listed(&texts).await?;
+        for a in &record.attachments {
+            files::remove(&self.file_path(&a.file)?)?;
+        }
+        self.file_day().apply(&files::dir(&self.data_dir));
+        Ok(())
+    }
+
+    /// Removes a closed case's records, leaving its reporter a tombstone; its age files
+    /// go on the `erase` list.
+    fn remove_case(&self, case: &CaseNumber) -> Result<(CaseRecord, Vec<Location>), StoreError> {
         let _g = self.lock();
         let record = self.case_now(case)?.ok_or(StoreError::NoCase)?;
         if record.status != CaseStatus::Closed {
@@ -252,10 +363,9 @@ impl Embedded {
         }
         let mailbox =
             hex::decode(&record.mailbox).map_err(|_| StoreError::Corrupt("mailbox id".into()))?;
-        let keys: Vec<sled::IVec> = self
-            .ciphertexts
+        let texts: Vec<(sled::IVec, sled::IVec)> = self
+            .located
             .scan_prefix(format!("{case}/"))
-            .keys()
             .collect::<Result<_, _>>()?;
         let tombstone = json(&Tombstone {
             closed: record.closed.unwrap_or(record.updated),
@@ -264,21 +374,24 @@ impl Embedded {
         (
             &self.cases,
             &self.mailboxes,
-            &self.ciphertexts,
+            &self.located,
+            &self.erase,
             &self.tombstones,
         )
-            .transaction(|(cases, mailboxes, cts, tombstones)| -> Tx<()> {
+            .transaction(|(cases, mailboxes, located, erase, tombstones)| -> Tx<()> {
                 cases.remove(case.as_str())?;
                 mailboxes.remove(mailbox.as_slice())?;
                 tombstones.insert(mailbox.as_slice(), tombstone.as_slice())?;
-                for k in &keys {
-                    cts.remove(k)?;
+                for (key, at) in &texts {
+                    located.remove(key)?;
+                    erase.insert(at, &[][..])?;
                 }
                 Ok(())
             })?;
-        for a in &record.attachments {
-            files::remove(&self.file_path(&a.file)?)?;
-        }
-        Ok(())
+        let texts = texts
+            .iter()
+            .filter_map(|(_, at)| Location::from_bytes(at))
+            .collect();
+        Ok((record, texts))
     }
 }

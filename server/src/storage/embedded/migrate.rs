@@ -47,20 +47,31 @@ impl Embedded {
         Ok(())
     }
 
-    /// Writes a case's records and age files in one transaction, durably.
+    /// Writes a case's age files (synced), then its records and their locations in one
+    /// transaction, durably.
     pub fn import_case(&self, c: &CaseCopy) -> Result<(), StoreError> {
         let _g = self.lock();
         let mailbox =
             hex::decode(&c.record.mailbox).map_err(|_| StoreError::Corrupt("mailbox id".into()))?;
+        let day = self.file_day();
+        let mut texts = vec![(
+            cases::report_key(&c.case),
+            self.texts.append(&c.report, day)?,
+        )];
+        if let Some(note) = &c.note {
+            texts.push((cases::note_key(&c.case), self.texts.append(note, day)?));
+        }
+        for (i, m) in c.messages.iter().enumerate() {
+            texts.push((
+                cases::message_key(&c.case, i + 1),
+                self.texts.append(m, day)?,
+            ));
+        }
         let record = json(&c.record)?;
-        (&self.cases, &self.mailboxes, &self.ciphertexts).transaction(
-            |(cases, mailboxes, cts)| -> Tx<()> {
-                cts.insert(cases::report_key(&c.case).as_bytes(), c.report.as_slice())?;
-                if let Some(note) = &c.note {
-                    cts.insert(cases::note_key(&c.case).as_bytes(), note.as_slice())?;
-                }
-                for (i, m) in c.messages.iter().enumerate() {
-                    cts.insert(cases::message_key(&c.case, i + 1).as_bytes(), m.as_slice())?;
+        (&self.cases, &self.mailboxes, &self.located).transaction(
+            |(cases, mailboxes, located)| -> Tx<()> {
+                for (key, at) in &texts {
+                    located.insert(key.as_bytes(), &at.to_bytes()[..])?;
                 }
                 cases.insert(c.case.as_str(), record.as_slice())?;
                 mailboxes.insert(mailbox.as_slice(), c.case.as_str())?;

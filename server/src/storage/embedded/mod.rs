@@ -1,10 +1,10 @@
-//! The embedded backend, the default: sled for records and small age files, and the
-//! attachment files beside it, all in one data directory. sled is used nowhere else.
+//! The embedded backend, the default: sled for the records, and the age files beside
+//! it, all in one data directory. sled is used nowhere else.
 //!
 //! Layout of the data directory:
 //! ```text
-//! db/            sled: cases, mailboxes, upload sessions, reports, notes, messages,
-//!                tombstones of shredded cases
+//! db/            sled: cases, mailboxes, upload sessions, tombstones of shredded cases
+//! texts/         the reports', notes' and messages' age files, in segments (texts.rs)
 //! files/         attachment age files, named at random
 //! tokens.json    investigator token hashes (see tokens.rs)
 //! audit.jsonl    the hash-chained audit log (see audit.rs)
@@ -18,6 +18,7 @@ mod flush;
 mod migrate;
 pub mod registry;
 pub mod snapshot;
+mod texts;
 mod uploads;
 
 use std::collections::HashSet;
@@ -28,6 +29,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use meldpunt_crypto::{CaseStatus, Day, Direction, MailboxId};
 use rocket::async_trait;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
 
 use flush::Flusher;
 
@@ -62,8 +64,16 @@ pub struct Embedded {
     cases: sled::Tree,
     mailboxes: sled::Tree,
     sessions: sled::Tree,
-    ciphertexts: sled::Tree,
     tombstones: sled::Tree,
+    /// Where each report, note and message is in `texts`: `<case>/report`,
+    /// `<case>/note`, `<case>/thread/<seq>` → location.
+    located: sled::Tree,
+    /// Locations no record needs any more, to erase once that is on disk.
+    erase: sled::Tree,
+    /// The segments holding the age files of cases.
+    texts: texts::Texts,
+    /// Syncs appends to the segments, several at once.
+    syncer: texts::Syncer,
     flusher: Flusher,
     /// Serialises every read-modify-write of records, so no transaction ever conflicts
     /// and checks such as "is this still the thread head" hold until the write.
@@ -94,6 +104,7 @@ impl Drop for Embedded {
         let day = self.file_day();
         day.apply_tree(&self.data_dir.join("db"));
         day.apply(&files::dir(&self.data_dir));
+        day.apply_tree(&texts::dir(&self.data_dir));
         day.apply(&self.data_dir);
     }
 }
@@ -128,18 +139,23 @@ impl Embedded {
             .cache_capacity(SLED_CACHE_BYTES)
             .open()?;
         snapshot::remove_leftovers(data_dir)?;
+        let texts = texts::Texts::open(&texts::dir(data_dir), FileDay::of(clock.today()))?;
         let storage = Embedded {
             data_dir: data_dir.to_owned(),
             db: Arc::new(db.clone()),
             cases: db.open_tree("cases")?,
             mailboxes: db.open_tree("mailboxes")?,
             sessions: db.open_tree("sessions")?,
-            ciphertexts: db.open_tree("ciphertexts")?,
             tombstones: db.open_tree("tombstones")?,
+            located: db.open_tree("texts")?,
+            erase: db.open_tree("erase")?,
+            texts,
+            syncer: texts::Syncer::start()?,
             flusher: Flusher::start(
                 db,
                 vec![files::dir(data_dir), data_dir.to_owned()],
-                vec![db_dir],
+                // The segments too: a read moves their access time.
+                vec![db_dir, texts::dir(data_dir)],
                 clock.clone(),
             )?,
             write: Mutex::new(()),
@@ -148,6 +164,8 @@ impl Embedded {
             counters: Mutex::default(),
             clock,
         };
+        storage.move_texts_out_of_sled()?;
+        storage.count_texts()?;
         storage.remove_orphan_files()?;
         Ok(storage)
     }
@@ -185,6 +203,48 @@ impl Embedded {
         Ok(files::path(&self.data_dir, id))
     }
 
+    /// Data directories written before the age files moved to `texts/` (2026-12) keep
+    /// them in sled's tree `ciphertexts`, under the keys `located` uses: each is
+    /// appended to a segment (synced) and moved over in one transaction. A crash
+    /// halfway is safe: what was not moved yet is moved on the next start.
+    fn move_texts_out_of_sled(&self) -> Result<(), StoreError> {
+        let old = self.db.open_tree("ciphertexts")?;
+        for item in old.iter() {
+            let (key, bytes) = item?;
+            let at = self.texts.append(&bytes, self.file_day())?;
+            (&old, &self.located).transaction(|(old, located)| -> Tx<()> {
+                old.remove(&key)?;
+                located.insert(&key, &at.to_bytes()[..])?;
+                Ok(())
+            })?;
+        }
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// On opening: erases what the `erase` list still holds (an erase cut short), counts
+    /// what each segment holds, and removes the segments that hold nothing recorded.
+    fn count_texts(&self) -> Result<(), StoreError> {
+        let day = self.file_day();
+        for item in self.erase.iter() {
+            let (key, _) = item?;
+            if let Some(at) = texts::Location::from_bytes(&key) {
+                self.texts.zero(at, day)?;
+            }
+            self.erase.remove(key)?;
+        }
+        for item in self.located.iter() {
+            let (key, at) = item?;
+            let at = texts::Location::from_bytes(&at).ok_or_else(|| {
+                StoreError::Corrupt(format!("the location of {}", String::from_utf8_lossy(&key)))
+            })?;
+            self.texts.count(at);
+        }
+        self.texts.remove_unrecorded_segments(day)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
     /// Attachment files no session or case refers to: left by a crash between writing
     /// a file and recording it, or between removing a record and its file.
     fn remove_orphan_files(&self) -> Result<(), StoreError> {
@@ -206,8 +266,7 @@ impl Embedded {
             );
         }
         for e in std::fs::read_dir(files::dir(&self.data_dir))?.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if !known.contains(&name) {
+            if !known.contains(e.file_name().to_string_lossy().as_ref()) {
                 files::remove(&e.path())?;
             }
         }
@@ -276,7 +335,7 @@ impl Store for Embedded {
         destination: &str,
         report: &[u8],
     ) -> Result<Filed, StoreError> {
-        self.file_report_now(mailbox, destination, report)
+        self.file_report_now(mailbox, destination, report).await
     }
 
     async fn case_for_mailbox(
@@ -299,10 +358,7 @@ impl Store for Embedded {
     }
 
     async fn note(&self, case: &CaseNumber) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .ciphertexts
-            .get(cases::note_key(case))?
-            .map(|v| v.to_vec()))
+        self.text(&cases::note_key(case))
     }
 
     async fn message(&self, case: &CaseNumber, seq: usize) -> Result<Vec<u8>, StoreError> {
@@ -315,7 +371,7 @@ impl Store for Embedded {
     }
 
     async fn store_note(&self, case: &CaseNumber, note: &[u8]) -> Result<CaseRecord, StoreError> {
-        self.store_note_now(case, note)
+        self.store_note_now(case, note).await
     }
 
     async fn append_message(
@@ -326,6 +382,7 @@ impl Store for Embedded {
         message: &[u8],
     ) -> Result<(usize, CaseRecord), StoreError> {
         self.append_message_now(case, direction, extends, message)
+            .await
     }
 
     async fn set_status(
@@ -337,7 +394,7 @@ impl Store for Embedded {
     }
 
     async fn shred(&self, case: &CaseNumber) -> Result<(), StoreError> {
-        self.shred_now(case)
+        self.shred_now(case).await
     }
 
     async fn tombstone(&self, mailbox: &MailboxId) -> Result<Option<Tombstone>, StoreError> {
@@ -384,3 +441,6 @@ impl Store for Embedded {
 
 /// How many windows back counters are kept.
 const COUNTER_WINDOWS_KEPT: u64 = 128;
+
+#[cfg(test)]
+mod tests;

@@ -3,8 +3,9 @@
 //!
 //! The copy is a data directory of its own (`snapshot-<random>/` inside the data
 //! directory, the one place the server may write): sled's trees copied into a new
-//! sled database, the attachment files, and the token and audit files. Finished
-//! attachment files never change again and are hard-linked (no bytes copied); an
+//! sled database, the segments holding the reports, notes and messages (copied), the
+//! attachment files, and the token and audit files. Finished attachment files never
+//! change again and are hard-linked (no bytes copied); an
 //! unfinished one is copied as far as it arrived, and restores as an unfinished upload.
 //! Copies keep their originals' day stamps; the new database carries today's.
 
@@ -16,7 +17,7 @@ use std::path::{Path, PathBuf};
 use fs2::FileExt;
 
 use super::registry::{AUDIT_FILE, LOCK_FILE};
-use super::{files, parse, Embedded, StoreError};
+use super::{files, parse, texts, Embedded, StoreError};
 use crate::clock::FileDay;
 use crate::storage::records::UploadSession;
 
@@ -68,6 +69,15 @@ impl Embedded {
                 }
             }
         }
+        // Segments are copied, not linked: erasing a shredded case overwrites them in
+        // place, which must not reach into the copy.
+        let texts_to = texts::dir(dir);
+        DirBuilder::new().mode(0o700).create(&texts_to)?;
+        for segment in self.texts.segments()? {
+            if let Some(name) = segment.file_name() {
+                copy_keeping_day(&segment, &texts_to.join(name))?;
+            }
+        }
         for (_, record) in self.all_cases()? {
             for a in record.attachments {
                 link_or_copy(&self.file_path(&a.file)?, &files::path(dir, &a.file))?;
@@ -75,6 +85,7 @@ impl Embedded {
         }
         copy_registry(&self.data_dir, dir)?;
         day.apply(&to);
+        day.apply(&texts_to);
         day.apply(dir);
         // Making the snapshot changed the data directory's time.
         day.apply(&self.data_dir);
