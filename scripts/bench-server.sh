@@ -10,6 +10,7 @@
 #
 # Environment:
 #   BENCH_LEVELS    CLIENTS:COUNT pairs for `load` (default "1:5000 16:25000 64:30000")
+#   BENCH_POSTGRES  0 to leave out the PostgreSQL + S3 rows of `load` (default 1)
 #   BENCH_UPLOAD    attachment plaintext bytes for `memory` (default 2147483648 = 2 GiB)
 #   BENCH_CHUNK     bytes per PUT for `memory` (default 1048576, as the browser sends)
 #   BENCH_THREAD_MESSAGES  messages of 1 MiB in the thread for `threads` (default 2000)
@@ -51,7 +52,7 @@ if [ "$WHAT" = memory ] || [ "$WHAT" = all ]; then
   need=$((UPLOAD / 1024 + 512 * 1024))
 fi
 if [ "$WHAT" = threads ] || [ "$WHAT" = all ]; then
-  # The thread's messages in sled (written to its log and its blob files), plus room.
+  # The thread's messages in texts/ and sled's records, plus room.
   need=$((need + THREAD_MESSAGES * 3 * 1024 + 512 * 1024))
 fi
 if [ "$need" -gt 0 ]; then
