@@ -73,6 +73,12 @@ impl FileDay {
         file.set_times(self.times())
     }
 
+    /// Stamps an open file's access time only (a read moved it; its modification time
+    /// is left to show a write that comes meanwhile).
+    pub fn apply_access(self, file: &File) -> io::Result<()> {
+        file.set_times(FileTimes::new().set_accessed(self.0))
+    }
+
     /// Stamps one path (file or directory). Errors are ignored: a file may vanish
     /// between listing and stamping.
     pub fn apply(self, path: &Path) {

@@ -116,22 +116,31 @@ fn sync_changed_tree(path: &Path, day: FileDay) -> io::Result<()> {
 fn sync_if_changed(path: &Path, day: FileDay) -> io::Result<()> {
     // Most of sled's files, and the directories, are untouched since the last flush, and
     // a stat costs much less than opening, stamping and syncing: leave alone what still
-    // carries the day's stamp (both times: a read moves the access time).
-    match std::fs::metadata(path) {
+    // carries the day's stamp.
+    let m = match std::fs::metadata(path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-        Ok(m) if m.modified()? == day.0 && m.accessed()? == day.0 => return Ok(()),
-        Ok(_) => {}
+        other => other?,
+    };
+    let (written, read) = (m.modified()? != day.0, m.accessed()? != day.0);
+    if !written && !read {
+        return Ok(());
     }
     let file = match File::open(path) {
         // sled removes old snapshots and blobs as it goes.
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         other => other?,
     };
-    // Stamp first, then sync: a write after the stamp moves the time again, so the next
-    // flush syncs it; one before the sync is in this one. (Stamping after the sync would
-    // hide a write that came between the two.) Stamping is best effort, as everywhere
-    // (see FileDay).
-    let _ = day.apply_file(&file);
-    file.sync_all()
+    // Stamping is best effort, as everywhere (see FileDay).
+    if written {
+        // Stamp first, then sync: a write after the stamp moves the time again, so the
+        // next flush syncs it; one before the sync is in this one. (Stamping after the
+        // sync would hide a write that came between the two.)
+        let _ = day.apply_file(&file);
+        file.sync_all()
+    } else {
+        // Only read (this walk itself reads the directories): nothing to sync. Only
+        // the access time is put back, so a write meanwhile still shows.
+        let _ = day.apply_access(&file);
+        Ok(())
+    }
 }
