@@ -11,6 +11,9 @@
 # Environment:
 #   BENCH_LEVELS    CLIENTS:COUNT pairs for `load` (default "1:5000 16:25000 64:30000")
 #   BENCH_POSTGRES  0 to leave out the PostgreSQL + S3 rows of `load` (default 1)
+#
+# Every row of `load` starts after a `sync` and 2 s of rest, so that no row pays for
+# writing back what the rows before it wrote.
 #   BENCH_UPLOAD    attachment plaintext bytes for `memory` (default 2147483648 = 2 GiB)
 #   BENCH_CHUNK     bytes per PUT for `memory` (default 1048576, as the browser sends)
 #   BENCH_THREAD_MESSAGES  messages of 1 MiB in the thread for `threads` (default 2000)

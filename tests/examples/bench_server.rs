@@ -352,6 +352,7 @@ fn load(args: &[String]) -> Result<(), String> {
             loadavg()
         );
         sizes.extend(reports.iter().map(|r| r.1.len()));
+        settle();
         let (cpu, own) = (cpu_seconds(pid), cpu_seconds(std::process::id()));
         let mut o = post_all(&site, reports, level.clients);
         let cpu = cpu_seconds(pid) - cpu;
@@ -392,6 +393,7 @@ fn load(args: &[String]) -> Result<(), String> {
     for fsync in [false, true] {
         for level in &levels {
             let dir = site.dir().join(format!("sled-{}", level.clients));
+            settle();
             let cpu = cpu_seconds(std::process::id());
             let mut o = sled_run(&dir, level.count, level.clients, size, fsync);
             let cpu = cpu_seconds(std::process::id()) - cpu;
@@ -423,6 +425,13 @@ fn load(args: &[String]) -> Result<(), String> {
     } else {
         Err(format!("refused or failed: {failed:?}"))
     }
+}
+
+/// Before each row: what earlier rows wrote goes to disk first (`sync`), so no row pays
+/// for the write-back of another's hundreds of megabytes.
+fn settle() {
+    let _ = std::process::Command::new("sync").status();
+    thread::sleep(Duration::from_secs(2));
 }
 
 fn dir_size(path: &Path) -> u64 {
