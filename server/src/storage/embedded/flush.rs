@@ -36,23 +36,15 @@ impl Flusher {
         scrub: Vec<PathBuf>,
         clock: Clock,
     ) -> io::Result<Self> {
-        let (tx, rx) = mpsc::channel::<Waiter>();
         let flushes = Arc::new(AtomicU64::new(0));
         let count = flushes.clone();
-        std::thread::Builder::new()
-            .name("meldpunt-flush".into())
-            .spawn(move || {
-                // Ends when the storage (every sender) is dropped.
-                while let Ok(first) = rx.recv() {
-                    let mut waiters = vec![first];
-                    waiters.extend(rx.try_iter());
-                    let result = flush_once(&db, &dirs, &scrub, &clock);
-                    count.fetch_add(1, Ordering::Relaxed);
-                    for w in waiters {
-                        let _ = w.send(result.clone());
-                    }
-                }
-            })?;
+        let tx = batches("meldpunt-flush", move |waiters: Vec<Waiter>| {
+            let result = flush_once(&db, &dirs, &scrub, &clock);
+            count.fetch_add(1, Ordering::Relaxed);
+            for w in waiters {
+                let _ = w.send(result.clone());
+            }
+        })?;
         Ok(Self { tx, flushes })
     }
 
@@ -70,6 +62,26 @@ impl Flusher {
     pub fn flush_count(&self) -> u64 {
         self.flushes.load(Ordering::Relaxed)
     }
+}
+
+/// Runs `serve` on a thread of its own (`name`) for batches of what is sent to it: the
+/// first item waiting and every one queued behind it. This is what makes a group
+/// commit. The thread ends when every sender is dropped.
+pub fn batches<T: Send + 'static>(
+    name: &str,
+    mut serve: impl FnMut(Vec<T>) + Send + 'static,
+) -> io::Result<mpsc::Sender<T>> {
+    let (tx, rx) = mpsc::channel::<T>();
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            while let Ok(first) = rx.recv() {
+                let mut batch = vec![first];
+                batch.extend(rx.try_iter());
+                serve(batch);
+            }
+        })?;
+    Ok(tx)
 }
 
 fn flush_once(

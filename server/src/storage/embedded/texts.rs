@@ -24,6 +24,7 @@ use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 
 use rocket::tokio::sync::oneshot;
 
+use super::flush::batches;
 use crate::clock::FileDay;
 
 /// The directory the segments live in.
@@ -287,27 +288,20 @@ pub struct Syncer {
 impl Syncer {
     /// Starts the syncing thread; it ends when the `Syncer` is dropped.
     pub fn start() -> io::Result<Self> {
-        let (tx, rx) = mpsc::channel::<SyncWaiter>();
-        std::thread::Builder::new()
-            .name("meldpunt-texts".into())
-            .spawn(move || {
-                while let Ok(first) = rx.recv() {
-                    let mut waiting = vec![first];
-                    waiting.extend(rx.try_iter());
-                    let mut synced: Vec<(Arc<File>, Result<(), String>)> = Vec::new();
-                    for (file, answer) in waiting {
-                        let result = match synced.iter().find(|(f, _)| Arc::ptr_eq(f, &file)) {
-                            Some((_, r)) => r.clone(),
-                            None => {
-                                let r = file.sync_data().map_err(|e| e.to_string());
-                                synced.push((file, r.clone()));
-                                r
-                            }
-                        };
-                        let _ = answer.send(result);
+        let tx = batches("meldpunt-texts", |waiting: Vec<SyncWaiter>| {
+            let mut synced: Vec<(Arc<File>, Result<(), String>)> = Vec::new();
+            for (file, answer) in waiting {
+                let result = match synced.iter().find(|(f, _)| Arc::ptr_eq(f, &file)) {
+                    Some((_, r)) => r.clone(),
+                    None => {
+                        let r = file.sync_data().map_err(|e| e.to_string());
+                        synced.push((file, r.clone()));
+                        r
                     }
-                }
-            })?;
+                };
+                let _ = answer.send(result);
+            }
+        })?;
         Ok(Syncer { tx })
     }
 
