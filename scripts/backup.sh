@@ -14,8 +14,9 @@
 # database, sled in DATA_DIR/db, which cannot be copied from outside while in use), the
 # script asks it for a snapshot (`meldpunt-server snapshot DATA_DIR`, over a socket in
 # DATA_DIR): the server holds changes back for a moment (reads go on; reports filed
-# meanwhile wait and get their receipt after), copies its database and links the
-# attachment files into DATA_DIR/snapshot-…, and lets changes go on; the script archives
+# meanwhile wait and get their receipt after), copies its database and the segments
+# holding reports, notes and messages, links the attachment files into
+# DATA_DIR/snapshot-…, and lets changes go on; the script archives
 # that and removes it. MELDPUNT_SERVER names the server binary if it is not
 # meldpunt-server on the PATH. While the server is stopped, the script takes the
 # database's lock, and those of the token and audit commands, until the archive is
