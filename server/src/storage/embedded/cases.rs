@@ -40,13 +40,10 @@ impl Embedded {
         self.texts.erase(at, self.file_day());
     }
 
-    /// Erases locations this request put on the `erase` list, once the transaction
-    /// that put them there is on disk (only this request's: another's may not be).
-    async fn erase_listed(&self, listed: &[Location]) -> Result<(), StoreError> {
-        if listed.is_empty() {
-            return Ok(());
-        }
-        self.flusher.flush().await.map_err(StoreError::Db)?;
+    /// Erases locations this request put on the `erase` list. Call it once the
+    /// transaction that put them there is on disk (only this request's: another's may
+    /// not be).
+    fn erase_listed(&self, listed: &[Location]) -> Result<(), StoreError> {
         for at in listed {
             self.texts.erase(*at, self.file_day());
             self.erase.remove(at.to_bytes())?;
@@ -245,7 +242,10 @@ impl Embedded {
         });
         match stored {
             Ok((record, true, before)) => {
-                self.erase_listed(before.as_slice()).await?;
+                if let Some(before) = before {
+                    self.flusher.flush().await.map_err(StoreError::Db)?;
+                    self.erase_listed(&[before])?;
+                }
                 Ok(record)
             }
             Ok((record, false, _)) => {
@@ -345,7 +345,7 @@ impl Embedded {
         let (record, texts) = self.remove_case(case)?;
         // Flushed first: a power cut must not leave the case without its files.
         self.flusher.flush().await.map_err(StoreError::Db)?;
-        self.erase_listed(&texts).await?;
+        self.erase_listed(&texts)?;
         for a in &record.attachments {
             files::remove(&self.file_path(&a.file)?)?;
         }

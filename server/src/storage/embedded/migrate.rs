@@ -53,20 +53,16 @@ impl Embedded {
         let _g = self.lock();
         let mailbox =
             hex::decode(&c.record.mailbox).map_err(|_| StoreError::Corrupt("mailbox id".into()))?;
-        let day = self.file_day();
-        let mut texts = vec![(
-            cases::report_key(&c.case),
-            self.texts.append(&c.report, day)?,
-        )];
-        if let Some(note) = &c.note {
-            texts.push((cases::note_key(&c.case), self.texts.append(note, day)?));
-        }
-        for (i, m) in c.messages.iter().enumerate() {
-            texts.push((
-                cases::message_key(&c.case, i + 1),
-                self.texts.append(m, day)?,
-            ));
-        }
+        let keys = std::iter::once(cases::report_key(&c.case))
+            .chain(c.note.as_ref().map(|_| cases::note_key(&c.case)))
+            .chain((1..=c.messages.len()).map(|seq| cases::message_key(&c.case, seq)));
+        let bytes = std::iter::once(&c.report)
+            .chain(c.note.as_ref())
+            .chain(c.messages.iter())
+            .map(Vec::as_slice);
+        let texts: Vec<_> = keys
+            .zip(self.texts.append_all(bytes, self.file_day())?)
+            .collect();
         let record = json(&c.record)?;
         (&self.cases, &self.mailboxes, &self.located).transaction(
             |(cases, mailboxes, located)| -> Tx<()> {

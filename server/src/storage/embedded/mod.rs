@@ -204,20 +204,34 @@ impl Embedded {
     }
 
     /// Data directories written before the age files moved to `texts/` (2026-12) keep
-    /// them in sled's tree `ciphertexts`, under the keys `located` uses: each is
-    /// appended to a segment (synced) and moved over in one transaction. A crash
-    /// halfway is safe: what was not moved yet is moved on the next start.
+    /// them in sled's tree `ciphertexts`, under the keys `located` uses: they are
+    /// appended to segments (synced) and moved over, a batch per transaction, and the
+    /// tree is dropped. A crash halfway is safe: what was not moved yet is moved on the
+    /// next start.
     fn move_texts_out_of_sled(&self) -> Result<(), StoreError> {
-        let old = self.db.open_tree("ciphertexts")?;
-        for item in old.iter() {
-            let (key, bytes) = item?;
-            let at = self.texts.append(&bytes, self.file_day())?;
+        const OLD: &[u8] = b"ciphertexts";
+        if !self.db.tree_names().iter().any(|n| n == OLD) {
+            return Ok(());
+        }
+        let old = self.db.open_tree(OLD)?;
+        loop {
+            let batch: Vec<(sled::IVec, sled::IVec)> =
+                old.iter().take(256).collect::<Result<_, _>>()?;
+            if batch.is_empty() {
+                break;
+            }
+            let at = self
+                .texts
+                .append_all(batch.iter().map(|(_, v)| v.as_ref()), self.file_day())?;
             (&old, &self.located).transaction(|(old, located)| -> Tx<()> {
-                old.remove(&key)?;
-                located.insert(&key, &at.to_bytes()[..])?;
+                for ((key, _), at) in batch.iter().zip(&at) {
+                    old.remove(key)?;
+                    located.insert(key, &at.to_bytes()[..])?;
+                }
                 Ok(())
             })?;
         }
+        self.db.drop_tree(OLD)?;
         self.db.flush()?;
         Ok(())
     }

@@ -133,14 +133,36 @@ impl Texts {
         Ok(())
     }
 
-    /// Appends an age file and syncs it, alone (opening, importing).
-    pub fn append(&self, bytes: &[u8], day: FileDay) -> io::Result<Location> {
-        let (file, at) = self.write(bytes, day)?;
-        if let Err(e) = file.sync_data() {
-            self.erase(at, day);
+    /// Appends several age files and syncs them, once per segment they went to
+    /// (moving old data directories over, importing).
+    pub fn append_all<'a>(
+        &self,
+        files: impl IntoIterator<Item = &'a [u8]>,
+        day: FileDay,
+    ) -> io::Result<Vec<Location>> {
+        let mut written: Vec<(Arc<File>, Location)> = Vec::new();
+        let synced = || -> io::Result<()> {
+            for bytes in files {
+                written.push(self.write(bytes, day)?);
+            }
+            let mut done: Vec<&Arc<File>> = Vec::new();
+            for (file, _) in &written {
+                if !done.iter().any(|f| Arc::ptr_eq(f, file)) {
+                    file.sync_data()?;
+                    done.push(file);
+                }
+            }
+            Ok(())
+        };
+        let result = synced();
+        let locations = written.into_iter().map(|(_, at)| at).collect::<Vec<_>>();
+        if let Err(e) = result {
+            for at in locations {
+                self.erase(at, day);
+            }
             return Err(e);
         }
-        Ok(at)
+        Ok(locations)
     }
 
     /// Appends an age file and waits until it is synced, in one sync with the other
@@ -328,6 +350,10 @@ mod tests {
 
     use super::*;
 
+    fn one(texts: &Texts, bytes: &[u8]) -> Location {
+        texts.append_all([bytes], day()).unwrap()[0]
+    }
+
     fn day() -> FileDay {
         FileDay::of(meldpunt_crypto::Day::from_ymd(2026, 12, 3).unwrap())
     }
@@ -347,8 +373,8 @@ mod tests {
     fn appended_files_read_back_and_erased_ones_are_zeros() {
         let dir = tempfile::tempdir().unwrap();
         let texts = Texts::open(dir.path(), day()).unwrap();
-        let a = texts.append(b"first age file", day()).unwrap();
-        let b = texts.append(b"second", day()).unwrap();
+        let a = one(&texts, b"first age file");
+        let b = one(&texts, b"second");
         assert_eq!(texts.read(a).unwrap(), b"first age file");
         assert_eq!(texts.read(b).unwrap(), b"second");
         texts.erase(a, day());
@@ -362,10 +388,10 @@ mod tests {
     fn a_segment_with_nothing_recorded_goes() {
         let dir = tempfile::tempdir().unwrap();
         let texts = Texts::open(dir.path(), day()).unwrap();
-        let a = texts.append(&vec![1u8; 1024], day()).unwrap();
+        let a = one(&texts, &[1u8; 1024]);
         // Pretend the segment is full, so the next append begins a new one.
         lock(&texts.active).len = SEGMENT_BYTES;
-        let b = texts.append(b"in the second segment", day()).unwrap();
+        let b = one(&texts, b"in the second segment");
         assert_eq!(b.segment, 2);
         assert_eq!(texts.segments().unwrap().len(), 2);
         texts.erase(a, day());
