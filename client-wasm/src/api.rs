@@ -14,8 +14,9 @@ use meldpunt_crypto::reporter::{
     AnswerError, ReadError, ReportError, Reporter, ServedMessage, ServedThread,
 };
 use meldpunt_crypto::{
-    admission, AttachmentEncryptor, AttachmentEntry, Category, CodeError, Day, Destination,
-    Direction, EncryptedBy, ReportContent,
+    admission, AttachmentEncryptor, AttachmentEntry, Category, CiphertextDigest,
+    CiphertextHasher, CodeError, Day, Destination, Direction, EncryptedBy, Finished,
+    ReportContent,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -62,6 +63,13 @@ impl ApiError {
     }
 }
 
+fn digest_meta(digest: CiphertextDigest) -> Value {
+    json!({
+        "ciphertext_sha256": hex::encode(digest.sha256),
+        "ciphertext_size": digest.size,
+    })
+}
+
 fn code_error(e: CodeError) -> ApiError {
     ApiError::new(e.kind(), e.to_string())
 }
@@ -74,13 +82,14 @@ fn day(text: &str) -> Result<Day, ApiError> {
     Day::parse(text).ok_or_else(|| ApiError::new("input", "bad date: expected YYYY-MM-DD"))
 }
 
-/// The module's state: open reporters (by session number) and attachments being
-/// encrypted.
+/// The module's state: open reporters (by session number), attachments being
+/// encrypted, and attachments being hashed beside (in a second instance, on another core).
 #[derive(Default)]
 pub struct State {
     next: u32,
     sessions: HashMap<u32, Reporter>,
     attachments: HashMap<u32, AttachmentEncryptor>,
+    hashes: HashMap<u32, CiphertextHasher>,
 }
 
 impl State {
@@ -211,17 +220,27 @@ impl State {
     }
 
     /// Starts encrypting an attachment of `size` bytes to `recipients`.
-    /// Input: `{"recipients":[…], "size": n}`. Meta: `{"attachment": handle}`.
+    /// Input: `{"recipients":[…], "size": n, "digest_beside"?: bool}`. Meta:
+    /// `{"attachment": handle}`. With `digest_beside`, the page hashes the ciphertext
+    /// itself ([`hash_begin`](Self::hash_begin), in another instance) and finishing gives
+    /// only the size.
     pub fn attachment_begin(&mut self, json: &[u8]) -> Result<Output, ApiError> {
         #[derive(Deserialize)]
         struct Req {
             recipients: Vec<String>,
             size: u64,
+            #[serde(default)]
+            digest_beside: bool,
         }
         let req: Req = input(json)?;
         let destination = Destination::new("attachment", &req.recipients)
             .map_err(|e| ApiError::new("input", e.to_string()))?;
-        let enc = AttachmentEncryptor::new(destination.recipients(), req.size)
+        let start = if req.digest_beside {
+            AttachmentEncryptor::digest_beside
+        } else {
+            AttachmentEncryptor::new
+        };
+        let enc = start(destination.recipients(), req.size)
             .map_err(|e| ApiError::new("encrypt", e.to_string()))?;
         let handle = self.handle();
         self.attachments.insert(handle, enc);
@@ -262,22 +281,48 @@ impl State {
         })
     }
 
-    /// Finishes an attachment. Meta: `{"ciphertext_sha256": hex, "ciphertext_size": n}`.
+    /// Finishes an attachment. Meta: `{"ciphertext_sha256": hex, "ciphertext_size": n}`,
+    /// without the hash when it was begun with `digest_beside`.
     pub fn attachment_finish(&mut self, handle: u32) -> Result<Output, ApiError> {
         let enc = self
             .attachments
             .remove(&handle)
             .ok_or_else(|| ApiError::new("session", "no such attachment in progress"))?;
-        let (bytes, digest) = enc
+        let (bytes, finished) = enc
             .finish()
             .map_err(|e| ApiError::new("encrypt", e.to_string()))?;
-        Ok(Output {
-            bytes,
-            meta: json!({
-                "ciphertext_sha256": hex::encode(digest.sha256),
-                "ciphertext_size": digest.size,
-            }),
-        })
+        let meta = match finished {
+            Finished::Digest(digest) => digest_meta(digest),
+            Finished::Size(size) => json!({ "ciphertext_size": size }),
+            _ => return Err(ApiError::new("encrypt", "unexpected end of an attachment")),
+        };
+        Ok(Output { bytes, meta })
+    }
+
+    /// Starts hashing an attachment's ciphertext beside its encryption. Meta:
+    /// `{"hash": handle}`.
+    pub fn hash_begin(&mut self) -> Output {
+        let handle = self.handle();
+        self.hashes.insert(handle, CiphertextHasher::new());
+        Output::meta(json!({ "hash": handle }))
+    }
+
+    /// Takes the attachment's next ciphertext bytes, in the order the encryption gave them.
+    pub fn hash_push(&mut self, handle: u32, ciphertext: &[u8]) -> Result<Output, ApiError> {
+        self.hashes
+            .get_mut(&handle)
+            .ok_or_else(|| ApiError::new("session", "no such hash in progress"))?
+            .update(ciphertext);
+        Ok(Output::meta(Value::Null))
+    }
+
+    /// The digest for the manifest. Meta: `{"ciphertext_sha256": hex, "ciphertext_size": n}`.
+    pub fn hash_finish(&mut self, handle: u32) -> Result<Output, ApiError> {
+        let hasher = self
+            .hashes
+            .remove(&handle)
+            .ok_or_else(|| ApiError::new("session", "no such hash in progress"))?;
+        Ok(Output::meta(digest_meta(hasher.finish())))
     }
 
     /// Decrypts and verifies the thread as the server hands it over

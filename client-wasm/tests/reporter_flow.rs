@@ -220,3 +220,59 @@ fn a_forged_bureau_message_is_shown_as_unverified() {
     );
     assert_eq!(read.meta["can_reply"], false);
 }
+
+/// The page's fast path: one instance encrypts with the digest left out, a second (in a
+/// Worker, on another core) hashes the ciphertext it is given; the digest is the
+/// SHA-256 of the whole age file, as the manifest needs, and the file decrypts.
+#[test]
+fn attachment_hashed_beside() {
+    use sha2::{Digest, Sha256};
+    let mut encrypting = State::default();
+    let mut hashing = State::default();
+    let bureau = InvestigatorKey::generate();
+    let recipients = json!([bureau.recipient().as_str()]);
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    let begin = encrypting
+        .attachment_begin(
+            json!({"recipients": recipients, "size": data.len(), "digest_beside": true})
+                .to_string()
+                .as_bytes(),
+        )
+        .unwrap();
+    let a = begin.meta["attachment"].as_u64().unwrap() as u32;
+    let h = hashing.hash_begin().meta["hash"].as_u64().unwrap() as u32;
+    let mut ct = Vec::new();
+    let mut keep = |bytes: Vec<u8>, hashing: &mut State| {
+        hashing.hash_push(h, &bytes).unwrap();
+        ct.extend(bytes);
+    };
+    for chunk in data.chunks(64 * 1024) {
+        keep(encrypting.attachment_push(a, chunk).unwrap().bytes, &mut hashing);
+    }
+    loop {
+        let pad = encrypting.attachment_pad(a).unwrap();
+        keep(pad.bytes, &mut hashing);
+        if pad.meta["done"] == json!(true) {
+            break;
+        }
+    }
+    let fin = encrypting.attachment_finish(a).unwrap();
+    keep(fin.bytes, &mut hashing);
+    assert!(fin.meta.get("ciphertext_sha256").is_none(), "{}", fin.meta);
+    let digest = hashing.hash_finish(h).unwrap().meta;
+    assert_eq!(fin.meta["ciphertext_size"], digest["ciphertext_size"]);
+    assert_eq!(digest["ciphertext_size"].as_u64().unwrap(), ct.len() as u64);
+    assert_eq!(
+        digest["ciphertext_sha256"].as_str().unwrap(),
+        hex::encode(Sha256::digest(&ct))
+    );
+    assert_eq!(
+        hashing.hash_finish(h).err().unwrap().kind,
+        "session",
+        "a finished hash is gone"
+    );
+    let mut out = Vec::new();
+    meldpunt_crypto::decrypt_attachment(&[bureau.as_age()], &ct[..], data.len() as u64, &mut out)
+        .unwrap();
+    assert_eq!(out, data);
+}

@@ -171,17 +171,60 @@ pub struct CiphertextDigest {
     pub size: u64,
 }
 
-/// A writer that hashes and counts what passes through it.
+/// Computes an age file's SHA-256 and size, as the report's manifest lists them, over its
+/// bytes as they pass. [`AttachmentEncryptor::new`] runs one inside;
+/// [`AttachmentEncryptor::digest_beside`] leaves it to the caller, so that the browser can
+/// hash on another core (in a second instance of the module) while this one encrypts.
+#[derive(Clone, Default)]
+pub struct CiphertextHasher {
+    sha256: Sha256,
+    size: u64,
+}
+
+impl CiphertextHasher {
+    /// Starts over an empty file.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes the next bytes of the age file, in order.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.sha256.update(bytes);
+        self.size += bytes.len() as u64;
+    }
+
+    /// The digest of everything passed to [`update`](Self::update).
+    pub fn finish(self) -> CiphertextDigest {
+        CiphertextDigest {
+            sha256: self.sha256.finalize().into(),
+            size: self.size,
+        }
+    }
+}
+
+/// A writer that counts, and hashes unless told not to, what passes through it.
 struct Hashing<W> {
     inner: W,
-    hasher: Sha256,
+    hasher: Option<CiphertextHasher>,
     size: u64,
+}
+
+impl<W> Hashing<W> {
+    fn new(inner: W, hash: bool) -> Self {
+        Self {
+            inner,
+            hasher: hash.then(CiphertextHasher::new),
+            size: 0,
+        }
+    }
 }
 
 impl<W: Write> Write for Hashing<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
         self.size += n as u64;
         Ok(n)
     }
@@ -203,12 +246,7 @@ pub fn encrypt_attachment<R: Read, W: Write>(
     plaintext_len: u64,
     writer: W,
 ) -> Result<CiphertextDigest, EncryptError> {
-    let hashing = Hashing {
-        inner: writer,
-        hasher: Sha256::new(),
-        size: 0,
-    };
-    let mut stream = encryptor(recipients)?.wrap_output(hashing)?;
+    let mut stream = encryptor(recipients)?.wrap_output(Hashing::new(writer, true))?;
     let mut buf = Zeroizing::new(vec![0u8; 64 * 1024]);
     let mut read = 0u64;
     loop {
@@ -235,10 +273,10 @@ pub fn encrypt_attachment<R: Read, W: Write>(
     }
     write_zeros(&mut stream, padded_len(plaintext_len) - plaintext_len)?;
     let hashing = stream.finish()?;
-    Ok(CiphertextDigest {
-        sha256: hashing.hasher.finalize().into(),
-        size: hashing.size,
-    })
+    Ok(hashing
+        .hasher
+        .expect("made with a hasher")
+        .finish())
 }
 
 fn write_zeros<W: Write>(w: &mut W, mut count: u64) -> io::Result<()> {
@@ -346,16 +384,40 @@ pub struct AttachmentEncryptor {
     padded: u64,
 }
 
+/// What finishing an attachment gives for the report's manifest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Finished {
+    /// The digest, computed by the encryptor ([`AttachmentEncryptor::new`]).
+    Digest(CiphertextDigest),
+    /// Only the age file's size: the caller hashed every byte the encryptor gave out
+    /// with a [`CiphertextHasher`] ([`AttachmentEncryptor::digest_beside`]).
+    Size(u64),
+}
+
 impl AttachmentEncryptor {
-    /// Starts an attachment of exactly `plaintext_len` bytes.
+    /// Starts an attachment of exactly `plaintext_len` bytes; [`finish`](Self::finish)
+    /// gives its digest.
     pub fn new(recipients: &[Recipient], plaintext_len: u64) -> Result<Self, EncryptError> {
+        Self::start(recipients, plaintext_len, true)
+    }
+
+    /// Starts an attachment whose digest the caller computes: [`finish`](Self::finish)
+    /// gives only the size. The SHA-256 is a large part of the work in a browser, and
+    /// this lets another core do it.
+    ///
+    /// # Warning
+    /// Every byte returned by [`push`](Self::push), [`pad`](Self::pad) and
+    /// [`finish`](Self::finish) must go, in order, into one [`CiphertextHasher`]; the
+    /// manifest needs its digest, and the investigator's tool refuses an attachment whose
+    /// bytes do not match it.
+    pub fn digest_beside(recipients: &[Recipient], plaintext_len: u64) -> Result<Self, EncryptError> {
+        Self::start(recipients, plaintext_len, false)
+    }
+
+    fn start(recipients: &[Recipient], plaintext_len: u64, hash: bool) -> Result<Self, EncryptError> {
         let sink = Sink::default();
-        let hashing = Hashing {
-            inner: sink.clone(),
-            hasher: Sha256::new(),
-            size: 0,
-        };
-        let stream = encryptor(recipients)?.wrap_output(hashing)?;
+        let stream = encryptor(recipients)?.wrap_output(Hashing::new(sink.clone(), hash))?;
         Ok(Self {
             stream,
             sink,
@@ -397,8 +459,8 @@ impl AttachmentEncryptor {
     }
 
     /// Pads (what [`pad`](Self::pad) has not yet), finishes, and returns the last
-    /// ciphertext and the digest for the manifest.
-    pub fn finish(mut self) -> Result<(Vec<u8>, CiphertextDigest), EncryptError> {
+    /// ciphertext and what the manifest needs.
+    pub fn finish(mut self) -> Result<(Vec<u8>, Finished), EncryptError> {
         if self.pushed != self.expected {
             return Err(EncryptError::LengthMismatch {
                 expected: self.expected,
@@ -410,12 +472,12 @@ impl AttachmentEncryptor {
             padded_len(self.expected) - self.expected - self.padded,
         )?;
         let hashing = self.stream.finish()?;
-        let digest = CiphertextDigest {
-            sha256: hashing.hasher.finalize().into(),
-            size: hashing.size,
+        let finished = match hashing.hasher {
+            Some(h) => Finished::Digest(h.finish()),
+            None => Finished::Size(hashing.size),
         };
         let rest = std::mem::take(&mut *self.sink.0.borrow_mut());
-        Ok((rest, digest))
+        Ok((rest, finished))
     }
 
     fn take(&mut self) -> Vec<u8> {
@@ -477,7 +539,7 @@ mod tests {
         let err = decrypt_attachment(&[&id], &ct[..], data.len() as u64 - 1, &mut Vec::new());
         assert!(matches!(err, Err(AttachmentError::WrongSize { .. })));
 
-        let mut enc = AttachmentEncryptor::new(&[r], data.len() as u64).unwrap();
+        let mut enc = AttachmentEncryptor::new(std::slice::from_ref(&r), data.len() as u64).unwrap();
         let mut ct2 = Vec::new();
         for chunk in data.chunks(70_001) {
             ct2.extend(enc.push(chunk).unwrap());
@@ -493,10 +555,34 @@ mod tests {
         }
         let (rest, d2) = enc.finish().unwrap();
         ct2.extend(rest);
+        let Finished::Digest(d2) = d2 else { panic!("no digest") };
         assert_eq!(d2.size, ct2.len() as u64);
+        assert_eq!(d2.sha256, <[u8; 32]>::from(Sha256::digest(&ct2)));
         let mut out2 = Vec::new();
         decrypt_attachment(&[&id], &ct2[..], data.len() as u64, &mut out2).unwrap();
         assert_eq!(out2, data);
+
+        // With the digest computed beside: the same format, and the hasher fed with what
+        // the encryptor gives out has the digest of the whole file.
+        let mut enc = AttachmentEncryptor::digest_beside(&[r], data.len() as u64).unwrap();
+        let mut hasher = CiphertextHasher::new();
+        let mut ct3 = Vec::new();
+        let mut keep = |bytes: Vec<u8>| {
+            hasher.update(&bytes);
+            ct3.extend(bytes);
+        };
+        for chunk in data.chunks(65_536) {
+            keep(enc.push(chunk).unwrap());
+        }
+        let (rest, size) = enc.finish().unwrap();
+        keep(rest);
+        assert_eq!(size, Finished::Size(ct3.len() as u64));
+        let d3 = hasher.finish();
+        assert_eq!(d3.size, ct3.len() as u64);
+        assert_eq!(d3.sha256, <[u8; 32]>::from(Sha256::digest(&ct3)));
+        let mut out3 = Vec::new();
+        decrypt_attachment(&[&id], &ct3[..], data.len() as u64, &mut out3).unwrap();
+        assert_eq!(out3, data);
     }
 
     #[test]

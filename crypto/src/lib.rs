@@ -66,7 +66,10 @@ mod symbols;
 pub mod thread;
 
 pub use age;
-pub use agefile::{decrypt_attachment, encrypt_attachment, AttachmentEncryptor, CiphertextDigest};
+pub use agefile::{
+    decrypt_attachment, encrypt_attachment, AttachmentEncryptor, CiphertextDigest, CiphertextHasher,
+    Finished,
+};
 pub use code::{CodeError, ReturnCode};
 pub use day::Day;
 pub use derive::{MailboxCredential, MailboxId, ReporterKeys, ThreadId, ThreadKey};

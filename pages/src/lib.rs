@@ -348,9 +348,10 @@ impl Pages {
 
 /// The names of every static file under `/static/`: the page bundle whose hash the
 /// organisation publishes (`meldpunt-server bundle`, `scripts/check-bundle.sh`).
-pub const ASSETS: [&str; 11] = [
+pub const ASSETS: [&str; 12] = [
     "app.js",
     "crypto.js",
+    "hash-worker.js",
     "meldpunt-metadata-wasm2js.js",
     "meldpunt-metadata.wasm",
     "meldpunt-wasm2js.js",
@@ -379,6 +380,10 @@ pub fn asset(name: &str) -> Option<(&'static [u8], &'static str)> {
         ),
         "upload-worker.js" => (
             include_bytes!("../static/upload-worker.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "hash-worker.js" => (
+            include_bytes!("../static/hash-worker.js"),
             "text/javascript; charset=utf-8",
         ),
         "meldpunt.wasm" => (wasm_module()?, "application/wasm"),
@@ -820,7 +825,7 @@ mod tests {
 
     #[test]
     fn only_known_assets_are_served() {
-        for name in ["style.css", "app.js", "crypto.js", "upload-worker.js"] {
+        for name in ["style.css", "app.js", "crypto.js", "upload-worker.js", "hash-worker.js"] {
             assert!(ASSETS.contains(&name), "{name} is missing from ASSETS");
             assert!(asset(name).is_some());
         }

@@ -255,14 +255,16 @@ async function uploadFile(crypto, uploader, mailbox, recipients, n, file, onProg
   };
   const next = sliceReader(file);
   for (let plain = await next(); plain !== null; plain = await next()) {
-    crypto.attachmentPush(handle, plain, sink);
+    await crypto.attachmentPush(handle, plain, sink);
     read += plain.length;
     plain.fill(0);
     await flush(false);
     onProgress(read);
   }
-  while (!crypto.attachmentPad(handle, sink)) await flush(false);
-  const last = crypto.attachmentFinish(handle, sink);
+  while (!(await crypto.attachmentPad(handle, sink))) await flush(false);
+  const last = await crypto.attachmentFinish(handle, sink);
+  // Where the manifest's hash was computed (for the tests): in the hashing worker, or here.
+  $("progress").dataset.digest = last.meta.hashed_beside ? "beside" : "here";
   await flush(true);
   const digest = await json(await api("POST", `/uploads/${n}/finish`, { mailbox }));
   if (digest.sha256 !== last.meta.ciphertext_sha256 || digest.size !== last.meta.ciphertext_size) {
@@ -376,6 +378,9 @@ async function reportPage() {
   const send = $("send");
   const crypto = await engine();
   if (!crypto) return;
+  // A second instance in a Worker hashes documents' ciphertext on another core while
+  // this one encrypts; until it has loaded (or where it cannot), the hash is made here.
+  crypto.startHasher().then((ready) => { $("progress").dataset.hasher = ready ? "ready" : "none"; });
 
   if (crypto.tier === "js") show($("files-limit"), T.report_files_limit_js.replace("{limit}", size(JS_TIER_MAX)));
   watchDocuments(crypto);

@@ -5,9 +5,18 @@
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-// Wraps a module instance's exports ({memory, mp_*}) into friendly calls.
-export function wrap(exports) {
+// Wraps a module instance's exports ({memory, mp_*}) into friendly calls. `source`
+// ({kind: "wasm" | "js", url}) says where the module came from, for a hashing worker.
+export function wrap(exports, source) {
   const mem = () => new Uint8Array(exports.memory.buffer);
+  let hasher = null;
+
+  // Hands the ciphertext a call just made (appended to the sink from `from`, or
+  // returned) to the hasher, if this attachment has one.
+  async function beside(handle, bytes, sink, from) {
+    if (hasher === null || !hasher.has(handle)) return;
+    await hasher.push(handle, sink ? sink.buf.slice(from, sink.len) : bytes.slice());
+  }
 
   function put(bytes) {
     if (bytes.length === 0) return [0, 0];
@@ -57,10 +66,50 @@ export function wrap(exports) {
     compareCode: (session, typed) => call(exports.mp_code_compare(session, ...put(enc.encode(typed)))).meta.groups,
     sealReport: (session, request) => call(exports.mp_report_seal(session, ...json(request))),
     fingerprint: (recipients) => call(exports.mp_fingerprint(...json({ recipients }))).meta.fingerprint,
-    attachmentBegin: (recipients, size) => call(exports.mp_attachment_begin(...json({ recipients, size }))).meta.attachment,
-    attachmentPush: (handle, plaintext, sink) => call(exports.mp_attachment_push(handle, ...put(plaintext)), sink).bytes,
-    attachmentPad: (handle, sink) => call(exports.mp_attachment_pad(handle), sink).meta.done,
-    attachmentFinish: (handle, sink) => call(exports.mp_attachment_finish(handle), sink),
+    // An attachment: begin, push each slice (its ciphertext is appended to `sink`), pad
+    // until done, finish. With a hasher beside (startHasher), the ciphertext's SHA-256 for
+    // the manifest is computed by a second instance in a Worker, on another core, while
+    // this one encrypts; without one, here. push and finish return promises.
+    attachmentBegin: (recipients, size) => {
+      const digestBeside = hasher !== null && hasher.ready;
+      const handle = call(exports.mp_attachment_begin(...json({ recipients, size, digest_beside: digestBeside }))).meta.attachment;
+      if (digestBeside) hasher.begin(handle);
+      return handle;
+    },
+    attachmentPush: async (handle, plaintext, sink) => {
+      const from = sink ? sink.len : 0;
+      const bytes = call(exports.mp_attachment_push(handle, ...put(plaintext)), sink).bytes;
+      await beside(handle, bytes, sink, from);
+      return bytes;
+    },
+    attachmentPad: async (handle, sink) => {
+      const from = sink ? sink.len : 0;
+      const out = call(exports.mp_attachment_pad(handle), sink);
+      await beside(handle, out.bytes, sink, from);
+      return out.meta.done;
+    },
+    attachmentFinish: async (handle, sink) => {
+      const from = sink ? sink.len : 0;
+      const out = call(exports.mp_attachment_finish(handle), sink);
+      if (hasher === null || !hasher.has(handle)) return out;
+      await beside(handle, out.bytes, sink, from);
+      const digest = await hasher.finish(handle);
+      if (digest.ciphertext_size !== out.meta.ciphertext_size) throw new Error("the hashing worker saw other bytes");
+      out.meta.ciphertext_sha256 = digest.ciphertext_sha256;
+      out.meta.hashed_beside = true;
+      return out;
+    },
+    // Starts the hasher (the report page, once the module is loaded); resolves to
+    // whether it is ready. Until it is, and wherever Workers are missing, attachments are
+    // hashed here.
+    startHasher: () => {
+      if (hasher === null) hasher = new Hasher(source);
+      return hasher.started;
+    },
+    // Hashes in the module: the hashing worker's side.
+    hashBegin: () => call(exports.mp_hash_begin()).meta.hash,
+    hashPush: (handle, bytes) => call(exports.mp_hash_push(handle, ...put(bytes))),
+    hashFinish: (handle) => call(exports.mp_hash_finish(handle)).meta,
     readThread: (session, thread) => call(exports.mp_thread_read(session, ...json(thread))).meta,
     sealReply: (session, text, date) => call(exports.mp_reply_seal(session, ...json({ text, date }))),
     // The note to self with an answer just posted recorded in it (bytes; empty: none).
@@ -74,6 +123,90 @@ export function wrap(exports) {
     solveAdmission: (challenge, difficulty, start, tries) =>
       call(exports.mp_admission_solve(...json({ challenge, difficulty, start, tries }))).meta.nonce,
   };
+}
+
+// At most this many bytes of ciphertext wait for the hashing worker; the page then waits
+// for it, so memory stays bounded whichever side is slower.
+const HASH_BACKLOG = 8 * 1024 * 1024;
+
+// The hashing worker (hash-worker.js): a second instance of the same module, which only
+// ever sees ciphertext. Attachments are hashed one after another, in order.
+class Hasher {
+  constructor(source) {
+    this.ready = false;
+    this.failed = false;
+    this.handles = new Map(); // attachment handle -> this worker's hash handle (a promise)
+    this.waiting = new Map(); // request number -> resolve/reject
+    this.next = 0;
+    this.backlog = 0;
+    this.drained = [];
+    try {
+      this.worker = new Worker(new URL("./hash-worker.js", import.meta.url), { type: "module" });
+    } catch (_) {
+      this.worker = null;
+      this.started = Promise.resolve(false);
+      return;
+    }
+    this.worker.onmessage = (e) => this.answer(e.data);
+    this.worker.onerror = () => this.fail(new Error("the hashing worker failed"));
+    this.started = this.request({ load: source }).then(() => { this.ready = !this.failed; return this.ready; }, () => false);
+  }
+
+  request(message, transfer) {
+    const id = ++this.next;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ id, ...message }, transfer || []);
+    });
+  }
+
+  answer(m) {
+    const w = this.waiting.get(m.id);
+    if (!w) return;
+    this.waiting.delete(m.id);
+    if (m.error) w.reject(new Error(m.error));
+    else w.resolve(m.value);
+  }
+
+  // A worker that failed is not used again; what waited on it fails, and the page tells
+  // the reporter that sending failed (the next try hashes in the page's own module).
+  fail(err) {
+    this.failed = true;
+    this.ready = false;
+    for (const w of this.waiting.values()) w.reject(err);
+    this.waiting.clear();
+    for (const d of this.drained) d();
+    this.drained = [];
+  }
+
+  has(handle) {
+    return this.handles.has(handle);
+  }
+
+  begin(handle) {
+    const started = this.request({ begin: true });
+    started.catch(() => {});
+    this.handles.set(handle, started);
+  }
+
+  async push(handle, bytes) {
+    if (this.failed) throw new Error("the hashing worker failed");
+    const length = bytes.length; // the bytes are moved to the worker: detached here
+    this.backlog += length;
+    const done = this.request({ push: await this.handles.get(handle), bytes }, [bytes.buffer]);
+    done.then(() => {
+      this.backlog -= length;
+      if (this.backlog <= HASH_BACKLOG) { for (const d of this.drained) d(); this.drained = []; }
+    }, () => {});
+    while (this.backlog > HASH_BACKLOG && !this.failed) await new Promise((r) => this.drained.push(r));
+    if (this.failed) throw new Error("the hashing worker failed");
+  }
+
+  async finish(handle) {
+    const hash = await this.handles.get(handle);
+    this.handles.delete(handle);
+    return this.request({ finish: hash });
+  }
 }
 
 // What the module imports: randomness from the browser's CSPRNG, and nothing else.
@@ -97,7 +230,7 @@ export async function loadJs(url) {
   const mod = await import(url);
   let exports = null;
   exports = mod.instantiate(imports(() => exports.memory));
-  return wrap(exports);
+  return wrap(exports, { kind: "js", url: new URL(url, location.href).href });
 }
 
 // Loads the WebAssembly build from `url`.
@@ -106,5 +239,5 @@ export async function loadWasm(url) {
   const bytes = await (await fetch(url)).arrayBuffer();
   const { instance } = await WebAssembly.instantiate(bytes, imports(() => memory));
   memory = instance.exports.memory;
-  return wrap(instance.exports);
+  return wrap(instance.exports, { kind: "wasm", url: new URL(url, location.href).href });
 }

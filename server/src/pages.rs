@@ -18,8 +18,15 @@ use rocket::{get, routes, Route, State};
 use crate::App;
 
 /// Pages that instantiate the WebAssembly crypto module, and so need
-/// `'wasm-unsafe-eval'` in their Content-Security-Policy.
-const WASM_PAGES: &[&str] = &["/nl/report", "/en/report", "/nl/check", "/en/check"];
+/// `'wasm-unsafe-eval'` in their Content-Security-Policy; with the report page's hashing
+/// worker, which loads a second instance (a worker's policy is its script's own).
+const WASM_PAGES: &[&str] = &[
+    "/nl/report",
+    "/en/report",
+    "/nl/check",
+    "/en/check",
+    "/static/hash-worker.js",
+];
 
 /// Whether the page at `path` runs WebAssembly.
 pub fn needs_wasm(path: &str) -> bool {

@@ -32,7 +32,7 @@ use meldpunt_crypto::{age, encrypt_attachment, Day, InvestigatorKey, Recipient};
 use meldpunt_tests::bench_page::{call, Files, PageServer};
 use meldpunt_tests::browser::{self, Browser};
 use rand::{RngCore, SeedableRng};
-use serde_json::json;
+use serde_json::{json, Value};
 
 const MIB: f64 = 1024.0 * 1024.0;
 /// The jitless warm-up is small: without a JIT there is nothing to warm beyond loading.
@@ -185,7 +185,9 @@ async fn main() -> ExitCode {
             browser_run(&b, engine, size).await;
             let verdict = call(&b, "bench.check(arguments[0])", vec![json!(engine)]).await;
             if engine == "wasm" {
-                check.age_file("WASM", &server.take_upload(engine), true);
+                let upload = server.take_upload(engine);
+                check.digest("WASM", &verdict, &upload);
+                check.age_file("WASM", &upload, true);
             } else {
                 details.push(format!("{engine}: {verdict}"));
             }
@@ -228,8 +230,10 @@ async fn main() -> ExitCode {
             wasm2js.secs.push(secs);
             wasm2js.ciphertext = ct;
             if i == 1 {
-                call(&b, "bench.check('wasm2js')", vec![]).await;
-                check.age_file("wasm2js", &server.take_upload("wasm2js"), true);
+                let verdict = call(&b, "bench.check('wasm2js')", vec![]).await;
+                let upload = server.take_upload("wasm2js");
+                check.digest("wasm2js", &verdict, &upload);
+                check.age_file("wasm2js", &upload, true);
             }
         }
     }
@@ -352,6 +356,18 @@ struct Checker {
 impl Checker {
     /// `padded`: the output is a Meldpunt attachment, so the plaintext is followed by
     /// exactly the zero padding `padded_len` asks for.
+    /// The manifest's hash, made by the page's hashing worker, is the SHA-256 of the
+    /// whole ciphertext.
+    fn digest(&self, engine: &str, verdict: &Value, ciphertext: &[u8]) {
+        use sha2::{Digest, Sha256};
+        assert_eq!(verdict["hashed_beside"], json!(true), "{engine}: not hashed beside: {verdict}");
+        assert_eq!(
+            verdict["ciphertext_sha256"].as_str(),
+            Some(hex::encode(Sha256::digest(ciphertext)).as_str()),
+            "{engine}: the manifest's hash is not the ciphertext's"
+        );
+    }
+
     fn age_file(&self, engine: &str, ciphertext: &[u8], padded: bool) {
         let ct = self.dir.join("check.age");
         std::fs::write(&ct, ciphertext).expect("ciphertext written");
@@ -438,6 +454,10 @@ fn start_server(paths: &Paths, plain: Arc<Vec<u8>>) -> PageServer {
     );
     files.insert("/bench.js", (js, read(&paths.page.join("bench.js"))));
     files.insert("/crypto.js", (js, read(&paths.loader)));
+    files.insert(
+        "/hash-worker.js",
+        (js, read(&paths.loader.with_file_name("hash-worker.js"))),
+    );
     files.insert("/meldpunt.wasm", ("application/wasm", read(&paths.wasm)));
     files.insert("/meldpunt.js", (js, read(&paths.wasm2js)));
     files.insert("/openpgp.mjs", (js, read(&paths.openpgp)));

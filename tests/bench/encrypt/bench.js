@@ -5,7 +5,8 @@
 //
 // The Meldpunt module is loaded by the reporter pages' own loader (crypto.js) and driven
 // the way app.js encrypts a document: attachmentBegin, 1 MiB slices pushed into one
-// reused sink, attachmentPad until done, attachmentFinish.
+// reused sink, attachmentPad until done, attachmentFinish; the ciphertext's SHA-256 is
+// made by the hashing worker (hash-worker.js), as on the report page.
 
 import { loadJs, loadWasm } from "/crypto.js";
 
@@ -29,29 +30,32 @@ function meldpunt(crypto, recipients) {
   // Room for the ciphertext: Padmé adds at most 12%, the header and tags a little more.
   let out = new Uint8Array(Math.ceil(plain.length * 1.13) + SLICE);
   let last = null;
+  let digest = null;
   return {
     async run(size) {
       const sink = { buf: out, len: 0 };
       const t0 = performance.now();
       const handle = crypto.attachmentBegin(recipients, size);
       for (let off = 0; off < size; off += SLICE) {
-        crypto.attachmentPush(handle, plain.subarray(off, Math.min(size, off + SLICE)), sink);
+        await crypto.attachmentPush(handle, plain.subarray(off, Math.min(size, off + SLICE)), sink);
       }
-      while (!crypto.attachmentPad(handle, sink));
-      const done = crypto.attachmentFinish(handle, sink);
+      while (!(await crypto.attachmentPad(handle, sink)));
+      const done = await crypto.attachmentFinish(handle, sink);
       const ms = performance.now() - t0;
       if (done.meta.ciphertext_size !== sink.len) {
         throw new Error(`module says ${done.meta.ciphertext_size} bytes, sink holds ${sink.len}`);
       }
       out = sink.buf;
       last = sink.len;
+      digest = done.meta;
       return { ms, ciphertext_size: sink.len };
     },
-    // Sends the last ciphertext to the driver, which decrypts it with `age -d`.
+    // Sends the last ciphertext to the driver, which decrypts it with `age -d` and checks
+    // the manifest's hash against it.
     async check(name) {
       const res = await fetch(`/result/${name}`, { method: "PUT", body: out.subarray(0, last) });
       if (!res.ok) throw new Error(`upload: HTTP ${res.status}`);
-      return { uploaded: last };
+      return { uploaded: last, ciphertext_sha256: digest.ciphertext_sha256, hashed_beside: digest.hashed_beside === true };
     },
   };
 }
@@ -117,9 +121,12 @@ async function openpgpEngine(variant) {
   };
 }
 
+// The Meldpunt engines start their hashing worker as the report page does, and wait for
+// it, so that every timed run hashes beside (the check says so).
 async function load(name, recipients) {
-  if (name === "wasm") engines[name] = meldpunt(await loadWasm("/meldpunt.wasm"), recipients);
-  else if (name === "wasm2js") engines[name] = meldpunt(await loadJs("/meldpunt.js"), recipients);
+  const started = async (crypto) => { await crypto.startHasher(); return crypto; };
+  if (name === "wasm") engines[name] = meldpunt(await started(await loadWasm("/meldpunt.wasm")), recipients);
+  else if (name === "wasm2js") engines[name] = meldpunt(await started(await loadJs("/meldpunt.js")), recipients);
   else if (name === "openpgp-legacy") engines[name] = await openpgpEngine("legacy");
   else if (name === "openpgp-aead") engines[name] = await openpgpEngine("aead");
   else throw new Error(`unknown engine ${name}`);
