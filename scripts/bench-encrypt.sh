@@ -15,6 +15,8 @@
 #   BENCH_SIZE          plaintext size in bytes (default 104857600 = 100 MiB)
 #   BENCH_RUNS          timed runs of each engine (default 5)
 #   BENCH_JITLESS_RUNS  timed runs of wasm2js without JIT (default 3; each ~3 min at 100 MiB)
+#   BENCH_FIREFOX_SIZE  bytes for Firefox ESR at Tor Browser's "Safer" (default 16 MiB)
+#   BENCH_FIREFOX_RUNS  timed runs there, with and without the hashing worker (default 2)
 #   BENCH_MAX_LOAD      wait until the 1-minute load average is below this (default 0.5)
 #   BENCH_WAIT          give up waiting after this many seconds and measure anyway (default 120;
 #                       the whole run then holds the lock for under 15 min)
@@ -30,8 +32,13 @@ cd "$ROOT"
 
 # --- tools ---
 apt_install_missing age=age /usr/bin/chromium=chromium /usr/bin/chromedriver=chromium-driver \
-  node=nodejs npm=npm
+  /usr/bin/firefox-esr=firefox-esr node=nodejs npm=npm
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup.rs)" >&2; exit 1; }
+# Firefox ESR (Tor Browser's engine) at "Safer" is driven through geckodriver, from crates.io.
+if [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/geckodriver" ]; then
+  echo "Installing geckodriver (cargo install)" >&2
+  cargo install --locked geckodriver || cargo install geckodriver
+fi
 
 echo "Building the browser module (WebAssembly and wasm2js)" >&2
 bash scripts/build-wasm.sh >&2
@@ -56,7 +63,7 @@ LOAD_AFTER=$(loadavg)
 echo
 echo "## encrypting $(( ${BENCH_SIZE:-104857600} / 1048576 )) MiB ($(date -u +%F))"
 echo
-echo "Machine: $(machine); $(rustc -V); $(chromium --version 2>/dev/null | head -1);" \
+echo "Machine: $(machine); $(rustc -V); $(chromium --version 2>/dev/null | head -1); $(firefox-esr --version 2>/dev/null | head -1);" \
   "OpenPGP.js $OPENPGP_VERSION; age $(age --version); node $(node --version)"
 echo "Load average (1/5/15 min): before $LOAD_BEFORE, after $LOAD_AFTER"
 echo

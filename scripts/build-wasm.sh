@@ -61,7 +61,13 @@ translate() {
       if ((imports && !head.test(s)) || !tail.test(s)) { console.error("unexpected wasm2js output"); process.exit(1); }
       const title = "// The Meldpunt " + process.argv[2] + " module, translated from WebAssembly by wasm2js.\n";
       s = imports ? s.replace(head, title) : title + s;
-      s = s.replace(tail, "\nexport function instantiate(imports) {\n  return asmFunc(imports);\n}\n");
+      // The factory holds the whole translation, so that each instance has its own helper
+      // state: wasm2js keeps the memory view that memory.copy and memory.fill write
+      // through at module level, where a second instance in the same page would redirect
+      // the copies of the first one into its own memory.
+      s = s.replace(tail, "\n");
+      const body = s.slice(title.length);
+      s = title + "export function instantiate(imports) {\n" + body + "  return asmFunc(imports);\n}\n";
       // The metadata module holds whole documents: its memory grows in place where the
       // browser allows it (a resizable ArrayBuffer, up to 1 GiB) instead of into a new copy
       // at every growth, each old copy left behind as garbage (several times the document

@@ -20,10 +20,14 @@ const page = document.body.dataset.page;
 // Upload chunks: large enough to be efficient, small enough that a dropped connection
 // costs little and memory stays bounded (the current chunk is kept until it arrived).
 const SLICE = 1024 * 1024;
-// Without WebAssembly the same code runs as plain JavaScript at about 0.6 MiB/s (measured
-// in Chromium --jitless; docs/BENCHMARKS.md), so documents are limited to what encrypts in
+// Without WebAssembly the same code runs as plain JavaScript at about 0.75 MiB/s with the
+// hashing worker (measured in Firefox ESR with Tor Browser's "Safer" preferences, 0.6 in
+// Chromium --jitless; docs/BENCHMARKS.md), so documents are limited to what encrypts in
 // about two minutes.
-const JS_TIER_MAX = 64 * 1024 * 1024;
+const JS_TIER_MAX = 96 * 1024 * 1024;
+// Without WebAssembly, documents from this size on are hashed in a Worker (uploadFile): the
+// second download of the module (about 560 KB gzipped) then costs less than it saves.
+const JS_HASHER_MIN = 4 * 1024 * 1024;
 
 function show(el, text) {
   el.textContent = text;
@@ -242,6 +246,11 @@ function sliceReader(file) {
 }
 
 async function uploadFile(crypto, uploader, mailbox, recipients, n, file, onProgress) {
+  // A second instance in a Worker hashes the ciphertext on another core while this one
+  // encrypts (where it cannot start, the hash is made here). Not at the first load: the
+  // module is handed over compiled, but the plain-JavaScript one is downloaded again, which
+  // pays only for larger documents.
+  if (crypto.tier === "wasm" || file.size >= JS_HASHER_MIN) await crypto.startHasher();
   const handle = crypto.attachmentBegin(recipients, file.size);
   // One reused upload buffer: ciphertext is appended by the module and sent in chunks.
   const sink = { buf: new Uint8Array(SLICE + 64 * 1024), len: 0 };
@@ -378,9 +387,6 @@ async function reportPage() {
   const send = $("send");
   const crypto = await engine();
   if (!crypto) return;
-  // A second instance in a Worker hashes documents' ciphertext on another core while
-  // this one encrypts; until it has loaded (or where it cannot), the hash is made here.
-  crypto.startHasher().then((ready) => { $("progress").dataset.hasher = ready ? "ready" : "none"; });
 
   if (crypto.tier === "js") show($("files-limit"), T.report_files_limit_js.replace("{limit}", size(JS_TIER_MAX)));
   watchDocuments(crypto);

@@ -6,7 +6,8 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 // Wraps a module instance's exports ({memory, mp_*}) into friendly calls. `source`
-// ({kind: "wasm" | "js", url}) says where the module came from, for a hashing worker.
+// ({kind: "wasm", module} or {kind: "js", url}) says what the module is, for a hashing
+// worker.
 export function wrap(exports, source) {
   const mem = () => new Uint8Array(exports.memory.buffer);
   let hasher = null;
@@ -90,7 +91,13 @@ export function wrap(exports, source) {
     },
     attachmentFinish: async (handle, sink) => {
       const from = sink ? sink.len : 0;
-      const out = call(exports.mp_attachment_finish(handle), sink);
+      let out;
+      try {
+        out = call(exports.mp_attachment_finish(handle), sink);
+      } catch (err) {
+        if (hasher !== null) hasher.forget(handle);
+        throw err;
+      }
       if (hasher === null || !hasher.has(handle)) return out;
       await beside(handle, out.bytes, sink, from);
       const digest = await hasher.finish(handle);
@@ -99,9 +106,10 @@ export function wrap(exports, source) {
       out.meta.hashed_beside = true;
       return out;
     },
-    // Starts the hasher (the report page, once the module is loaded); resolves to
-    // whether it is ready. Until it is, and wherever Workers are missing, attachments are
-    // hashed here.
+    // Starts the hasher (once; the report page, before a document is encrypted) and
+    // resolves to whether it is ready. Until it is, and wherever Workers are missing,
+    // attachments are hashed here. The WebAssembly module is handed over compiled; the
+    // wasm2js one is loaded again by the worker (downloaded again: nothing is cached).
     startHasher: () => {
       if (hasher === null) hasher = new Hasher(source);
       return hasher.started;
@@ -202,6 +210,11 @@ class Hasher {
     if (this.failed) throw new Error("the hashing worker failed");
   }
 
+  // An attachment that failed: its hash is not wanted.
+  forget(handle) {
+    this.handles.delete(handle);
+  }
+
   async finish(handle) {
     const hash = await this.handles.get(handle);
     this.handles.delete(handle);
@@ -235,9 +248,15 @@ export async function loadJs(url) {
 
 // Loads the WebAssembly build from `url`.
 export async function loadWasm(url) {
-  let memory = null;
   const bytes = await (await fetch(url)).arrayBuffer();
-  const { instance } = await WebAssembly.instantiate(bytes, imports(() => memory));
+  return instantiateWasm(await WebAssembly.compile(bytes));
+}
+
+// An instance of an already compiled module. The hashing worker gets the page's compiled
+// module this way, so the module is not downloaded twice.
+export async function instantiateWasm(module) {
+  let memory = null;
+  const instance = await WebAssembly.instantiate(module, imports(() => memory));
   memory = instance.exports.memory;
-  return wrap(instance.exports, { kind: "wasm", url: new URL(url, location.href).href });
+  return wrap(instance.exports, { kind: "wasm", module });
 }

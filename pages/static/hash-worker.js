@@ -2,7 +2,7 @@
 // page's module encrypts (crypto.js, "Hasher"): a second instance of the same module,
 // WebAssembly or wasm2js as the page loaded it. It only ever sees ciphertext.
 
-import { loadJs, loadWasm } from "./crypto.js";
+import { instantiateWasm, loadJs } from "./crypto.js";
 
 let module = null;
 // Requests are handled one after another, in the order they came.
@@ -10,7 +10,7 @@ let queue = Promise.resolve();
 
 async function handle(m) {
   if (m.load) {
-    module = m.load.kind === "wasm" ? await loadWasm(m.load.url) : await loadJs(m.load.url);
+    module = m.load.kind === "wasm" ? await instantiateWasm(m.load.module) : await loadJs(m.load.url);
     return true;
   }
   if (m.begin) return module.hashBegin();

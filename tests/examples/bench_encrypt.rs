@@ -238,6 +238,61 @@ async fn main() -> ExitCode {
         }
     }
 
+    // --- Firefox ESR with Tor Browser's "Safer" preferences: the wasm2js translation,
+    // on a smaller document (the interpreter is slow), with the hashing worker and
+    // without it (the page's own instance hashes, as where no Worker can start) ---
+    let firefox_size = env_u64("BENCH_FIREFOX_SIZE", 16 * 1024 * 1024).min(size);
+    let firefox_runs = env_u64("BENCH_FIREFOX_RUNS", 2).max(1) as usize;
+    let mut firefox = Timings::new(
+        "wasm2js, Firefox ESR at Safer",
+        "the wasm2js translation through crypto.js, hashed in the worker",
+    );
+    let mut firefox_here = Timings::new(
+        "wasm2js, Firefox ESR at Safer, no worker",
+        "the same, hashed in the page's own instance",
+    );
+    {
+        let b = browser::start_firefox(&browser::TOR_SAFER_PREFS).await;
+        b.client
+            .update_timeouts(TimeoutConfiguration::new(
+                Some(Duration::from_secs(1800)),
+                Some(Duration::from_secs(120)),
+                None,
+            ))
+            .await
+            .expect("timeouts set");
+        b.client
+            .goto(&format!("http://127.0.0.1:{}/", server.port))
+            .await
+            .expect("page loads");
+        b.wait_until("window.bench", 60).await;
+        let info = call(&b, "bench.prepare()", vec![]).await;
+        assert_eq!(info["webassembly"], json!(false), "no WebAssembly in {info}");
+        details.push(format!("Firefox user agent: {}", info["userAgent"]));
+        let rcpt = json!([recipient.as_str()]);
+        for engine in ["wasm2js", "wasm2js-here"] {
+            call(&b, "bench.load(arguments[0], arguments[1])", vec![json!(engine), rcpt.clone()]).await;
+            browser_run(&b, engine, JITLESS_WARMUP).await;
+        }
+        for i in 1..=firefox_runs {
+            for (t, engine) in [(&mut firefox, "wasm2js"), (&mut firefox_here, "wasm2js-here")] {
+                eprintln!("Run {i} of {firefox_runs}: {engine} in Firefox at Safer ({firefox_size} bytes)");
+                let (secs, ct) = browser_run(&b, engine, firefox_size).await;
+                eprintln!("  {secs:.1} s");
+                t.secs.push(secs);
+                t.ciphertext = ct;
+                if i == 1 {
+                    let verdict = call(&b, "bench.check(arguments[0])", vec![json!(engine)]).await;
+                    let upload = server.take_upload(engine);
+                    if engine == "wasm2js" {
+                        check.digest("Firefox wasm2js", &verdict, &upload);
+                    }
+                    check.age_file_of(engine, &upload, true, firefox_size as usize);
+                }
+            }
+        }
+    }
+
     report(
         size,
         &[
@@ -251,6 +306,24 @@ async fn main() -> ExitCode {
         ],
         &details,
     );
+    println!();
+    println!(
+        "Firefox ESR at Safer, {firefox_size} bytes ({:.0} MiB):",
+        firefox_size as f64 / MIB
+    );
+    println!();
+    println!("| engine | runs | min (s) | median (s) | MiB/s (median) |");
+    println!("|---|---|---|---|---|");
+    for t in [&firefox, &firefox_here] {
+        println!(
+            "| {} | {} | {:.1} | {:.1} | {:.2} |",
+            t.name,
+            t.secs.len(),
+            t.min(),
+            t.median(),
+            firefox_size as f64 / MIB / t.median()
+        );
+    }
     ExitCode::SUCCESS
 }
 
@@ -369,6 +442,11 @@ impl Checker {
     }
 
     fn age_file(&self, engine: &str, ciphertext: &[u8], padded: bool) {
+        self.age_file_of(engine, ciphertext, padded, self.plain.len());
+    }
+
+    /// As [`age_file`](Self::age_file), for an age file of the plaintext's first `n` bytes.
+    fn age_file_of(&self, engine: &str, ciphertext: &[u8], padded: bool, n: usize) {
         let ct = self.dir.join("check.age");
         std::fs::write(&ct, ciphertext).expect("ciphertext written");
         let out = Command::new("/usr/bin/age")
@@ -380,16 +458,16 @@ impl Checker {
             .output()
             .expect("age -d runs");
         assert!(out.status.success(), "{engine}: age -d failed");
-        let len = self.plain.len() as u64;
+        let len = n as u64;
         let expected = if padded { padded_len(len) } else { len };
         let got = out.stdout;
         assert_eq!(got.len() as u64, expected, "{engine}: decrypted length");
         assert!(
-            got[..self.plain.len()] == self.plain[..],
+            got[..n] == self.plain[..n],
             "{engine}: decrypted bytes differ"
         );
         assert!(
-            got[self.plain.len()..].iter().all(|&b| b == 0),
+            got[n..].iter().all(|&b| b == 0),
             "{engine}: padding is not zero"
         );
         std::fs::remove_file(&ct).expect("ciphertext removed");
