@@ -250,7 +250,7 @@ async function uploadFile(crypto, uploader, mailbox, recipients, n, file, onProg
   // encrypts (where it cannot start, the hash is made here). Not at the first load: the
   // module is handed over compiled, but the plain-JavaScript one is downloaded again, which
   // pays only for larger documents.
-  if (crypto.tier === "wasm" || file.size >= JS_HASHER_MIN) await crypto.startHasher();
+  if (crypto.tier === "wasm" || file.size >= JS_HASHER_MIN) await crypto.startHasher(crypto.tier === "wasm" ? 10000 : 60000);
   const handle = crypto.attachmentBegin(recipients, file.size);
   // One reused upload buffer: ciphertext is appended by the module and sent in chunks.
   const sink = { buf: new Uint8Array(SLICE + 64 * 1024), len: 0 };

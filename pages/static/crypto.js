@@ -110,9 +110,10 @@ export function wrap(exports, source) {
     // resolves to whether it is ready. Until it is, and wherever Workers are missing,
     // attachments are hashed here. The WebAssembly module is handed over compiled; the
     // wasm2js one is loaded again by the worker (downloaded again: nothing is cached).
-    startHasher: () => {
+    // A worker that has not said it is ready within `waitMs` is not waited for longer.
+    startHasher: (waitMs = 30000) => {
       if (hasher === null) hasher = new Hasher(source);
-      return hasher.started;
+      return Promise.race([hasher.started, new Promise((resolve) => setTimeout(() => resolve(false), waitMs))]);
     },
     // Hashes in the module: the hashing worker's side.
     hashBegin: () => call(exports.mp_hash_begin()).meta.hash,

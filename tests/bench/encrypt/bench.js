@@ -124,7 +124,7 @@ async function openpgpEngine(variant) {
 // The Meldpunt engines start their hashing worker as the report page does, and wait for
 // it, so that every timed run hashes beside (the check says so).
 async function load(name, recipients) {
-  const started = async (crypto) => { await crypto.startHasher(); return crypto; };
+  const started = async (crypto) => { await crypto.startHasher(300000); return crypto; };
   if (name === "wasm") engines[name] = meldpunt(await started(await loadWasm("/meldpunt.wasm")), recipients);
   else if (name === "wasm2js") engines[name] = meldpunt(await started(await loadJs("/meldpunt.js")), recipients);
   // Without the hashing worker: the page's instance hashes (where no Worker can start).
