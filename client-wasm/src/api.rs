@@ -14,9 +14,8 @@ use meldpunt_crypto::reporter::{
     AnswerError, ReadError, ReportError, Reporter, ServedMessage, ServedThread,
 };
 use meldpunt_crypto::{
-    admission, AttachmentEncryptor, AttachmentEntry, Category, CiphertextDigest,
-    CiphertextHasher, CodeError, Day, Destination, Direction, EncryptedBy, Finished,
-    ReportContent,
+    admission, AttachmentEncryptor, AttachmentEntry, Category, CiphertextDigest, CiphertextHasher,
+    CodeError, Day, Destination, Direction, EncryptedBy, Finished, ReportContent,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};

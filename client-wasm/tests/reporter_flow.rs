@@ -247,7 +247,10 @@ fn attachment_hashed_beside() {
         ct.extend(bytes);
     };
     for chunk in data.chunks(64 * 1024) {
-        keep(encrypting.attachment_push(a, chunk).unwrap().bytes, &mut hashing);
+        keep(
+            encrypting.attachment_push(a, chunk).unwrap().bytes,
+            &mut hashing,
+        );
     }
     loop {
         let pad = encrypting.attachment_pad(a).unwrap();

@@ -273,10 +273,11 @@ pub fn encrypt_attachment<R: Read, W: Write>(
     }
     write_zeros(&mut stream, padded_len(plaintext_len) - plaintext_len)?;
     let hashing = stream.finish()?;
-    Ok(hashing
+    // Made with a hasher just above; never None.
+    hashing
         .hasher
-        .expect("made with a hasher")
-        .finish())
+        .map(CiphertextHasher::finish)
+        .ok_or_else(|| io::Error::other("the digest was not computed").into())
 }
 
 fn write_zeros<W: Write>(w: &mut W, mut count: u64) -> io::Result<()> {
@@ -411,11 +412,18 @@ impl AttachmentEncryptor {
     /// [`finish`](Self::finish) must go, in order, into one [`CiphertextHasher`]; the
     /// manifest needs its digest, and the investigator's tool refuses an attachment whose
     /// bytes do not match it.
-    pub fn digest_beside(recipients: &[Recipient], plaintext_len: u64) -> Result<Self, EncryptError> {
+    pub fn digest_beside(
+        recipients: &[Recipient],
+        plaintext_len: u64,
+    ) -> Result<Self, EncryptError> {
         Self::start(recipients, plaintext_len, false)
     }
 
-    fn start(recipients: &[Recipient], plaintext_len: u64, hash: bool) -> Result<Self, EncryptError> {
+    fn start(
+        recipients: &[Recipient],
+        plaintext_len: u64,
+        hash: bool,
+    ) -> Result<Self, EncryptError> {
         let sink = Sink::default();
         let stream = encryptor(recipients)?.wrap_output(Hashing::new(sink.clone(), hash))?;
         Ok(Self {
@@ -539,7 +547,8 @@ mod tests {
         let err = decrypt_attachment(&[&id], &ct[..], data.len() as u64 - 1, &mut Vec::new());
         assert!(matches!(err, Err(AttachmentError::WrongSize { .. })));
 
-        let mut enc = AttachmentEncryptor::new(std::slice::from_ref(&r), data.len() as u64).unwrap();
+        let mut enc =
+            AttachmentEncryptor::new(std::slice::from_ref(&r), data.len() as u64).unwrap();
         let mut ct2 = Vec::new();
         for chunk in data.chunks(70_001) {
             ct2.extend(enc.push(chunk).unwrap());
@@ -555,7 +564,9 @@ mod tests {
         }
         let (rest, d2) = enc.finish().unwrap();
         ct2.extend(rest);
-        let Finished::Digest(d2) = d2 else { panic!("no digest") };
+        let Finished::Digest(d2) = d2 else {
+            panic!("no digest")
+        };
         assert_eq!(d2.size, ct2.len() as u64);
         assert_eq!(d2.sha256, <[u8; 32]>::from(Sha256::digest(&ct2)));
         let mut out2 = Vec::new();

@@ -67,8 +67,8 @@ pub mod thread;
 
 pub use age;
 pub use agefile::{
-    decrypt_attachment, encrypt_attachment, AttachmentEncryptor, CiphertextDigest, CiphertextHasher,
-    Finished,
+    decrypt_attachment, encrypt_attachment, AttachmentEncryptor, CiphertextDigest,
+    CiphertextHasher, Finished,
 };
 pub use code::{CodeError, ReturnCode};
 pub use day::Day;

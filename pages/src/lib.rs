@@ -825,7 +825,13 @@ mod tests {
 
     #[test]
     fn only_known_assets_are_served() {
-        for name in ["style.css", "app.js", "crypto.js", "upload-worker.js", "hash-worker.js"] {
+        for name in [
+            "style.css",
+            "app.js",
+            "crypto.js",
+            "upload-worker.js",
+            "hash-worker.js",
+        ] {
             assert!(ASSETS.contains(&name), "{name} is missing from ASSETS");
             assert!(asset(name).is_some());
         }

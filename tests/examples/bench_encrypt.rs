@@ -24,12 +24,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use fantoccini::wd::TimeoutConfiguration;
 use meldpunt_crypto::padding::padded_len;
 use meldpunt_crypto::{age, encrypt_attachment, Day, InvestigatorKey, Recipient};
-use meldpunt_tests::bench_page::{call, Files, PageServer};
+use meldpunt_tests::bench_page::{self, call, Files, PageServer};
 use meldpunt_tests::browser::{self, Browser};
 use rand::{RngCore, SeedableRng};
 use serde_json::{json, Value};
@@ -252,30 +251,34 @@ async fn main() -> ExitCode {
         "the same, hashed in the page's own instance",
     );
     {
-        let b = browser::start_firefox(&browser::TOR_SAFER_PREFS).await;
-        b.client
-            .update_timeouts(TimeoutConfiguration::new(
-                Some(Duration::from_secs(1800)),
-                Some(Duration::from_secs(120)),
-                None,
-            ))
-            .await
-            .expect("timeouts set");
-        b.client
-            .goto(&format!("http://127.0.0.1:{}/", server.port))
-            .await
-            .expect("page loads");
-        b.wait_until("window.bench", 60).await;
+        let b = bench_page::open(
+            browser::start_firefox(&browser::TOR_SAFER_PREFS).await,
+            &server,
+            1800,
+        )
+        .await;
         let info = call(&b, "bench.prepare()", vec![]).await;
-        assert_eq!(info["webassembly"], json!(false), "no WebAssembly in {info}");
+        assert_eq!(
+            info["webassembly"],
+            json!(false),
+            "no WebAssembly in {info}"
+        );
         details.push(format!("Firefox user agent: {}", info["userAgent"]));
         let rcpt = json!([recipient.as_str()]);
         for engine in ["wasm2js", "wasm2js-here"] {
-            call(&b, "bench.load(arguments[0], arguments[1])", vec![json!(engine), rcpt.clone()]).await;
+            call(
+                &b,
+                "bench.load(arguments[0], arguments[1])",
+                vec![json!(engine), rcpt.clone()],
+            )
+            .await;
             browser_run(&b, engine, JITLESS_WARMUP).await;
         }
         for i in 1..=firefox_runs {
-            for (t, engine) in [(&mut firefox, "wasm2js"), (&mut firefox_here, "wasm2js-here")] {
+            for (t, engine) in [
+                (&mut firefox, "wasm2js"),
+                (&mut firefox_here, "wasm2js-here"),
+            ] {
                 eprintln!("Run {i} of {firefox_runs}: {engine} in Firefox at Safer ({firefox_size} bytes)");
                 let (secs, ct) = browser_run(&b, engine, firefox_size).await;
                 eprintln!("  {secs:.1} s");
@@ -433,7 +436,11 @@ impl Checker {
     /// whole ciphertext.
     fn digest(&self, engine: &str, verdict: &Value, ciphertext: &[u8]) {
         use sha2::{Digest, Sha256};
-        assert_eq!(verdict["hashed_beside"], json!(true), "{engine}: not hashed beside: {verdict}");
+        assert_eq!(
+            verdict["hashed_beside"],
+            json!(true),
+            "{engine}: not hashed beside: {verdict}"
+        );
         assert_eq!(
             verdict["ciphertext_sha256"].as_str(),
             Some(hex::encode(Sha256::digest(ciphertext)).as_str()),
@@ -487,21 +494,7 @@ async fn open_page(extra: &[&str], server: &PageServer) -> Browser {
     if !flags.iter().any(|f| f.starts_with("--js-flags=")) {
         flags.push("--js-flags=--expose-gc");
     }
-    let b = browser::start(&flags).await;
-    b.client
-        .update_timeouts(TimeoutConfiguration::new(
-            Some(Duration::from_secs(900)),
-            Some(Duration::from_secs(120)),
-            None,
-        ))
-        .await
-        .expect("timeouts set");
-    b.client
-        .goto(&format!("http://127.0.0.1:{}/", server.port))
-        .await
-        .expect("page loads");
-    b.wait_until("window.bench", 60).await;
-    b
+    bench_page::open(browser::start(&flags).await, server, 900).await
 }
 
 /// One timed run in the page: seconds and ciphertext size.

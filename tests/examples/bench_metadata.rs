@@ -45,9 +45,8 @@ use std::process::{Command, ExitCode};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fantoccini::wd::TimeoutConfiguration;
 use fantoccini::Locator;
-use meldpunt_tests::bench_page::{call, Files, PageServer};
+use meldpunt_tests::bench_page::{self, call, Files, PageServer};
 use meldpunt_tests::browser::{self, Browser};
 use rand::{RngCore, SeedableRng};
 use serde_json::{json, Value};
@@ -589,21 +588,7 @@ fn grow_body(xml: &[u8], target: u64) -> Vec<u8> {
 /// Starts Chromium (with `extra` flags) on the benchmark page, with room for a
 /// minutes-long script.
 async fn open_page(extra: &[&str], server: &PageServer) -> Browser {
-    let b = browser::start(extra).await;
-    b.client
-        .update_timeouts(TimeoutConfiguration::new(
-            Some(Duration::from_secs(1800)),
-            Some(Duration::from_secs(120)),
-            None,
-        ))
-        .await
-        .expect("timeouts set");
-    b.client
-        .goto(&format!("http://127.0.0.1:{}/", server.port))
-        .await
-        .expect("page loads");
-    b.wait_until("window.bench", 60).await;
-    b
+    bench_page::open(browser::start(extra).await, server, 1800).await
 }
 
 /// The benchmark page's server, with the page's files.

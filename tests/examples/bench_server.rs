@@ -43,7 +43,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use meldpunt_crypto::{
     ciphertext_hash, seal_report, AttachmentEncryptor, AttachmentEntry, Category, CiphertextDigest,
-    Day, EncryptedBy, ReportContent, ReporterKeys, ReturnCode,
+    Day, EncryptedBy, Finished, ReportContent, ReporterKeys, ReturnCode,
 };
 use meldpunt_tests::investigator::BureauWriter;
 use meldpunt_tests::{agent, json, reset_peak, status_kib, Server, Site};
@@ -544,10 +544,13 @@ fn memory(args: &[String]) -> Result<(), String> {
             }
         }
         let t = Instant::now();
-        let (ct, digest) = enc.finish().map_err(|e| e.to_string())?;
+        let (ct, finished) = enc.finish().map_err(|e| e.to_string())?;
         busy += t.elapsed();
         send(ct, &mut pending, true);
-        Ok((digest, busy))
+        match finished {
+            Finished::Digest(digest) => Ok((digest, busy)),
+            _ => Err("the encryptor gave no digest".to_owned()),
+        }
     });
 
     let upload_start = Instant::now();

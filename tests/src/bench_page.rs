@@ -1,12 +1,15 @@
 //! For the browser benchmarks (`tests/examples/bench_*.rs`): a static HTTP server for a
 //! benchmark page, from memory, that also takes what the page sends back
-//! (`PUT /result/<name>`) for checking, and a way to await a promise in the page.
+//! (`PUT /result/<name>`) for checking, a way to open it in a browser with room for
+//! minutes-long scripts, and a way to await a promise in the page.
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use fantoccini::wd::TimeoutConfiguration;
 use serde_json::Value;
 
 use crate::browser::Browser;
@@ -100,6 +103,25 @@ fn serve(
         },
         _ => respond(&mut out, "405 Method Not Allowed", "text/plain", b"no"),
     }
+}
+
+/// Opens the benchmark page of `server` in `b`, letting a script run for up to
+/// `script_secs`, and waits until the page has set `window.bench`.
+pub async fn open(b: Browser, server: &PageServer, script_secs: u64) -> Browser {
+    b.client
+        .update_timeouts(TimeoutConfiguration::new(
+            Some(Duration::from_secs(script_secs)),
+            Some(Duration::from_secs(120)),
+            None,
+        ))
+        .await
+        .expect("timeouts set");
+    b.client
+        .goto(&format!("http://127.0.0.1:{}/", server.port))
+        .await
+        .expect("page loads");
+    b.wait_until("window.bench", 60).await;
+    b
 }
 
 /// Runs `expression` (a promise) in the page and returns its value; `arguments[i]` are

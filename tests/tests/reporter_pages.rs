@@ -135,7 +135,8 @@ async fn report_check_back_and_answer_in_chromium() {
     // core (the server compared it with its own, and the investigator's tool below checks
     // it against the bytes).
     assert_eq!(
-        b.eval("document.getElementById('progress').dataset.digest").await,
+        b.eval("document.getElementById('progress').dataset.digest")
+            .await,
         "beside"
     );
     let case = b.text("receipt-case").await;
@@ -364,7 +365,8 @@ async fn report_without_webassembly(b: &Browser, name: &str) {
         .await;
     // The hashing worker runs the plain-JavaScript module too.
     assert_eq!(
-        b.eval("document.getElementById('progress').dataset.digest").await,
+        b.eval("document.getElementById('progress').dataset.digest")
+            .await,
         "beside"
     );
     let case = b.text("receipt-case").await;
