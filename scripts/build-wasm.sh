@@ -61,6 +61,20 @@ translate() {
       if ((imports && !head.test(s)) || !tail.test(s)) { console.error("unexpected wasm2js output"); process.exit(1); }
       const title = "// The Meldpunt " + process.argv[2] + " module, translated from WebAssembly by wasm2js.\n";
       s = imports ? s.replace(head, title) : title + s;
+      // wasm2js turns every 32-bit rotation into a call of a helper, and without a JIT (Tor
+      // Browser at Safer) those calls were a third of the time (docs/BENCHMARKS.md). A
+      // rotation of variables joined by bitwise or arithmetic operators (no calls, no
+      // assignments: evaluating it twice gives the same value) by a constant is written
+      // out in place.
+      let rotations = 0;
+      s = s.replace(/__wasm_rot([lr])_i32\(((?:\$?\w+)(?: [\^&|+-] \$?\w+)*), (\d+)\)/g, (m, dir, x, count) => {
+        rotations++;
+        const k = Number(count) & 31;
+        if (k === 0) return "((" + x + ") | 0)";
+        const [first, second] = dir === "l" ? ["<<", ">>>"] : [">>>", "<<"];
+        return "((" + x + ") " + first + " " + k + " | (" + x + ") " + second + " " + (32 - k) + ")";
+      });
+      if (imports && rotations < 100) { console.error("expected the cipher rotations in the crypto module"); process.exit(1); }
       // The factory holds the whole translation, so that each instance has its own helper
       // state: wasm2js keeps the memory view that memory.copy and memory.fill write
       // through at module level, where a second instance in the same page would redirect
