@@ -20,11 +20,11 @@ const page = document.body.dataset.page;
 // Upload chunks: large enough to be efficient, small enough that a dropped connection
 // costs little and memory stays bounded (the current chunk is kept until it arrived).
 const SLICE = 1024 * 1024;
-// Without WebAssembly the same code runs as plain JavaScript at about 0.75 MiB/s with the
-// hashing worker (measured in Firefox ESR with Tor Browser's "Safer" preferences, 0.6 in
+// Without WebAssembly the same code runs as plain JavaScript at about 1.06 MiB/s with the
+// hashing worker (measured in Firefox ESR with Tor Browser's "Safer" preferences, 0.8 in
 // Chromium --jitless; docs/BENCHMARKS.md), so documents are limited to what encrypts in
-// about two minutes.
-const JS_TIER_MAX = 96 * 1024 * 1024;
+// about two minutes in Firefox.
+const JS_TIER_MAX = 128 * 1024 * 1024;
 // Without WebAssembly, documents from this size on are hashed in a Worker (uploadFile): the
 // second download of the module (about 560 KB gzipped) then costs less than it saves.
 const JS_HASHER_MIN = 4 * 1024 * 1024;

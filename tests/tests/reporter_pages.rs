@@ -325,7 +325,7 @@ async fn report_without_webassembly(b: &Browser, name: &str) {
             .await,
         true
     );
-    assert!(b.text("files-limit").await.contains("96 MB"));
+    assert!(b.text("files-limit").await.contains("128 MB"));
     assert_eq!(b.text("fingerprint").await, site.bureau.fingerprint());
     shots(b, &format!("report-no-wasm-{name}")).await;
     let code_text = b.return_code_shown().await;
@@ -335,7 +335,7 @@ async fn report_without_webassembly(b: &Browser, name: &str) {
     let big = work.path().join("big.bin");
     fs::File::create(&big)
         .unwrap()
-        .set_len(97 * 1024 * 1024)
+        .set_len(129 * 1024 * 1024)
         .unwrap();
     b.type_into("description", "No-WebAssembly marker: the report text.")
         .await;
