@@ -26,7 +26,7 @@ const SLICE = 1024 * 1024;
 // about two minutes in Firefox.
 const JS_TIER_MAX = 128 * 1024 * 1024;
 // Without WebAssembly, documents from this size on are hashed in a Worker (uploadFile): the
-// second download of the module (about 560 KB gzipped) then costs less than it saves.
+// second download of the module (about 570 KB gzipped) then costs less than it saves.
 const JS_HASHER_MIN = 4 * 1024 * 1024;
 
 function show(el, text) {

@@ -142,7 +142,7 @@ const HASH_BACKLOG = 8 * 1024 * 1024;
 // ever sees ciphertext. Attachments are hashed one after another, in order.
 class Hasher {
   constructor(source) {
-    this.ready = false;
+    this.loaded = false;
     this.failed = false;
     this.handles = new Map(); // attachment handle -> this worker's hash handle (a promise)
     this.waiting = new Map(); // request number -> resolve/reject
@@ -158,7 +158,12 @@ class Hasher {
     }
     this.worker.onmessage = (e) => this.answer(e.data);
     this.worker.onerror = () => this.fail(new Error("the hashing worker failed"));
-    this.started = this.request({ load: source }).then(() => { this.ready = !this.failed; return this.ready; }, () => false);
+    this.started = this.request({ load: source }).then(() => { this.loaded = true; return this.ready; }, () => false);
+  }
+
+  // Loaded, and not failed since.
+  get ready() {
+    return this.loaded && !this.failed;
   }
 
   request(message, transfer) {
@@ -181,7 +186,6 @@ class Hasher {
   // the reporter that sending failed (the next try hashes in the page's own module).
   fail(err) {
     this.failed = true;
-    this.ready = false;
     for (const w of this.waiting.values()) w.reject(err);
     this.waiting.clear();
     for (const d of this.drained) d();
