@@ -8,8 +8,11 @@
 #   BENCH_SIZE      attachment size in bytes (default 1073741824 = 1 GiB)
 #   BENCH_MAX_LOAD  wait until the 1-minute load average is below this (default 0.5)
 #   BENCH_WAIT      give up waiting after this many seconds and measure anyway (default 1200)
+#   BENCH_DIR       where the fresh folder is made (default /tmp; /dev/shm keeps the
+#                   bundle and both outputs in memory, so a shared disk's write-back
+#                   does not decide the comparison)
 #
-# Everything is made in a fresh folder under /tmp and removed at the end. Both tools read
+# Everything is made in a fresh folder under BENCH_DIR and removed at the end. Both tools read
 # the same ciphertext (warm in the page cache after a warm-up run) and write the
 # plaintext to a file in the same folder; the output is removed and `sync`ed away
 # between runs, outside the timing.
@@ -34,7 +37,7 @@ TARGET=$(cd "$ROOT" && target_dir)
 MELDPUNT=$TARGET/release/meldpunt
 MAKER=$TARGET/release/examples/bench_bundle
 
-WORK=$(mktemp -d /tmp/meldpunt-bench-open.XXXXXX)
+WORK=$(mktemp -d "${BENCH_DIR:-/tmp}/meldpunt-bench-open.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
 echo "Making a bundle with a $SIZE-byte attachment in $WORK" >&2
@@ -99,6 +102,7 @@ echo "## open of a $SIZE-byte attachment, $RUNS runs each ($(date -u +%F))"
 echo
 echo "Machine: $(machine); $(rustc -V); age $(age --version)"
 echo "Load average (1/5/15 min): before $LOAD_BEFORE, after $LOAD_AFTER"
+echo "Folder: ${BENCH_DIR:-/tmp} ($(stat -f -c %T "$WORK"))"
 echo
 echo "| command | wall min (s) | wall median (s) | MiB/s (median) | peak RSS min (MiB) | peak RSS median (MiB) | user median (s) | sys median (s) |"
 echo "|---|---|---|---|---|---|---|---|"
